@@ -1,0 +1,374 @@
+#!/usr/bin/python3
+"""Generate golden fixtures for the core stacked-Elman-RNN math (SPEC.md §1, §5).
+
+Each fixture ``test/fixtures/core/<case>.json`` records ONE forward + backward
+pass of a stacked Elman RNN followed by a linear head over one window, computed
+by PyTorch autograd in the fixture's dtype: head outputs, final states, the
+pooled masked loss, the gradient of that loss for every parameter (PyTorch
+names and row-major layouts of ``nn.RNN`` + ``nn.Linear``) and for the
+carried-in state h0.
+
+The recurrence is computed with an explicit per-step loop (so that sigmoid and
+bias=false are covered); for tanh/relu cases the same weights are also loaded
+into ``torch.nn.RNN`` + ``torch.nn.Linear`` and outputs, loss and gradients are
+asserted to agree with the loop (1e-12 in float64).
+
+Run it from the repository root with Debian's PyTorch (python3-torch 1.13):
+
+    /usr/bin/python3 scripts/golden/make_core_fixtures.py
+
+It is deterministic (fixed seeds, one thread): running it again gives
+byte-identical files. Arrays are flat, row-major; time-major for x/y/targets
+(index ((t*B)+b)*I+i) and layer-major for h0/hT/dh0 (index ((l*B)+b)*H+h).
+"""
+
+import json
+import os
+import sys
+
+import torch
+import torch.nn as nn
+
+torch.set_num_threads(1)
+torch.use_deterministic_algorithms(True)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
+OUT_DIR = os.path.join(REPO, "test", "fixtures", "core")
+
+RELU_MARGIN = 1e-3  # no relu pre-activation may lie this close to 0
+
+
+# --------------------------------------------------------------------------
+# case definitions
+# --------------------------------------------------------------------------
+
+CASES = [
+    dict(name="tanh-1layer-mse", seed=101, activation="tanh", layers=1, bias=True,
+         task="regression", O=2, h0="zero", lengths=None, lossStart=0,
+         targetMask="none"),
+    dict(name="tanh-2layer-mse-carried", seed=102, activation="tanh", layers=2, bias=True,
+         task="regression", O=2, h0="carried", lengths=None, lossStart=2,
+         targetMask="random"),
+    dict(name="relu-1layer-mse-carried", seed=103, activation="relu", layers=1, bias=True,
+         task="regression", O=2, h0="carried", lengths=None, lossStart=0,
+         targetMask="none"),
+    dict(name="relu-2layer-ce", seed=104, activation="relu", layers=2, bias=True,
+         task="classification", O=3, h0="zero", lengths=None, lossStart=0,
+         targetMask="random"),
+    dict(name="sigmoid-2layer-mse-nobias", seed=105, activation="sigmoid", layers=2, bias=False,
+         task="regression", O=2, h0="carried", lengths=None, lossStart=0,
+         targetMask="none"),
+    dict(name="tanh-2layer-ce-padded-carried", seed=106, activation="tanh", layers=2, bias=True,
+         task="classification", O=3, h0="carried", lengths=[5, 2, 4], lossStart=0,
+         targetMask="none"),
+    dict(name="tanh-1layer-ce-nobias-last", seed=107, activation="tanh", layers=1, bias=False,
+         task="classification", O=3, h0="zero", lengths=[5, 3, 4], lossStart=0,
+         targetMask="last"),
+    # extra: padding + lossStart where one sequence (length 2) has no supervised
+    # element in [lossStart, T) and contributes nothing to the pooled mean.
+    dict(name="tanh-1layer-mse-padded-lossstart", seed=108, activation="tanh", layers=1, bias=True,
+         task="regression", O=2, h0="carried", lengths=[5, 2, 4], lossStart=3,
+         targetMask="random"),
+    # extra: relu, padded, lossStart, classification with carried state
+    dict(name="relu-2layer-ce-padded-lossstart", seed=109, activation="relu", layers=2, bias=False,
+         task="classification", O=3, h0="carried", lengths=[4, 5, 3], lossStart=1,
+         targetMask="random"),
+    # float32 copies
+    dict(name="tanh-2layer-mse-carried-f32", seed=102, activation="tanh", layers=2, bias=True,
+         task="regression", O=2, h0="carried", lengths=None, lossStart=2,
+         targetMask="random", dtype="float32"),
+    dict(name="relu-2layer-ce-f32", seed=104, activation="relu", layers=2, bias=True,
+         task="classification", O=3, h0="zero", lengths=None, lossStart=0,
+         targetMask="random", dtype="float32"),
+]
+
+I_SIZE, H_SIZE, T_LEN, B_SIZE = 3, 4, 5, 3
+W_SCALE = 0.5
+
+
+# --------------------------------------------------------------------------
+# data generation (always in float64, rounded to the case dtype afterwards)
+# --------------------------------------------------------------------------
+
+def param_names(layers, bias):
+    names = []
+    for k in range(layers):
+        names += [f"rnn.weight_ih_l{k}", f"rnn.weight_hh_l{k}"]
+        if bias:
+            names += [f"rnn.bias_ih_l{k}", f"rnn.bias_hh_l{k}"]
+    names.append("head.weight")
+    if bias:
+        names.append("head.bias")
+    return names
+
+
+def param_shape(name, I, H, O):
+    if name == "head.weight":
+        return [O, H]
+    if name == "head.bias":
+        return [O]
+    k = int(name.rsplit("_l", 1)[1])
+    if name.startswith("rnn.weight_ih"):
+        return [H, I if k == 0 else H]
+    if name.startswith("rnn.weight_hh"):
+        return [H, H]
+    return [H]
+
+
+def generate(case, attempt):
+    """Random draw for one case; float64 tensors + python-side targets."""
+    g = torch.Generator().manual_seed(case["seed"] * 1000 + attempt)
+    L, I, H, O, T, B = case["layers"], I_SIZE, H_SIZE, case["O"], T_LEN, B_SIZE
+    names = param_names(L, case["bias"])
+    params = {}
+    for n in names:
+        params[n] = torch.randn(param_shape(n, I, H, O), generator=g, dtype=torch.float64) * W_SCALE
+    lengths = list(case["lengths"]) if case["lengths"] is not None else [T] * B
+    x = torch.randn(T, B, I, generator=g, dtype=torch.float64)
+    for b in range(B):
+        x[lengths[b]:, b, :] = 0.0
+    if case["h0"] == "carried":
+        h0 = torch.randn(L, B, H, generator=g, dtype=torch.float64) * 0.5
+        if case["activation"] == "sigmoid":
+            h0 = torch.sigmoid(h0 * 2.0)  # a plausible carried sigmoid state in (0,1)
+        elif case["activation"] == "relu":
+            h0 = h0.abs()  # carried relu states are >= 0
+    else:
+        h0 = torch.zeros(L, B, H, dtype=torch.float64)
+
+    # target presence mask (before padding / lossStart) -------------------
+    if case["task"] == "regression":
+        tvals = torch.randn(T, B, O, generator=g, dtype=torch.float64)
+        present = torch.ones(T, B, O, dtype=torch.bool)
+        if case["targetMask"] == "random":
+            present = torch.rand(T, B, O, generator=g, dtype=torch.float64) >= 0.3
+        elif case["targetMask"] == "last":
+            present[:] = False
+            for b in range(B):
+                present[lengths[b] - 1, b, :] = True
+        for b in range(B):
+            present[lengths[b]:, b, :] = False
+        targets = []
+        for t in range(T):
+            for b in range(B):
+                for o in range(O):
+                    targets.append(float(tvals[t, b, o]) if present[t, b, o] else None)
+    else:
+        labels = torch.randint(0, O, (T, B), generator=g)
+        present = torch.ones(T, B, dtype=torch.bool)
+        if case["targetMask"] == "random":
+            present = torch.rand(T, B, generator=g, dtype=torch.float64) >= 0.3
+        elif case["targetMask"] == "last":
+            present[:] = False
+            for b in range(B):
+                present[lengths[b] - 1, b] = True
+        for b in range(B):
+            present[lengths[b]:, b] = False
+        targets = [int(labels[t, b]) if present[t, b] else -1 for t in range(T) for b in range(B)]
+    return params, x, h0, lengths, targets
+
+
+# --------------------------------------------------------------------------
+# the computation
+# --------------------------------------------------------------------------
+
+def act(name, z):
+    if name == "tanh":
+        return torch.tanh(z)
+    if name == "relu":
+        return torch.relu(z)
+    if name == "sigmoid":
+        return torch.sigmoid(z)
+    raise ValueError(name)
+
+
+def loop_forward(case, P, x, h0):
+    """Explicit per-step stacked Elman RNN + linear head. Returns y [T,B,O],
+    hT [L,B,H], and every pre-activation (for the relu margin check)."""
+    L, T = case["layers"], x.shape[0]
+    inp = [x[t] for t in range(T)]
+    finals, preacts = [], []
+    for k in range(L):
+        W_ih, W_hh = P[f"rnn.weight_ih_l{k}"], P[f"rnn.weight_hh_l{k}"]
+        s = h0[k]
+        outs = []
+        for t in range(T):
+            # x_t W_ih^T + b_ih + s_{t-1} W_hh^T + b_hh, summed left to right
+            z = inp[t] @ W_ih.t()
+            if case["bias"]:
+                z = z + P[f"rnn.bias_ih_l{k}"]
+            z = z + s @ W_hh.t()
+            if case["bias"]:
+                z = z + P[f"rnn.bias_hh_l{k}"]
+            preacts.append(z)
+            s = act(case["activation"], z)
+            outs.append(s)
+        finals.append(s)
+        inp = outs
+    top = torch.stack(inp)  # [T,B,H]
+    y = top @ P["head.weight"].t()
+    if case["bias"]:
+        y = y + P["head.bias"]
+    return y, torch.stack(finals), preacts
+
+
+def selection(case, lengths, targets, T, B, O):
+    """Boolean mask of supervised elements: [T,B,O] (regression) or [T,B]."""
+    k = case["lossStart"]
+    if case["task"] == "regression":
+        m = torch.zeros(T, B, O, dtype=torch.bool)
+        for t in range(T):
+            for b in range(B):
+                for o in range(O):
+                    v = targets[(t * B + b) * O + o]
+                    m[t, b, o] = t >= k and t < lengths[b] and v is not None
+    else:
+        m = torch.zeros(T, B, dtype=torch.bool)
+        for t in range(T):
+            for b in range(B):
+                m[t, b] = t >= k and t < lengths[b] and targets[t * B + b] >= 0
+    return m
+
+
+def loss_of(case, y, targets, mask, dtype):
+    T, B, O = y.shape
+    if case["task"] == "regression":
+        tv = torch.tensor([0.0 if v is None else v for v in targets], dtype=dtype).view(T, B, O)
+        return nn.MSELoss(reduction="mean")(y[mask], tv[mask])
+    lab = torch.tensor(targets, dtype=torch.long).view(T, B)
+    return nn.CrossEntropyLoss(reduction="mean")(y[mask], lab[mask])
+
+
+def module_check(case, P, x, h0, targets, mask, dtype, y_ref, hT_ref, loss_ref, grads_ref, dh0_ref):
+    """Same weights in nn.RNN + nn.Linear; outputs, loss and grads must agree."""
+    L, I, H, O = case["layers"], I_SIZE, H_SIZE, case["O"]
+    rnn = nn.RNN(I, H, num_layers=L, nonlinearity=case["activation"], bias=case["bias"],
+                 batch_first=True).to(dtype)
+    head = nn.Linear(H, O, bias=case["bias"]).to(dtype)
+    rnn_sd = {n[len("rnn."):]: P[n].detach().clone() for n in P if n.startswith("rnn.")}
+    head_sd = {n[len("head."):]: P[n].detach().clone() for n in P if n.startswith("head.")}
+    rnn.load_state_dict(rnn_sd, strict=True)
+    head.load_state_dict(head_sd, strict=True)
+    h0m = h0.detach().clone().requires_grad_(True)
+    out, hT = rnn(x.transpose(0, 1).contiguous(), h0m)  # [B,T,H]
+    y = head(out).transpose(0, 1)  # [T,B,O]
+    loss = loss_of(case, y, targets, mask, dtype)
+    loss.backward()
+    tol = 1e-12 if dtype == torch.float64 else 2e-5
+
+    def close(a, b, what):
+        err = (a - b).abs().max().item() if a.numel() else 0.0
+        scale = max(1.0, b.abs().max().item() if b.numel() else 0.0)
+        assert err <= tol * scale, f"{case['name']}: nn.RNN disagrees on {what}: {err}"
+
+    close(y.detach(), y_ref, "y")
+    close(hT.detach(), hT_ref, "hT")
+    close(loss.detach(), loss_ref, "loss")
+    mods = {"rnn": rnn, "head": head}
+    for n, gref in grads_ref.items():
+        mod, attr = n.split(".", 1)
+        close(getattr(mods[mod], attr).grad, gref, f"grad {n}")
+    close(h0m.grad, dh0_ref, "dh0")
+
+
+def run_case(case):
+    dtype = torch.float32 if case.get("dtype", "float64") == "float32" else torch.float64
+    T, B, O, L = T_LEN, B_SIZE, case["O"], case["layers"]
+    attempt = 0
+    while True:
+        params64, x64, h064, lengths, targets = generate(case, attempt)
+        # round inputs to the working dtype first
+        P = {n: v.to(dtype) for n, v in params64.items()}
+        x, h0 = x64.to(dtype), h064.to(dtype)
+        if dtype == torch.float32 and case["task"] == "regression":
+            targets = [None if v is None else float(torch.tensor(v, dtype=torch.float32)) for v in targets]
+        mask = selection(case, lengths, targets, T, B, O)
+        ok = mask.any().item()
+        if ok and case["activation"] == "relu":
+            # The same acceptance test whatever the case's dtype, so a float64
+            # case and its float32 twin accept the same draw: pre-activations
+            # of the float64 data in float64, and of the float32-rounded data
+            # in float32 and in float64, all away from the relu kink.
+            variants = [(params64, x64, h064, torch.float64),
+                        ({n: v.float() for n, v in params64.items()}, x64.float(), h064.float(), torch.float32),
+                        ({n: v.float() for n, v in params64.items()}, x64.float(), h064.float(), torch.float64)]
+            for pv, xv, hv, dt in variants:
+                with torch.no_grad():
+                    _, _, pre = loop_forward(case, {n: v.to(dt) for n, v in pv.items()}, xv.to(dt), hv.to(dt))
+                z = torch.stack(pre)
+                ok = ok and (z.abs().min().item() > RELU_MARGIN
+                             and (z < 0).any().item() and (z > 0).any().item())
+        if ok:
+            break
+        attempt += 1
+        assert attempt < 1000, case["name"]
+
+    for v in P.values():
+        v.requires_grad_(True)
+    h0.requires_grad_(True)
+    y, hT, _ = loop_forward(case, P, x, h0)
+    loss = loss_of(case, y, targets, mask, dtype)
+    loss.backward()
+    grads = {n: P[n].grad.detach().clone() for n in P}
+    dh0 = h0.grad.detach().clone()
+
+    if case["activation"] in ("tanh", "relu"):
+        module_check(case, P, x.detach(), h0.detach(), targets, mask, dtype,
+                     y.detach(), hT.detach(), loss.detach(), grads, dh0)
+
+    flat = lambda t: t.detach().reshape(-1).tolist()
+    names = list(P.keys())
+    return {
+        "name": case["name"],
+        "dtype": "float32" if dtype == torch.float32 else "float64",
+        "activation": case["activation"],
+        "layers": L, "inputSize": I_SIZE, "hiddenSize": H_SIZE, "outputSize": O,
+        "bias": case["bias"],
+        "task": case["task"],
+        "T": T, "B": B,
+        "lossStart": case["lossStart"],
+        "lengths": lengths,
+        "x": flat(x),
+        "h0": flat(h0),
+        "targets": targets,
+        "params": {n: flat(P[n]) for n in names},
+        "shapes": {n: list(P[n].shape) for n in names},
+        "expected": {
+            "y": flat(y),
+            "hT": flat(hT),
+            "loss": loss.item(),
+            "supervised": int(mask.sum().item()),
+            "grads": {n: flat(grads[n]) for n in names},
+            "dh0": flat(dh0),
+        },
+    }
+
+
+# --------------------------------------------------------------------------
+# output: objects indented, flat arrays on one line; numbers by the json module
+# --------------------------------------------------------------------------
+
+def dumps(obj, indent=0):
+    pad = "  " * (indent + 1)
+    if isinstance(obj, dict):
+        items = [f"{pad}{json.dumps(k)}: {dumps(v, indent + 1)}" for k, v in obj.items()]
+        return "{\n" + ",\n".join(items) + "\n" + "  " * indent + "}"
+    if isinstance(obj, list) and any(isinstance(v, (dict, list)) for v in obj):
+        return "[\n" + ",\n".join(pad + dumps(v, indent + 1) for v in obj) + "\n" + "  " * indent + "]"
+    return json.dumps(obj, allow_nan=False, separators=(", ", ": "))
+
+
+def main():
+    os.makedirs(OUT_DIR, exist_ok=True)
+    for case in CASES:
+        fx = run_case(case)
+        path = os.path.join(OUT_DIR, case["name"] + ".json")
+        with open(path, "w", encoding="utf-8", newline="\n") as f:
+            f.write(dumps(fx) + "\n")
+        print(f"wrote {os.path.relpath(path, REPO)}  loss={fx['expected']['loss']!r}", file=sys.stderr)
+    print(f"torch {torch.__version__}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+import { activations, type Activation } from "./activations.js";
+import type { Cell, LayerShape, RecurrentLayer } from "./cell.js";
+import type { Kernels } from "./kernels.js";
+import type { ParamLayout, ParamSpec } from "./params.js";
+import { alloc, type DType, type Float } from "./tensor.js";
+
+/**
+ * Elman layer, as one layer of `torch.nn.RNN(nonlinearity=Φ)`:
+ *
+ *     s_t = Φ(x_t W_ihᵀ + b_ih + s_{t-1} W_hhᵀ + b_hh)
+ *
+ * W_ih [H, In], W_hh [H, H], b_ih [H], b_hh [H] (the seed's W_x = W_ihᵀ, W_s = W_hhᵀ).
+ * Buffers: S [(T+1), B, H] holds s_0 (the carried state) then s_1..s_T, so the states
+ * feeding step t are one contiguous block and dW_hh is one matrix product per window.
+ */
+class ElmanLayer implements RecurrentLayer {
+  readonly stateSize: number;
+  readonly dState0: Float;
+  private readonly act: Activation;
+  private readonly wIh: Float; private readonly wHh: Float;
+  private readonly bIh: Float | null; private readonly bHh: Float | null;
+  private readonly gWIh: Float; private readonly gWHh: Float;
+  private readonly gBIh: Float | null; private readonly gBHh: Float | null;
+  private S: Float;      // [(T+1), B, H]
+  private dpre: Float;   // [T, B, H] gradient w.r.t. the pre-activation
+  private dnext: Float;  // [B, H] gradient arriving at s_t from step t+1
+  private capT = 0; private capB = 0;
+  private x: Float | null = null; private xOff = 0; private B = 0;
+
+  constructor(readonly shape: LayerShape, layout: ParamLayout, params: Float, grads: Float,
+    private readonly dtype: DType, private readonly k: Kernels, act?: Activation) {
+    const l = shape.index;
+    this.act = act ?? activations[shape.activation];
+    this.stateSize = shape.hiddenSize;
+    this.wIh = layout.view(params, `rnn.weight_ih_l${l}`);
+    this.wHh = layout.view(params, `rnn.weight_hh_l${l}`);
+    this.gWIh = layout.view(grads, `rnn.weight_ih_l${l}`);
+    this.gWHh = layout.view(grads, `rnn.weight_hh_l${l}`);
+    this.bIh = shape.bias ? layout.view(params, `rnn.bias_ih_l${l}`) : null;
+    this.bHh = shape.bias ? layout.view(params, `rnn.bias_hh_l${l}`) : null;
+    this.gBIh = shape.bias ? layout.view(grads, `rnn.bias_ih_l${l}`) : null;
+    this.gBHh = shape.bias ? layout.view(grads, `rnn.bias_hh_l${l}`) : null;
+    this.S = alloc(dtype, 0); this.dpre = alloc(dtype, 0);
+    this.dnext = alloc(dtype, 0); this.dState0 = alloc(dtype, 0);
+  }
+
+  get out(): Float { return this.S; }
+  get outOff(): number { return this.B * this.shape.hiddenSize; }
+
+  reserve(T: number, B: number): void {
+    if (T <= this.capT && B <= this.capB) return;
+    this.capT = Math.max(T, this.capT); this.capB = Math.max(B, this.capB);
+    const H = this.shape.hiddenSize;
+    this.S = alloc(this.dtype, (this.capT + 1) * this.capB * H);
+    this.dpre = alloc(this.dtype, this.capT * this.capB * H);
+    this.dnext = alloc(this.dtype, this.capB * H);
+    (this as { dState0: Float }).dState0 = alloc(this.dtype, this.capB * H);
+  }
+
+  forward(x: Float, xOff: number, state0: Float, s0Off: number, T: number, B: number): void {
+    this.reserve(T, B);
+    const H = this.shape.hiddenSize, In = this.shape.inputSize, BH = B * H;
+    const S = this.S, act = this.act;
+    this.x = x; this.xOff = xOff; this.B = B;
+    for (let i = 0; i < BH; i++) S[i] = state0[s0Off + i];
+    // Input projection for the whole window at once; only the recurrence is step by step.
+    this.k.matmulNT(S, BH, x, xOff, this.wIh, 0, T * B, H, In, false);
+    if (this.bIh && this.bHh) {
+      const bi = this.bIh, bh = this.bHh;
+      for (let r = 0; r < T * B; r++) {
+        const o = BH + r * H;
+        for (let h = 0; h < H; h++) S[o + h] += bi[h] + bh[h];
+      }
+    }
+    for (let t = 0; t < T; t++) {
+      const o = (t + 1) * BH;
+      this.k.matmulNT(S, o, S, t * BH, this.wHh, 0, B, H, H, true);
+      for (let i = o; i < o + BH; i++) S[i] = act.apply(S[i]);
+    }
+  }
+
+  backward(dh: Float, dx: Float | null, T: number, B: number): void {
+    const H = this.shape.hiddenSize, In = this.shape.inputSize, BH = B * H;
+    const S = this.S, dpre = this.dpre, dnext = this.dnext, act = this.act;
+    if (!this.x || B !== this.B) throw new Error("ElmanLayer.backward before forward");
+    dnext.fill(0, 0, BH);
+    for (let t = T - 1; t >= 0; t--) {
+      const o = t * BH;
+      for (let i = 0; i < BH; i++) {
+        dpre[o + i] = (dh[o + i] + dnext[i]) * act.gradFromOutput(S[BH + o + i]);
+      }
+      // ds_{t-1} = dpre_t · W_hh
+      this.k.matmulNN(dnext, 0, dpre, o, this.wHh, 0, B, H, H, false);
+    }
+    this.dState0.set(dnext.subarray(0, BH));
+    this.k.matmulTN(this.gWHh, 0, dpre, 0, S, 0, H, H, T * B, true);
+    this.k.matmulTN(this.gWIh, 0, dpre, 0, this.x, this.xOff, H, In, T * B, true);
+    if (this.gBIh && this.gBHh) {
+      const gi = this.gBIh, gh = this.gBHh;
+      for (let r = 0; r < T * B; r++) {
+        for (let h = 0; h < H; h++) { const g = dpre[r * H + h]; gi[h] += g; gh[h] += g; }
+      }
+    }
+    if (dx) this.k.matmulNN(dx, 0, dpre, 0, this.wIh, 0, T * B, In, H, false);
+  }
+
+  stateAfter(k: number, B: number, dst: Float, dstOff: number): void {
+    const BH = B * this.shape.hiddenSize;
+    for (let i = 0; i < BH; i++) dst[dstOff + i] = this.S[k * BH + i];
+  }
+}
+
+/** `model.cell: elman`. */
+export const elmanCell: Cell & {
+  createWith(shape: LayerShape, layout: ParamLayout, params: Float, grads: Float,
+    dtype: DType, kernels: Kernels, act: Activation): RecurrentLayer;
+} = {
+  kind: "elman",
+  params(s: LayerShape): ParamSpec[] {
+    const l = s.index, H = s.hiddenSize;
+    const specs: ParamSpec[] = [
+      { name: `rnn.weight_ih_l${l}`, shape: [H, s.inputSize] },
+      { name: `rnn.weight_hh_l${l}`, shape: [H, H] },
+    ];
+    if (s.bias) specs.push({ name: `rnn.bias_ih_l${l}`, shape: [H] }, { name: `rnn.bias_hh_l${l}`, shape: [H] });
+    return specs;
+  },
+  create(shape, layout, params, grads, dtype, kernels) {
+    return new ElmanLayer(shape, layout, params, grads, dtype, kernels);
+  },
+  /** Same layer with a substituted activation: grad-check's tests plant a wrong derivative with it. */
+  createWith(shape, layout, params, grads, dtype, kernels, act) {
+    return new ElmanLayer(shape, layout, params, grads, dtype, kernels, act);
+  },
+};

@@ -1,0 +1,169 @@
+import { activationNames } from "./activations.js";
+import { tbpttWindows, windowPass, type Batch, type Bptt, type Window } from "./bptt.js";
+import { initParams } from "./init.js";
+import type { Task, Targets } from "./loss.js";
+import { Network, type ModelShape, type NetworkOptions } from "./network.js";
+import { Rng } from "./rng.js";
+
+/** The worst gradient component of a check. */
+export interface Worst {
+  readonly param: string;
+  readonly index: number;
+  readonly window: number;
+  readonly analytic: number;
+  readonly numeric: number;
+}
+
+export interface GradCheckResult {
+  readonly name: string;
+  readonly maxRelError: number;
+  /** Gradient components compared. */
+  readonly checked: number;
+  readonly worst: Worst | null;
+}
+
+export interface GradCheckOptions {
+  /** Step of the central-difference stencil (float64). */
+  readonly eps?: number;
+  /** Check at most this many components per tensor per window (a seeded sample); all when absent. */
+  readonly maxPerTensor?: number;
+  readonly seed?: number;
+}
+
+/** SPEC's error of one component: |a − n| / max(|a|, |n|, 1e-3). */
+export function relError(a: number, n: number): number {
+  return Math.abs(a - n) / Math.max(Math.abs(a), Math.abs(n), 1e-3);
+}
+
+/**
+ * Compares BPTT gradients with central finite differences on every window of `batch`, in
+ * order, the state carried between windows as training carries it (the carried-in state is
+ * a constant of each window's loss, as in training, where it is detached). `net` must be
+ * float64; its weights are left as they were.
+ */
+export function gradCheck(name: string, net: Network, batch: Batch, windows: readonly Window[],
+  opts: GradCheckOptions = {}): GradCheckResult {
+  if (net.dtype !== "float64") throw new Error("grad-check runs in float64");
+  const eps = opts.eps ?? 1e-4;
+  const rng = new Rng(opts.seed ?? 0, 7);
+  const p = net.params, layout = net.layout;
+  const carry = net.zeroState(batch.B);
+  const analytic = new Float64Array(layout.size);
+  let maxRel = 0, checked = 0;
+  let worst: Worst | null = null;
+  const meanLoss = (w: Window): number => {
+    const r = windowPass(net, batch, w, carry, false);
+    return r.sum / r.count;
+  };
+  windows.forEach((w, wi) => {
+    const r = windowPass(net, batch, w, carry, true);
+    if (r.count > 0) {
+      analytic.set(net.grads);
+      for (const s of layout.slots) {
+        const n = opts.maxPerTensor === undefined ? s.size : Math.min(s.size, opts.maxPerTensor);
+        const picks = n === s.size ? null : rng.permutation(s.size).slice(0, n);
+        for (let j = 0; j < n; j++) {
+          const i = s.offset + (picks ? picks[j] : j);
+          const orig = p[i];
+          const at = (d: number): number => { p[i] = orig + d; const l = meanLoss(w); p[i] = orig; return l; };
+          // Fourth-order central difference: truncation error O(h⁴), so a wide step keeps
+          // rounding noise (~1e-16/h) far below the tolerance. A relu kink inside the stencil
+          // invalidates it, so a poor match is retried with a step 100× narrower.
+          const stencil = (h: number): number => (8 * (at(h) - at(-h)) - (at(2 * h) - at(-2 * h))) / (12 * h);
+          let num = stencil(eps);
+          let e = relError(analytic[i], num);
+          if (e > 1e-8) {
+            const num2 = stencil(eps / 100), e2 = relError(analytic[i], num2);
+            if (e2 < e) { num = num2; e = e2; }
+          }
+          checked++;
+          if (e > maxRel || worst === null) {
+            maxRel = Math.max(maxRel, e);
+            worst = { param: s.name, index: i - s.offset, window: wi, analytic: analytic[i], numeric: num };
+          }
+        }
+      }
+      // Leave the layers holding this window's unperturbed pass before carrying its state on.
+      windowPass(net, batch, w, carry, false);
+    }
+    const next = windows[wi + 1];
+    if (next) net.stateAfter(next.start - w.start, batch.B, carry);
+  });
+  return { name, maxRelError: maxRel, checked, worst };
+}
+
+/** A small random problem for the built-in suite. */
+export interface SyntheticSpec {
+  readonly name: string;
+  readonly model: ModelShape;
+  readonly task: Task;
+  readonly lengths: readonly number[];
+  readonly bptt: Bptt | null;
+  readonly seed: number;
+}
+
+/** Random float64 weights, inputs and masked targets for a spec; padding past each length. */
+export function syntheticProblem(spec: SyntheticSpec, opts: NetworkOptions = {}): { net: Network; batch: Batch } {
+  const rng = new Rng(spec.seed, 1);
+  const m = spec.model;
+  const net = new Network(m, "float64", opts);
+  initParams(net.layout, net.params, 1, rng); // U(−1, 1): larger than torch's default, so gradients are not tiny
+  const B = spec.lengths.length, T = Math.max(...spec.lengths), I = m.inputSize, O = m.outputSize;
+  const x = new Float64Array(T * B * I);
+  const present = (t: number, b: number): boolean => t < spec.lengths[b] && rng.uniform() > 0.2;
+  for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) {
+    if (t < spec.lengths[b]) for (let i = 0; i < I; i++) x[(t * B + b) * I + i] = 2 * rng.uniform() - 1;
+  }
+  let targets: Targets;
+  if (spec.task === "regression") {
+    const values = new Float64Array(T * B * O).fill(NaN);
+    for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) for (let o = 0; o < O; o++) {
+      if (present(t, b)) values[(t * B + b) * O + o] = 2 * rng.uniform() - 1;
+    }
+    targets = { task: "regression", values, outputs: O };
+  } else {
+    const labels = new Int32Array(T * B).fill(-1);
+    for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) if (present(t, b)) labels[t * B + b] = rng.below(O);
+    targets = { task: "classification", labels, classes: O };
+  }
+  return { net, batch: { T, B, x, targets } };
+}
+
+/**
+ * The built-in suite of `rnn grad-check`: every activation, 1 and 2 layers, both losses,
+ * TBPTT with stride < truncate (so passes overlap and start from carried states), padded
+ * variable-length batches with element-wise masks; plus bias-free and full-BPTT cases.
+ */
+export function builtinSuite(): SyntheticSpec[] {
+  const specs: SyntheticSpec[] = [];
+  let seed = 100;
+  for (const activation of activationNames) {
+    for (const layers of [1, 2]) {
+      for (const task of ["regression", "classification"] as const) {
+        specs.push({
+          name: `elman-${activation}-L${layers}-${task === "regression" ? "mse" : "ce"}-tbptt(4,2)`,
+          model: { cell: "elman", inputSize: 3, hiddenSize: 4, outputSize: task === "regression" ? 2 : 3,
+            layers, activation, bias: true },
+          task, lengths: [9, 6, 4], bptt: { truncate: 4, stride: 2 }, seed: seed++,
+        });
+      }
+    }
+  }
+  specs.push({
+    name: "elman-tanh-L2-mse-nobias-tbptt(5,3)",
+    model: { cell: "elman", inputSize: 2, hiddenSize: 3, outputSize: 2, layers: 2, activation: "tanh", bias: false },
+    task: "regression", lengths: [11, 7], bptt: { truncate: 5, stride: 3 }, seed: seed++,
+  });
+  specs.push({
+    name: "elman-relu-L1-ce-nobias-full",
+    model: { cell: "elman", inputSize: 2, hiddenSize: 5, outputSize: 4, layers: 1, activation: "relu", bias: false },
+    task: "classification", lengths: [8, 3, 6, 5], bptt: null, seed: seed++,
+  });
+  return specs;
+}
+
+/** Runs one synthetic spec through `gradCheck`. */
+export function checkSynthetic(spec: SyntheticSpec, opts: NetworkOptions = {}): GradCheckResult {
+  const { net, batch } = syntheticProblem(spec, opts);
+  return gradCheck(spec.name, net, batch, tbpttWindows(batch.T, spec.bptt));
+}

@@ -1,0 +1,114 @@
+import type { ActivationName } from "./activations.js";
+import type { Cell, CellKind, LayerShape, RecurrentLayer } from "./cell.js";
+import { elmanCell } from "./elman.js";
+import { referenceKernels, type Kernels } from "./kernels.js";
+import { Linear } from "./linear.js";
+import { ParamLayout, type ParamSpec } from "./params.js";
+import { alloc, type DType, type Float } from "./tensor.js";
+
+/** The architecture: I inputs, L layers of H units of one cell type, O outputs. */
+export interface ModelShape {
+  readonly cell: CellKind;
+  readonly inputSize: number;
+  readonly hiddenSize: number;
+  readonly outputSize: number;
+  readonly layers: number;
+  readonly activation: ActivationName;
+  readonly bias: boolean;
+}
+
+const cells: Readonly<Partial<Record<CellKind, Cell>>> = { elman: elmanCell };
+
+export function cellFor(kind: CellKind): Cell {
+  const c = cells[kind];
+  if (!c) throw new Error(`cell ${kind} is not implemented`);
+  return c;
+}
+
+export function layerShapes(m: ModelShape): LayerShape[] {
+  return Array.from({ length: m.layers }, (_, k) => ({
+    index: k, inputSize: k === 0 ? m.inputSize : m.hiddenSize, hiddenSize: m.hiddenSize,
+    bias: m.bias, activation: m.activation,
+  }));
+}
+
+/** Every tensor of the model, in the order of PyTorch's `state_dict()` for `rnn` then `head`. */
+export function paramSpecs(m: ModelShape): ParamSpec[] {
+  const cell = cellFor(m.cell);
+  const specs = layerShapes(m).flatMap((s) => cell.params(s));
+  specs.push({ name: "head.weight", shape: [m.outputSize, m.hiddenSize] });
+  if (m.bias) specs.push({ name: "head.bias", shape: [m.outputSize] });
+  return specs;
+}
+
+export interface NetworkOptions {
+  kernels?: Kernels;
+  /** Builds layer k; defaults to the cell's own constructor (tests substitute broken layers). */
+  makeLayer?: (shape: LayerShape, layout: ParamLayout, params: Float, grads: Float,
+    dtype: DType, kernels: Kernels) => RecurrentLayer;
+}
+
+/**
+ * The stacked recurrent network plus its linear head, over one window:
+ * x [T,B,I] → layer 0 → … → layer L-1 → head → y [T,B,O]. All parameters live in one flat
+ * buffer `params`, their gradients in `grads` (same layout); backward accumulates into `grads`.
+ */
+export class Network {
+  readonly layout: ParamLayout;
+  readonly params: Float;
+  readonly grads: Float;
+  readonly layers: readonly RecurrentLayer[];
+  readonly head: Linear;
+  private dh: Float[] = [];
+  private capRows = 0;
+
+  constructor(readonly shape: ModelShape, readonly dtype: DType, opts: NetworkOptions = {}) {
+    const kernels = opts.kernels ?? referenceKernels;
+    const cell = cellFor(shape.cell);
+    this.layout = new ParamLayout(paramSpecs(shape));
+    this.params = this.layout.alloc(dtype);
+    this.grads = this.layout.alloc(dtype);
+    const make = opts.makeLayer ?? ((s, l, p, g, d, k) => cell.create(s, l, p, g, d, k));
+    this.layers = layerShapes(shape).map((s) => make(s, this.layout, this.params, this.grads, dtype, kernels));
+    this.head = new Linear(shape.hiddenSize, shape.outputSize, shape.bias, this.layout,
+      this.params, this.grads, dtype, kernels);
+  }
+
+  /** Floats of carried state per batch row, per layer. */
+  get stateSize(): number { return this.layers[0].stateSize; }
+
+  /** A zero carried state (s_0) for B rows: one [B, stateSize] buffer per layer. */
+  zeroState(B: number): Float[] {
+    return this.layers.map((l) => alloc(this.dtype, B * l.stateSize));
+  }
+
+  /** Runs the window; the head's outputs land in `head.y` ([T·B, O]). */
+  forward(x: Float, xOff: number, state0: readonly Float[], T: number, B: number): void {
+    let inp = x, inOff = xOff;
+    for (let k = 0; k < this.layers.length; k++) {
+      const layer = this.layers[k];
+      layer.forward(inp, inOff, state0[k], 0, T, B);
+      inp = layer.out; inOff = layer.outOff;
+    }
+    this.head.forward(inp, inOff, T * B);
+  }
+
+  /** Back-propagates `head.dy` through the window, accumulating into `grads`. */
+  backward(T: number, B: number): void {
+    const rows = T * B, L = this.layers.length;
+    if (rows > this.capRows) {
+      this.capRows = rows;
+      this.dh = this.layers.map(() => alloc(this.dtype, rows * this.shape.hiddenSize));
+    }
+    this.head.backward(rows);
+    this.dh[L - 1].set(this.head.dx.subarray(0, rows * this.shape.hiddenSize));
+    for (let k = L - 1; k >= 0; k--) {
+      this.layers[k].backward(this.dh[k], k > 0 ? this.dh[k - 1] : null, T, B);
+    }
+  }
+
+  /** Copies each layer's state after k steps of the last forward into dst. */
+  stateAfter(k: number, B: number, dst: readonly Float[]): void {
+    this.layers.forEach((l, i) => l.stateAfter(k, B, dst[i], 0));
+  }
+}

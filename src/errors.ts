@@ -1,0 +1,28 @@
+/**
+ * Typed failures. Each carries the place it happened in its message (file, row/column or
+ * config key) and the exit code `main` turns it into; nothing else decides exit codes.
+ */
+export class RnnError extends Error {
+  constructor(message: string, readonly exitCode: number) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad usage or bad input (a config, a CSV, a checkpoint, a flag): exit 2. */
+export class InputError extends RnnError {
+  constructor(message: string) { super(message, 2); }
+}
+
+/** The job itself failed (divergence, a grad-check mismatch): exit 1. */
+export class JobError extends RnnError {
+  constructor(message: string) { super(message, 1); }
+}
+
+/** Training was stopped by a signal after saving: exit 128 + the signal's number. */
+export class Interrupted extends RnnError {
+  constructor(readonly signal: "SIGINT" | "SIGTERM") {
+    super(`stopped by ${signal}; last.safetensors holds the run so far (continue with --resume)`,
+      signal === "SIGINT" ? 130 : 143);
+  }
+}

@@ -1,0 +1,70 @@
+import { readFileSync } from "node:fs";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { RnnError } from "./errors.js";
+import { processIo, type Io } from "./io/terminal.js";
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+function intArg(name: string) {
+  return (v: string): number => {
+    if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be a non-negative integer.`);
+    return Number(v);
+  };
+}
+
+/**
+ * Builds the command line. Each action runs one command file's exported function and
+ * stores its exit code; the commands are imported lazily so that `--help` stays fast.
+ */
+export function buildProgram(io: Io, setCode: (code: number) => void): Command {
+  const program = new Command("rnn")
+    .description("Train, evaluate and run recurrent neural networks (stacked Elman RNN, truncated BPTT).")
+    .version(version(), "-V, --version")
+    .option("--debug", "print stack traces of errors")
+    .showSuggestionAfterError()
+    .configureOutput({ writeErr: (s) => io.stderr.write(s), writeOut: (s) => io.stderr.write(s) })
+    .exitOverride();
+
+  program.command("grad-check")
+    .description("compare BPTT gradients with central finite differences (float64)")
+    .argument("[config]", "check the model this config describes on a few of its sequences (default: the built-in suite)")
+    .option("--json", "print {ok, maxRelError, cases} as JSON on stdout")
+    .action(async (config: string | undefined, opts: { json?: boolean }) => {
+      const { gradCheck } = await import("./commands/grad-check.js");
+      setCode(await gradCheck(config, opts, io));
+    });
+
+  return program;
+}
+
+/** Runs the CLI; returns the exit code. The one place typed errors become exit codes. */
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  let code = 0;
+  const program = buildProgram(io, (c) => { code = c; });
+  program.commands.forEach((c) => c.exitOverride().configureOutput({
+    writeErr: (s) => io.stderr.write(s), writeOut: (s) => io.stderr.write(s),
+  }));
+  if (argv.length === 0) {
+    program.outputHelp({ error: true });
+    return 2;
+  }
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    const debug = argv.includes("--debug");
+    if (e instanceof RnnError) {
+      io.stderr.write(`rnn: ${e.message}\n`);
+      if (debug && e.stack) io.stderr.write(e.stack + "\n");
+      return e.exitCode;
+    }
+    const err = e instanceof Error ? e : new Error(String(e));
+    io.stderr.write(`rnn: internal error: ${err.message}${debug ? "" : " (run with --debug for the stack trace)"}\n`);
+    if (debug && err.stack) io.stderr.write(err.stack + "\n");
+    return 1;
+  }
+}
