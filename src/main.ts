@@ -28,6 +28,40 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .configureOutput({ writeErr: (s) => io.stderr.write(s), writeOut: (s) => io.stderr.write(s) })
     .exitOverride();
 
+  program.command("train")
+    .description("train the model a config describes; writes a run directory")
+    .argument("<config>", "config file (.yaml, .yml or .json)")
+    .option("--resume <ckpt>", "continue the run saved in this checkpoint")
+    .option("--force", "start over in a run directory that already holds a checkpoint")
+    .option("--out <dir>", "run directory (default: the config's output.dir)")
+    .option("--seed <n>", "seed for initialisation and shuffling (overrides the config)", intArg("--seed"))
+    .option("--json", "print one JSON object per epoch on stdout")
+    .option("--quiet", "print nothing on stderr but errors")
+    .action(async (config: string, opts: import("./commands/train.js").TrainOptions) => {
+      const { train } = await import("./commands/train.js");
+      setCode(await train(config, opts, io));
+    });
+
+  program.command("eval")
+    .description("evaluate a checkpoint: pooled loss and the task's metrics")
+    .argument("<checkpoint>", "a .safetensors checkpoint")
+    .option("--data <csv>", "data to evaluate (default: the checkpoint's validation data; - reads stdin)")
+    .option("--json", "print one JSON object on stdout")
+    .action(async (ckpt: string, opts: { data?: string; json?: boolean }) => {
+      const { evaluate } = await import("./commands/eval.js");
+      setCode(await evaluate(ckpt, opts, io));
+    });
+
+  program.command("predict")
+    .description("predict every row of a CSV (streamed; CSV out on stdout)")
+    .argument("<checkpoint>", "a .safetensors checkpoint")
+    .option("--data <csv>", "input CSV; - or none reads stdin")
+    .option("--last", "print only each sequence's final step")
+    .action(async (ckpt: string, opts: { data?: string; last?: boolean }) => {
+      const { predict } = await import("./commands/predict.js");
+      setCode(await predict(ckpt, opts, io));
+    });
+
   program.command("grad-check")
     .description("compare BPTT gradients with central finite differences (float64)")
     .argument("[config]", "check the model this config describes on a few of its sequences (default: the built-in suite)")

@@ -1,7 +1,47 @@
-import type { GradCheckResult } from "../core/gradcheck.js";
+import { tbpttWindows } from "../core/bptt.js";
+import { gradCheck, type GradCheckResult } from "../core/gradcheck.js";
+import { initParams } from "../core/init.js";
+import { Network } from "../core/network.js";
+import { Rng } from "../core/rng.js";
+import { loadConfig } from "../config/load.js";
+import { batchify, makeBatch, type TargetShape } from "../data/batches.js";
+import type { Sequence } from "../data/dataset.js";
+import { loadTrainingData } from "../data/load.js";
 import { InputError } from "../errors.js";
+import { copyParams, loadCheckpoint, modelShapeOf } from "../io/checkpoint.js";
 
-/** Grad-check on a config's model and data (needs the data loader of the training issue). */
+/** How much of the data a config check uses: a few sequences, a few windows, a sample of weights. */
+const ROWS = 4;
+const MAX_STEPS = 48;
+const WINDOWS = 6;
+const PER_TENSOR = 64;
+
+/**
+ * Grad-check of the model a config describes (its init weights, or seeded ones) in float64,
+ * on the first batch of its training data: at most 4 sequences (streams for one long series),
+ * cut to 48 steps, the first 6 TBPTT windows in order with the state carried between them.
+ */
 export async function gradCheckConfig(configPath: string): Promise<GradCheckResult[]> {
-  throw new InputError(`${configPath}: grad-check with a config is not available yet`);
+  const cfg = await loadConfig(configPath);
+  if (cfg.model.cell !== "elman") throw new InputError(`${configPath}: model.cell: ${cfg.model.cell} is not implemented yet (elman is)`);
+  const data = await loadTrainingData(cfg);
+  const shape = modelShapeOf(cfg, data.classes);
+  const net = new Network(shape, "float64");
+  if (cfg.model.init !== null) copyParams(loadCheckpoint(cfg.model.init), net.layout, net.params);
+  else initParams(net.layout, net.params, shape.hiddenSize, new Rng(cfg.seed, 0));
+  const B = Math.min(cfg.training.batchSize, ROWS);
+  const seqs: Sequence[] = (data.series ? batchify(data.train[0], B, cfg.data.train) : data.train.slice(0, B))
+    .map((s) => cut(s, MAX_STEPS));
+  const ts: TargetShape = cfg.task === "regression"
+    ? { task: "regression", outputs: shape.outputSize } : { task: "classification", classes: shape.outputSize };
+  const batch = makeBatch(seqs, shape.inputSize, ts, "float64");
+  const windows = tbpttWindows(batch.T, cfg.training.bptt).slice(0, WINDOWS);
+  const name = `${cfg.model.cell}-${cfg.model.activation}-L${cfg.model.layers}-H${cfg.model.hiddenSize} on ${seqs.length} sequence(s) of ${configPath}`;
+  return [gradCheck(name, net, batch, windows, { maxPerTensor: PER_TENSOR, seed: cfg.seed })];
+}
+
+function cut(s: Sequence, n: number): Sequence {
+  if (s.length <= n) return s;
+  const I = s.x.length / s.length, O = s.y ? s.y.length / s.length : 0;
+  return { ...s, length: n, x: s.x.slice(0, n * I), y: s.y ? s.y.slice(0, n * O) : null, labels: s.labels ? s.labels.slice(0, n) : null };
 }

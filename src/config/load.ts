@@ -77,8 +77,9 @@ export function validateConfig(value: unknown, file: string): Config {
 }
 
 /** A config ready to run: defaults filled and every path absolute. */
-export interface ResolvedConfig extends Config {
+export interface ResolvedConfig extends Omit<Config, "output"> {
   readonly file: string;
+  readonly output: { readonly dir: string };
 }
 
 /** Makes a config's paths absolute, relative to the folder of the config file. */

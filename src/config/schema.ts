@@ -74,6 +74,9 @@ export const configSchema = z.strictObject({
   if (c.data.validation !== null && c.data.validationSplit > 0) {
     ctx.addIssue({ code: "custom", path: ["data", "validationSplit"], message: "give data.validation or validationSplit, not both" });
   }
+  if (c.targetsAt === "last" && c.data.shift > 0) {
+    ctx.addIssue({ code: "custom", path: ["data", "shift"], message: "must be 0 with targetsAt: last (the target is read from each sequence's final row)" });
+  }
   if (c.model.cell !== "elman" && c.model.activation !== "tanh") {
     ctx.addIssue({ code: "custom", path: ["model", "activation"], message: `${c.model.cell} has fixed nonlinearities: activation must be tanh` });
   }

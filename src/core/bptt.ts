@@ -63,21 +63,3 @@ export function windowPass(net: Network, batch: Batch, w: Window, state0: readon
   }
   return ls;
 }
-
-/**
- * Runs every window of a batch in order with the state carried (detached) between passes:
- * each pass starts from the state the most recent pass computed at its first step.
- * `onPass` sees each pass's result right after its backward; it is where training clips
- * and steps (and so changes the weights the next pass uses).
- */
-export function runWindows(net: Network, batch: Batch, windows: readonly Window[],
-  grad: boolean, onPass: (w: Window, r: LossSum, index: number) => void,
-  carry: Float[] = net.zeroState(batch.B), from = 0): void {
-  for (let i = from; i < windows.length; i++) {
-    const w = windows[i];
-    const r = windowPass(net, batch, w, carry, grad);
-    const next = windows[i + 1];
-    if (next) net.stateAfter(next.start - w.start, batch.B, carry);
-    onPass(w, r, i);
-  }
-}

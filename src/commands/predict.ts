@@ -1,0 +1,103 @@
+import { softmaxRow } from "../core/loss.js";
+import { alloc } from "../core/tensor.js";
+import { openCsv, type CsvRow } from "../data/csv.js";
+import { openInput, RowDecoder } from "../data/table.js";
+import { InputError } from "../errors.js";
+import { csvLine, num } from "../io/format.js";
+import type { Io } from "../io/terminal.js";
+import { loadModel } from "./model.js";
+
+export interface PredictOptions {
+  data?: string;
+  last?: boolean;
+}
+
+/** Steps run per forward call; memory stays O(CHUNK) whatever the input's length. */
+const CHUNK = 256;
+
+/**
+ * `rnn predict <checkpoint>`: streams a CSV (file or stdin) through the model, each sequence
+ * from s_0, and writes one CSV row of predictions per input row (or per sequence with --last).
+ */
+export async function predict(ckFile: string, o: PredictOptions, io: Io): Promise<number> {
+  const { ck, net } = loadModel(ckFile);
+  const cfg = ck.config;
+  const src = o.data ?? "-";
+  const file = src === "-" ? "<stdin>" : src;
+  const csv = await openCsv(openInput(src, io.stdin), file);
+  const dec = new RowDecoder(csv, { inputs: cfg.data.inputs, targets: null, sequenceColumn: cfg.data.sequenceColumn, task: cfg.task });
+  const I = net.shape.inputSize, O = net.shape.outputSize;
+  const classes = ck.classes;
+  const seqCol = cfg.data.sequenceColumn;
+  const header = [...(seqCol !== null ? [seqCol] : []), "t",
+    ...(classes ? [`pred_${cfg.data.targets[0]}`, ...classes.map((c) => `p_${c}`)] : cfg.data.targets.map((c) => `pred_${c}`))];
+
+  const norm = ck.normalization;
+  const inStats = cfg.data.inputs.map((c) => norm?.[c] ?? { mean: 0, std: 1 });
+  const outStats = cfg.task === "regression" ? cfg.data.targets.map((c) => norm?.[c] ?? { mean: 0, std: 1 }) : [];
+  const x = alloc(net.dtype, CHUNK * I);
+  const raw = new Float64Array(I);
+  const probs = new Float64Array(O);
+  const state = net.zeroState(1);
+  let pending = 0;         // rows of the current sequence waiting in x
+  let id: string | null = null;
+  let t = 0;               // step index of the next row within its sequence
+  let lastLine: string | null = null;
+  let started = false;
+
+  let out = csvLine(header);
+  const emit = async (force = false): Promise<void> => {
+    if (out.length === 0 || (!force && out.length < 1 << 16)) return;
+    const text = out; out = "";
+    if (!io.stdout.write(text)) await new Promise<void>((res) => io.stdout.once("drain", () => res()));
+  };
+  const rowText = (y: Float64Array | Float32Array, r: number, step: number): string => {
+    const key = [...(seqCol !== null ? [id ?? ""] : []), String(step)];
+    if (!classes) return csvLine([...key, ...outStats.map((s, k) => num(y[r * O + k] * s.std + s.mean))]);
+    softmaxRow(y, r * O, O, probs);
+    let best = 0;
+    for (let k = 1; k < O; k++) if (y[r * O + k] > y[r * O + best]) best = k;
+    return csvLine([...key, classes[best], ...Array.from(probs, num)]);
+  };
+  const runChunk = (): void => {
+    if (pending === 0) return;
+    net.forward(x, 0, state, pending, 1);
+    net.stateAfter(pending, 1, state);
+    const y = net.head.y;
+    const t0 = t - pending;
+    for (let r = 0; r < pending; r++) {
+      const line = rowText(y, r, t0 + r);
+      if (o.last) lastLine = line; else out += line;
+    }
+    pending = 0;
+  };
+  const endSequence = (): void => {
+    runChunk();
+    if (o.last && lastLine !== null) out += lastLine;
+    lastLine = null;
+    for (const s of state) s.fill(0);
+    t = 0;
+  };
+
+  try {
+    for (let r = await csv.rows.next(); !r.done; r = await csv.rows.next()) {
+      const row: CsvRow = r.value;
+      const rid = dec.sequenceId(row);
+      if (started && rid !== id) endSequence();
+      id = rid; started = true;
+      dec.inputs(row, raw, 0);
+      for (let i = 0; i < I; i++) x[pending * I + i] = (raw[i] - inStats[i].mean) / inStats[i].std;
+      pending++; t++;
+      if (pending === CHUNK) { runChunk(); await emit(); }
+    }
+    if (!started) throw new InputError(`${file}: no data rows`);
+    endSequence();
+  } catch (e) {
+    // The rows before a bad one are still predicted and printed.
+    if (e instanceof InputError) { runChunk(); await emit(true); }
+    throw e;
+  }
+  await emit(true);
+  await new Promise<void>((res) => io.stdout.write("", () => res()));
+  return 0;
+}

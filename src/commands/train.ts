@@ -1,0 +1,188 @@
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import path from "node:path";
+import { SingleBar } from "cli-progress";
+import { initParams } from "../core/init.js";
+import { Network } from "../core/network.js";
+import { createOptimizer } from "../core/optim.js";
+import { Rng } from "../core/rng.js";
+import type { Float } from "../core/tensor.js";
+import { loadConfig, type ResolvedConfig } from "../config/load.js";
+import { batchify, epochBatches, makeBatch, type TargetShape } from "../data/batches.js";
+import { loadTrainingData } from "../data/load.js";
+import { InputError, Interrupted } from "../errors.js";
+import { copyParams, loadCheckpoint, modelShapeOf, saveCheckpoint, type Checkpoint, type Position } from "../io/checkpoint.js";
+import { num } from "../io/format.js";
+import { CsvLog, EPOCHS_HEADER, UPDATES_HEADER } from "../io/runlog.js";
+import { writeOut, type Io } from "../io/terminal.js";
+import { pooledLoss } from "../train/evaluate.js";
+import { trainLoop, type BatchSource, type Start } from "../train/trainer.js";
+
+export interface TrainOptions {
+  resume?: string;
+  force?: boolean;
+  out?: string;
+  seed?: number;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+const LAST = "last.safetensors";
+const BEST = "best.safetensors";
+
+/** Applies --seed and --out to the config (the checkpoint records what actually ran). */
+function withOverrides(c: ResolvedConfig, o: TrainOptions): ResolvedConfig {
+  return {
+    ...c,
+    seed: o.seed ?? c.seed,
+    output: { dir: o.out !== undefined ? path.resolve(o.out) : c.output.dir },
+  };
+}
+
+/** Signals ask the loop to stop after the current update; a second one exits at once. */
+function watchSignals(): { requested: () => "SIGINT" | "SIGTERM" | null; dispose: () => void } {
+  let got: "SIGINT" | "SIGTERM" | null = null;
+  const on = (sig: "SIGINT" | "SIGTERM") => () => {
+    if (got) process.exit(sig === "SIGINT" ? 130 : 143); // files are written atomically: nothing is torn
+    got = sig;
+  };
+  const int = on("SIGINT"), term = on("SIGTERM");
+  process.on("SIGINT", int); process.on("SIGTERM", term);
+  return { requested: () => got, dispose: () => { process.off("SIGINT", int); process.off("SIGTERM", term); } };
+}
+
+/**
+ * `rnn train <config>`: trains as the config says and writes the run directory
+ * (last.safetensors, best.safetensors, updates.csv, epochs.csv).
+ */
+export async function train(configPath: string, o: TrainOptions, io: Io): Promise<number> {
+  const cfg = withOverrides(await loadConfig(configPath), o);
+  if (o.resume && o.force) throw new InputError("--resume and --force: choose one");
+  const dir = cfg.output.dir;
+  const resume: Checkpoint | null = o.resume ? loadCheckpoint(o.resume) : null;
+  if (!resume && !o.force && (existsSync(path.join(dir, LAST)) || existsSync(path.join(dir, BEST)))) {
+    throw new InputError(`${dir}: already holds a checkpoint; pass --resume ${path.join(dir, LAST)} to continue it or --force to start over`);
+  }
+  if (cfg.model.cell !== "elman") throw new InputError(`${configPath}: model.cell: ${cfg.model.cell} is not implemented yet (elman is)`);
+
+  const data = await loadTrainingData(cfg, resume ?? undefined);
+  const shape = modelShapeOf(cfg, data.classes);
+  const dtype = cfg.training.dtype;
+  const net = new Network(shape, dtype);
+  const opt = createOptimizer(cfg.training.optimizer, net.layout.size, dtype);
+  if (resume) {
+    copyParams(resume, net.layout, net.params);
+    if (resume.optimizer) {
+      if (resume.optimizer.name !== cfg.training.optimizer.name) {
+        throw new InputError(`${o.resume}: was trained with ${resume.optimizer.name}, the config says ${cfg.training.optimizer.name}`);
+      }
+      for (const [k, buf] of resume.optimizer.state) opt.state[k]?.set(buf);
+      opt.steps = resume.optimizer.steps;
+    }
+  } else if (cfg.model.init !== null) {
+    const init = loadCheckpoint(cfg.model.init);
+    if (init.shape.inputSize !== shape.inputSize || init.shape.outputSize !== shape.outputSize
+      || init.shape.hiddenSize !== shape.hiddenSize || init.shape.layers !== shape.layers || init.shape.bias !== shape.bias) {
+      throw new InputError(`${configPath}: model.init: ${cfg.model.init} holds a model of another shape (${JSON.stringify(init.shape)})`);
+    }
+    copyParams(init, net.layout, net.params);
+  } else {
+    initParams(net.layout, net.params, shape.hiddenSize, new Rng(cfg.seed, 0));
+  }
+
+  const ts: TargetShape = cfg.task === "regression"
+    ? { task: "regression", outputs: shape.outputSize } : { task: "classification", classes: shape.outputSize };
+  const B = cfg.training.batchSize;
+  const trainSeqs = data.series ? batchify(data.train[0], B, cfg.data.train) : data.train;
+  const source: BatchSource = {
+    batches: (epoch) => data.series ? [trainSeqs.map((_, i) => i)]
+      : epochBatches(trainSeqs.length, B, cfg.training.shuffle, cfg.seed, epoch),
+    make: (idx) => makeBatch(idx.map((i) => trainSeqs[i]), shape.inputSize, ts, dtype),
+    validate: () => {
+      if (data.val.length === 0) return null;
+      const r = pooledLoss(net, data.val, ts);
+      return r.count > 0 ? r.sum / r.count : null;
+    },
+  };
+
+  mkdirSync(dir, { recursive: true });
+  const updates = new CsvLog(path.join(dir, "updates.csv"), UPDATES_HEADER);
+  const epochs = new CsvLog(path.join(dir, "epochs.csv"), EPOCHS_HEADER);
+  const start: Start = resume
+    ? { epoch: resume.position ? resume.position.epoch - 1 : resume.epoch, step: resume.step, position: resume.position, carry: resume.carry }
+    : { epoch: 0, step: 0, position: null, carry: null };
+  if (resume) {
+    updates.truncate("step", start.step);
+    epochs.truncate("epoch", start.epoch);
+  } else {
+    if (o.force) for (const f of [LAST, BEST]) rmSync(path.join(dir, f), { force: true });
+    updates.reset(); epochs.reset();
+  }
+
+  let best = resume?.bestValLoss ?? Infinity;
+  let step = start.step;
+  const save = (file: string, epoch: number, position: Position | null, carry: readonly Float[] | null): void => {
+    updates.flush(); epochs.flush();
+    saveCheckpoint(path.join(dir, file), {
+      config: cfg, shape, dtype, params: net.params, normalization: data.normalization, classes: data.classes,
+      epoch, step, optimizer: { name: opt.config.name, steps: opt.steps, state: opt.state },
+      position, carry, bestValLoss: Number.isFinite(best) ? best : null,
+    });
+  };
+
+  const E = cfg.training.epochs;
+  const c = io.color;
+  const bar = io.interactive && !o.quiet
+    ? new SingleBar({ format: "epoch {epoch}/{epochs} [{bar}] {value}/{total} updates  loss {loss}", stream: io.stderr as NodeJS.WriteStream, hideCursor: true, clearOnComplete: true })
+    : null;
+  let barEpoch = 0;
+  const signals = watchSignals();
+  const t0 = performance.now();
+  let result: "done" | "stopped";
+  try {
+    result = await trainLoop(net, opt, source, {
+      epochs: E, bptt: cfg.training.bptt, clip: cfg.training.clip, lr: cfg.training.optimizer.lr,
+    }, start, {
+      now: () => performance.now() / 1000,
+      stopRequested: () => signals.requested() !== null,
+      onUpdate: (u) => {
+        step = u.step;
+        updates.add([u.epoch, u.step, u.loss, u.gradNorm, u.lr]);
+        if (bar) {
+          if (barEpoch !== u.epoch) {
+            if (barEpoch) bar.stop();
+            barEpoch = u.epoch;
+            bar.start(source.batches(u.epoch).length, 0, { epoch: u.epoch, epochs: E, loss: "" });
+          }
+          bar.update(0, { loss: u.loss.toPrecision(4) });
+        }
+      },
+      onEpoch: (e) => {
+        if (bar && barEpoch) { bar.stop(); barEpoch = 0; }
+        epochs.add([e.epoch, e.trainLoss, e.valLoss, e.seconds]);
+        const isBest = e.valLoss !== null && e.valLoss < best;
+        if (isBest) best = e.valLoss as number;
+        save(LAST, e.epoch, null, null);
+        if (isBest) save(BEST, e.epoch, null, null);
+        if (!o.quiet) {
+          const val = e.valLoss === null ? "" : `  val_loss ${e.valLoss.toPrecision(6)}${isBest ? c.green(" *") : ""}`;
+          io.stderr.write(`${c.bold(`epoch ${e.epoch}/${E}`)}  train_loss ${e.trainLoss.toPrecision(6)}${val}  ${e.seconds.toFixed(2)}s\n`);
+        }
+        if (o.json) {
+          io.stdout.write(JSON.stringify({ epoch: e.epoch, step, train_loss: Number.isNaN(e.trainLoss) ? null : e.trainLoss, val_loss: e.valLoss, seconds: e.seconds }) + "\n");
+        }
+      },
+      onStop: (pos, carry) => save(LAST, pos.epoch - 1, pos, carry),
+    });
+  } finally {
+    bar?.stop();
+    signals.dispose();
+  }
+  const sig = signals.requested();
+  if (result === "stopped" && sig) throw new Interrupted(sig);
+  if (!o.quiet) {
+    const secs = (performance.now() - t0) / 1000;
+    io.stderr.write(`${c.green("done")}: ${step} updates in ${secs.toFixed(1)}s; ${path.join(dir, LAST)}${Number.isFinite(best) ? `, best val_loss ${num(best)} in ${BEST}` : ""}\n`);
+  }
+  await writeOut(io, "");
+  return 0;
+}

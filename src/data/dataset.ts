@@ -1,0 +1,153 @@
+import { InputError } from "../errors.js";
+import type { RawSequence } from "./table.js";
+
+/** A sequence ready for the model: inputs and targets normalised, shifted and masked. */
+export interface Sequence {
+  readonly id: string | null;
+  readonly length: number;
+  /** [length, I] */
+  readonly x: Float64Array;
+  /** Regression: [length, O], NaN where there is no target. */
+  readonly y: Float64Array | null;
+  /** Classification: [length] class index, −1 where there is no target. */
+  readonly labels: Int32Array | null;
+}
+
+export interface ColumnStats { readonly mean: number; readonly std: number }
+/** Per-column z-score statistics, by column name (stored in the checkpoint's metadata). */
+export type Normalization = Readonly<Record<string, ColumnStats>>;
+
+/** How targets are read (config `data`, `task`, `targetsAt`). */
+export interface TargetPlan {
+  readonly inputs: readonly string[];
+  readonly targets: readonly string[];
+  readonly task: "regression" | "classification";
+  readonly targetsAt: "every" | "last";
+  readonly shift: number;
+}
+
+/** Python's round(): halves go to the even neighbour, as SPEC's round(fraction × count). */
+export function roundHalfEven(v: number): number {
+  const f = Math.floor(v), d = v - f;
+  if (d > 0.5) return f + 1;
+  if (d < 0.5) return f;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+/** How many to hold out for validation: round(f·n), at least one when f > 0. */
+export function holdOutCount(fraction: number, n: number): number {
+  return fraction > 0 ? Math.max(1, roundHalfEven(fraction * n)) : 0;
+}
+
+/**
+ * Holds out the last sequences (or, for one long series, its last rows as one sequence)
+ * for validation, per `validationSplit`.
+ */
+export function splitValidation(raws: RawSequence[], fraction: number, series: boolean, file: string):
+  { train: RawSequence[]; val: RawSequence[] } {
+  if (fraction <= 0) return { train: raws, val: [] };
+  if (!series) {
+    const k = holdOutCount(fraction, raws.length);
+    if (k >= raws.length) throw new InputError(`${file}: validationSplit ${fraction} of ${raws.length} sequences leaves none to train on`);
+    return { train: raws.slice(0, raws.length - k), val: raws.slice(raws.length - k) };
+  }
+  const s = raws[0], k = holdOutCount(fraction, s.length), n = s.length - k;
+  if (n <= 0) throw new InputError(`${file}: validationSplit ${fraction} of ${s.length} rows leaves none to train on`);
+  const part = (a: number, b: number, line: number): RawSequence => {
+    const I = s.x.length / s.length, O = s.y ? s.y.length / s.length : 0;
+    return {
+      id: s.id, line, length: b - a, x: s.x.slice(a * I, b * I),
+      y: s.y ? s.y.slice(a * O, b * O) : null, labels: s.labels ? s.labels.slice(a, b) : null,
+    };
+  };
+  return { train: [part(0, n, s.line)], val: [part(n, s.length, s.line + n)] };
+}
+
+/** Classes in SPEC order: numerically when every label is a number, else by code point. */
+export function sortClasses(labels: Iterable<string>): string[] {
+  const set = [...new Set(labels)];
+  const numeric = set.every((l) => /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(l));
+  return numeric
+    ? set.sort((a, b) => Number(a) - Number(b) || (a < b ? -1 : a > b ? 1 : 0))
+    : set.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** The labels that count as targets (every row's, or only each sequence's final row's). */
+export function countedLabels(raws: readonly RawSequence[], targetsAt: "every" | "last"): string[] {
+  const out: string[] = [];
+  for (const s of raws) {
+    const ls = s.labels ?? [];
+    const from = targetsAt === "last" ? ls.length - 1 : 0;
+    for (let t = Math.max(0, from); t < ls.length; t++) { const l = ls[t]; if (l !== null) out.push(l); }
+  }
+  return out;
+}
+
+/** Mean and population std (ddof 0; a constant column gets 1) of each column's present cells. */
+export function computeNormalization(raws: readonly RawSequence[], plan: TargetPlan): Normalization {
+  const out: Record<string, ColumnStats> = {};
+  const stats = (get: (s: RawSequence) => Float64Array | null, col: number, width: number): ColumnStats => {
+    let n = 0, sum = 0;
+    for (const s of raws) { const a = get(s); if (!a) continue; for (let i = col; i < a.length; i += width) if (!Number.isNaN(a[i])) { sum += a[i]; n++; } }
+    const mean = n > 0 ? sum / n : 0;
+    let ss = 0;
+    for (const s of raws) { const a = get(s); if (!a) continue; for (let i = col; i < a.length; i += width) if (!Number.isNaN(a[i])) ss += (a[i] - mean) ** 2; }
+    const std = n > 0 ? Math.sqrt(ss / n) : 0;
+    return { mean, std: std > 0 ? std : 1 };
+  };
+  plan.inputs.forEach((c, i) => { out[c] = stats((s) => s.x, i, plan.inputs.length); });
+  if (plan.task === "regression") {
+    plan.targets.forEach((c, o) => { out[c] = stats((s) => s.y, o, plan.targets.length); });
+  }
+  return out;
+}
+
+/**
+ * Applies targetsAt, shift, class indices and normalisation to one raw sequence.
+ * `file` names the data in messages (a label that is not one of the classes).
+ */
+export function prepareSequence(s: RawSequence, plan: TargetPlan, classes: readonly string[] | null,
+  norm: Normalization | null, file: string): Sequence {
+  const T = s.length, I = plan.inputs.length, O = plan.targets.length, sh = plan.shift;
+  const x = Float64Array.from(s.x);
+  if (norm) {
+    plan.inputs.forEach((c, i) => { const { mean, std } = norm[c]; for (let t = 0; t < T; t++) x[t * I + i] = (x[t * I + i] - mean) / std; });
+  }
+  // Target at t comes from row t + shift; with targetsAt: last only the final row has one.
+  const source = (t: number): number => {
+    const r = t + sh;
+    if (r >= T) return -1;
+    if (plan.targetsAt === "last" && r !== T - 1) return -1;
+    return r;
+  };
+  if (plan.task === "regression") {
+    const y = new Float64Array(T * O).fill(NaN);
+    if (s.y) {
+      for (let t = 0; t < T; t++) {
+        const r = source(t);
+        if (r < 0) continue;
+        for (let o = 0; o < O; o++) {
+          const v = s.y[r * O + o];
+          const st = norm?.[plan.targets[o]];
+          y[t * O + o] = st ? (v - st.mean) / st.std : v;
+        }
+      }
+    }
+    return { id: s.id, length: T, x, y, labels: null };
+  }
+  const labels = new Int32Array(T).fill(-1);
+  if (s.labels && classes) {
+    const index = new Map(classes.map((c, k) => [c, k]));
+    for (let t = 0; t < T; t++) {
+      const r = source(t);
+      const l = r < 0 ? null : s.labels[r];
+      if (l === null) continue;
+      const k = index.get(l);
+      if (k === undefined) {
+        throw new InputError(`${file}: sequence ${s.id ?? ""} (from line ${s.line}), row ${r}: label ${JSON.stringify(l)} is not one of the model's classes ${JSON.stringify(classes)}`);
+      }
+      labels[t] = k;
+    }
+  }
+  return { id: s.id, length: T, x, y: null, labels };
+}

@@ -1,0 +1,61 @@
+import type { ResolvedConfig } from "../config/load.js";
+import type { Config } from "../config/schema.js";
+import { InputError } from "../errors.js";
+import {
+  computeNormalization, countedLabels, prepareSequence, sortClasses, splitValidation,
+  type Normalization, type Sequence, type TargetPlan,
+} from "./dataset.js";
+import { readSequencesFile, type ColumnSpec, type RawSequence } from "./table.js";
+
+export function columnSpec(c: Config, withTargets: boolean): ColumnSpec {
+  return { inputs: c.data.inputs, targets: withTargets ? c.data.targets : null, sequenceColumn: c.data.sequenceColumn, task: c.task };
+}
+
+export function targetPlan(c: Config): TargetPlan {
+  return { inputs: c.data.inputs, targets: c.data.targets, task: c.task, targetsAt: c.targetsAt, shift: c.data.shift };
+}
+
+/** Training and validation data, prepared as the config says. */
+export interface TrainingData {
+  /** One long series (no sequenceColumn): `train` is its one sequence, before batchify. */
+  readonly series: boolean;
+  readonly train: Sequence[];
+  readonly val: Sequence[];
+  readonly classes: string[] | null;
+  readonly normalization: Normalization | null;
+}
+
+/**
+ * Reads `data.train` (and `data.validation`), holds out validation, finds the classes,
+ * computes normalisation on the training split and prepares every sequence.
+ * `fixed` supplies classes and statistics from a checkpoint being resumed.
+ */
+export async function loadTrainingData(c: ResolvedConfig,
+  fixed?: { classes: readonly string[] | null; normalization: Normalization | null }): Promise<TrainingData> {
+  const spec = columnSpec(c, true), plan = targetPlan(c);
+  const series = c.data.sequenceColumn === null;
+  const raws = await readSequencesFile(c.data.train, spec);
+  let train: RawSequence[], valRaw: RawSequence[];
+  let valFile = c.data.train;
+  if (c.data.validation !== null) {
+    train = raws;
+    valRaw = await readSequencesFile(c.data.validation, spec);
+    valFile = c.data.validation;
+  } else {
+    ({ train, val: valRaw } = splitValidation(raws, c.data.validationSplit, series, c.data.train));
+  }
+  let classes: string[] | null = null;
+  if (c.task === "classification") {
+    classes = fixed?.classes ? [...fixed.classes]
+      : sortClasses([...countedLabels(raws, c.targetsAt), ...(c.data.validation !== null ? countedLabels(valRaw, c.targetsAt) : [])]);
+    if (classes.length < 2) {
+      throw new InputError(`${c.data.train}: column "${c.data.targets[0]}": classification needs at least 2 classes, found ${classes.length}`);
+    }
+  }
+  const normalization = !c.data.normalize ? null : fixed?.normalization ?? computeNormalization(train, plan);
+  return {
+    series, classes, normalization,
+    train: train.map((s) => prepareSequence(s, plan, classes, normalization, c.data.train)),
+    val: valRaw.map((s) => prepareSequence(s, plan, classes, normalization, valFile)),
+  };
+}

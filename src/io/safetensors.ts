@@ -1,0 +1,109 @@
+import { InputError } from "../errors.js";
+
+/** Tensor element types this project stores (`training.dtype` float32 / float64). */
+export type StDType = "F32" | "F64";
+
+export interface StTensor {
+  readonly dtype: StDType;
+  readonly shape: readonly number[];
+  readonly data: Float32Array | Float64Array;
+}
+
+export interface Safetensors {
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly tensors: ReadonlyMap<string, StTensor>;
+}
+
+const ITEM: Record<StDType, number> = { F32: 4, F64: 8 };
+const KNOWN = new Set(["BOOL", "U8", "I8", "U16", "I16", "U32", "I32", "U64", "I64", "F16", "BF16", "F32", "F64", "F8_E4M3", "F8_E5M2"]);
+/** A header larger than this is refused before it is read (real ones are a few KB). */
+const MAX_HEADER = 100 * 1024 * 1024;
+
+/**
+ * Encodes tensors as safetensors: 8-byte little-endian header length, a JSON header
+ * (padded with spaces to a multiple of 8), then the raw little-endian tensor bytes back to back.
+ */
+export function encodeSafetensors(tensors: readonly (readonly [string, StTensor])[],
+  metadata: Readonly<Record<string, string>>): Buffer {
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  let off = 0;
+  for (const [name, t] of tensors) {
+    const bytes = t.data.length * ITEM[t.dtype];
+    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [off, off + bytes] };
+    off += bytes;
+  }
+  let json = JSON.stringify(header);
+  json += " ".repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
+  const hlen = Buffer.byteLength(json);
+  const out = Buffer.alloc(8 + hlen + off);
+  out.writeBigUInt64LE(BigInt(hlen), 0);
+  out.write(json, 8, "utf8");
+  let p = 8 + hlen;
+  for (const [, t] of tensors) {
+    for (let i = 0; i < t.data.length; i++) {
+      if (t.dtype === "F32") { out.writeFloatLE(t.data[i], p); p += 4; } else { out.writeDoubleLE(t.data[i], p); p += 8; }
+    }
+  }
+  return out;
+}
+
+/**
+ * Decodes and validates a safetensors buffer: every claimed size is checked against the
+ * bytes actually present before anything is allocated from it.
+ */
+export function decodeSafetensors(buf: Buffer, file: string): Safetensors {
+  const bad = (why: string): InputError => new InputError(`${file}: not a valid safetensors checkpoint: ${why}`);
+  if (buf.length < 8) throw bad(`${buf.length} bytes is too short`);
+  const hlenBig = buf.readBigUInt64LE(0);
+  if (hlenBig > BigInt(buf.length - 8)) throw bad(`header length ${hlenBig} exceeds the file's ${buf.length} bytes`);
+  const hlen = Number(hlenBig);
+  if (hlen > MAX_HEADER) throw bad(`header length ${hlen} is over ${MAX_HEADER}`);
+  let header: unknown;
+  try {
+    header = JSON.parse(buf.toString("utf8", 8, 8 + hlen));
+  } catch {
+    throw bad("the header is not JSON");
+  }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) throw bad("the header is not a JSON object");
+  const dataStart = 8 + hlen, dataSize = buf.length - dataStart;
+  const metadata: Record<string, string> = {};
+  const tensors = new Map<string, StTensor>();
+  const spans: [number, number, string][] = [];
+  for (const [name, v] of Object.entries(header as Record<string, unknown>)) {
+    if (name === "__metadata__") {
+      if (typeof v !== "object" || v === null) throw bad("__metadata__ is not an object");
+      for (const [k, s] of Object.entries(v)) {
+        if (typeof s !== "string") throw bad(`__metadata__.${k} is not a string`);
+        metadata[k] = s;
+      }
+      continue;
+    }
+    const e = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (typeof e !== "object" || e === null) throw bad(`tensor ${name} has no description`);
+    if (typeof e.dtype !== "string" || !KNOWN.has(e.dtype)) throw bad(`tensor ${name} has unknown dtype ${JSON.stringify(e.dtype)}`);
+    if (e.dtype !== "F32" && e.dtype !== "F64") {
+      throw new InputError(`${file}: tensor ${name} is ${e.dtype}; rnn reads F32 and F64 checkpoints`);
+    }
+    const dtype: StDType = e.dtype;
+    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw bad(`tensor ${name} has a bad shape`);
+    const shape = e.shape as number[];
+    const off = e.data_offsets;
+    if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isSafeInteger(d) && d >= 0) || off[0] > off[1]) {
+      throw bad(`tensor ${name} has bad data_offsets`);
+    }
+    const [b, en] = off as [number, number];
+    if (en > dataSize) throw bad(`tensor ${name} ends at byte ${en}, past the ${dataSize} bytes of data`);
+    const n = shape.reduce((a, d) => a * d, 1);
+    if (n * ITEM[dtype] !== en - b) throw bad(`tensor ${name}: shape [${shape.join(", ")}] needs ${n * ITEM[dtype]} bytes, data_offsets give ${en - b}`);
+    spans.push([b, en, name]);
+    const data = dtype === "F32" ? new Float32Array(n) : new Float64Array(n);
+    const p0 = dataStart + b;
+    for (let i = 0; i < n; i++) data[i] = dtype === "F32" ? buf.readFloatLE(p0 + 4 * i) : buf.readDoubleLE(p0 + 8 * i);
+    tensors.set(name, { dtype, shape, data });
+  }
+  spans.sort((a, b) => a[0] - b[0]);
+  for (let i = 1; i < spans.length; i++) {
+    if (spans[i][0] < spans[i - 1][1]) throw bad(`tensors ${spans[i - 1][2]} and ${spans[i][2]} overlap`);
+  }
+  return { metadata, tensors };
+}
