@@ -20,11 +20,11 @@ function parseText(text: string, file: string): unknown {
     throw new InputError(`${name}: a config must be .yaml, .yml or .json`);
   }
   // Aliases are capped so that an alias bomb ("billion laughs") is refused, not expanded.
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   const err = doc.errors[0];
   if (err) {
     const pos = err.linePos?.[0];
-    throw new InputError(`${name}${pos ? `:${pos.line}:${pos.col}` : ""}: not valid YAML: ${err.message.split("\n")[0]}`);
+    throw new InputError(`${name}${pos ? `:${pos.line}:${pos.col}` : ""}: not valid YAML: ${err.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "")}`);
   }
   try {
     return doc.toJS({ maxAliasCount: 100 });
