@@ -132,7 +132,7 @@ export async function train(configPath: string, o: TrainOptions, io: Io): Promis
   const E = cfg.training.epochs;
   const c = io.color;
   const bar = io.interactive && !o.quiet
-    ? new SingleBar({ format: "epoch {epoch}/{epochs} [{bar}] {value}/{total} updates  loss {loss}", stream: io.stderr as NodeJS.WriteStream, hideCursor: true, clearOnComplete: true })
+    ? new SingleBar({ format: "epoch {epoch}/{epochs} [{bar}] batch {value}/{total}  loss {loss}", stream: io.stderr as NodeJS.WriteStream, hideCursor: true, clearOnComplete: true })
     : null;
   let barEpoch = 0;
   const signals = watchSignals();
@@ -144,16 +144,16 @@ export async function train(configPath: string, o: TrainOptions, io: Io): Promis
     }, start, {
       now: () => performance.now() / 1000,
       stopRequested: () => signals.requested() !== null,
-      onUpdate: (u) => {
+      onUpdate: (u, batch, batches) => {
         step = u.step;
         updates.add([u.epoch, u.step, u.loss, u.gradNorm, u.lr]);
         if (bar) {
           if (barEpoch !== u.epoch) {
             if (barEpoch) bar.stop();
             barEpoch = u.epoch;
-            bar.start(source.batches(u.epoch).length, 0, { epoch: u.epoch, epochs: E, loss: "" });
+            bar.start(batches, 0, { epoch: u.epoch, epochs: E, loss: "" });
           }
-          bar.update(0, { loss: u.loss.toPrecision(4) });
+          bar.update(batch - 1, { loss: u.loss.toPrecision(4) });
         }
       },
       onEpoch: (e) => {

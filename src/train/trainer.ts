@@ -30,7 +30,8 @@ export interface BatchSource {
 
 /** Where the loop talks to the outside world (files, terminal, signals, clock). */
 export interface TrainHooks {
-  onUpdate(row: UpdateRow): void;
+  /** After each update; `batch` of `batches` is the epoch's progress (1-based). */
+  onUpdate(row: UpdateRow, batch: number, batches: number): void;
   onEpoch(row: EpochRow): void;
   /** Polled after every update: true stops the run at that point. */
   stopRequested(): boolean;
@@ -96,7 +97,7 @@ export async function trainLoop(net: Network, opt: Optimizer, data: BatchSource,
         const badWeight = firstNonFinite(net, net.params);
         if (badWeight) throw new JobError(`training diverged at ${where}: weight ${badWeight} after the update; the last good checkpoint is kept`);
         step++; lossSum += loss; updates++;
-        hooks.onUpdate({ epoch, step, loss, gradNorm, lr: s.lr });
+        hooks.onUpdate({ epoch, step, loss, gradNorm, lr: s.lr }, bi + 1, batches.length);
         if (hooks.now() - lastYield > 0.05) {
           await new Promise((res) => setImmediate(res));
           lastYield = hooks.now();
