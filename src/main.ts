@@ -62,6 +62,19 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
       setCode(await predict(ckpt, opts, io));
     });
 
+  program.command("bench")
+    .description("measure training speed on the standard workloads (small, medium, large)")
+    .option("--workload <names>", "comma-separated workloads", "small,medium,large")
+    .option("--seconds <s>", "timed seconds per workload, after warm-up", (v) => Number(v), 3)
+    .option("--rounds <n>", "timed rounds per workload (the median is reported)", intArg("--rounds"), 5)
+    .option("--backend <name>", "native, js or auto", "auto")
+    .option("--threads <n>", "threads for the native kernels (default: all cores)", intArg("--threads"))
+    .option("--json", "print the results as one JSON object on stdout")
+    .action(async (opts: import("./commands/bench.js").BenchOptions) => {
+      const { bench } = await import("./commands/bench.js");
+      setCode(await bench(opts, io));
+    });
+
   program.command("grad-check")
     .description("compare BPTT gradients with central finite differences (float64)")
     .argument("[config]", "check the model this config describes on a few of its sequences (default: the built-in suite)")

@@ -5,6 +5,7 @@ import type { ActivationName } from "../src/core/activations.js";
 import { lossSum, type Targets } from "../src/core/loss.js";
 import { Network } from "../src/core/network.js";
 import type { DType } from "../src/core/tensor.js";
+import { backends } from "./helpers/backends.js";
 import { closeTo } from "./helpers/compare.js";
 
 /** A fixture written by scripts/golden/make_core_fixtures.py (PyTorch autograd). */
@@ -21,14 +22,14 @@ const dir = path.join(import.meta.dirname, "fixtures/core");
 const fixtures: Fixture[] = readdirSync(dir).filter((f) => f.endsWith(".json"))
   .map((f) => JSON.parse(readFileSync(path.join(dir, f), "utf8")) as Fixture);
 
-describe("one window forward and backward against PyTorch", () => {
+describe.each(backends())("one window forward and backward against PyTorch (%s kernels)", (_name, kernels) => {
   it("has fixtures", () => expect(fixtures.length).toBeGreaterThanOrEqual(8));
   for (const fx of fixtures) {
     it(fx.name, () => {
       const tol = fx.dtype === "float64" ? 1e-10 : 1e-5;
       const { T, B, hiddenSize: H, layers: L } = fx;
       const net = new Network({ cell: "elman", inputSize: fx.inputSize, hiddenSize: H,
-        outputSize: fx.outputSize, layers: L, activation: fx.activation, bias: fx.bias }, fx.dtype);
+        outputSize: fx.outputSize, layers: L, activation: fx.activation, bias: fx.bias }, fx.dtype, { kernels });
       expect(net.layout.slots.map((s) => s.name).sort()).toEqual(Object.keys(fx.params).sort());
       for (const s of net.layout.slots) {
         expect(s.shape, s.name).toEqual(fx.shapes[s.name]);

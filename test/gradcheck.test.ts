@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { activations, type Activation } from "../src/core/activations.js";
+import { activations } from "../src/core/activations.js";
 import { tbpttWindows } from "../src/core/bptt.js";
-import { elmanCell } from "../src/core/elman.js";
 import { builtinSuite, checkSynthetic, relError } from "../src/core/gradcheck.js";
 import { referenceKernels, type Kernels } from "../src/core/kernels.js";
+import { backends } from "./helpers/backends.js";
 import type { NetworkOptions } from "../src/core/network.js";
 
 describe("TBPTT window schedule (SPEC §1)", () => {
@@ -32,9 +32,9 @@ describe("grad-check built-in suite", () => {
         && new Set(s.lengths).size > 1)).toBe(true);
     }
   });
-  for (const spec of suite) {
-    it(`${spec.name} matches finite differences`, () => {
-      const r = checkSynthetic(spec);
+  for (const [backend, kernels] of backends()) for (const spec of suite) {
+    it(`${spec.name} matches finite differences (${backend} kernels)`, () => {
+      const r = checkSynthetic(spec, { kernels });
       expect(r.checked).toBeGreaterThan(40);
       expect(r.maxRelError).toBeLessThan(1e-6);
     });
@@ -48,13 +48,12 @@ describe("grad-check built-in suite", () => {
 /** A planted bug must make grad-check fail: the check is shown to detect errors. */
 describe("grad-check detects broken gradients", () => {
   const spec = builtinSuite().find((s) => s.model.activation === "tanh" && s.model.layers === 2 && s.task === "regression")!;
-  const withLayer = (act: Activation): NetworkOptions => ({
-    makeLayer: (s, l, p, g, d, k) => elmanCell.createWith(s, l, p, g, d, k, act),
-  });
   const withKernels = (k: Partial<Kernels>): NetworkOptions => ({ kernels: { ...referenceKernels, ...k } });
   const cases: [string, NetworkOptions][] = [
     ["a wrong activation derivative (tanh' = 1 − y² + 1e-3)",
-      withLayer({ ...activations.tanh, gradFromOutput: (y) => 1 - y * y + 1e-3 })],
+      withKernels({ activateBackward: (act, dp, dpo, dh, dho, dn, s, so, n) => {
+        for (let i = 0; i < n; i++) dp[dpo + i] = (dh[dho + i] + dn[i]) * (activations[act].gradFromOutput(s[so + i]) + 1e-3);
+      } })],
     ["the recurrent term dropped (no gradient from s_t into s_{t-1})",
       withKernels({ matmulNN: (o, oo, a, ao, b, bo, M, N, K, acc) => {
         if (N === K && N === spec.model.hiddenSize && M === 3) { for (let i = 0; i < M * N; i++) o[oo + i] = acc ? o[oo + i] : 0; return; }

@@ -8,6 +8,7 @@ import { batchify, makeBatch, type TargetShape } from "../data/batches.js";
 import type { Sequence } from "../data/dataset.js";
 import { loadTrainingData } from "../data/load.js";
 import { InputError } from "../errors.js";
+import { loadBackend } from "../kernels/backends.js";
 import { copyParams, loadCheckpoint, modelShapeOf } from "../io/checkpoint.js";
 
 /** How much of the data a config check uses: a few sequences, a few windows, a sample of weights. */
@@ -26,7 +27,7 @@ export async function gradCheckConfig(configPath: string): Promise<GradCheckResu
   if (cfg.model.cell !== "elman") throw new InputError(`${configPath}: model.cell: ${cfg.model.cell} is not implemented yet (elman is)`);
   const data = await loadTrainingData(cfg);
   const shape = modelShapeOf(cfg, data.classes);
-  const net = new Network(shape, "float64");
+  const net = new Network(shape, "float64", { kernels: loadBackend().kernels });
   if (cfg.model.init !== null) copyParams(loadCheckpoint(cfg.model.init), net.layout, net.params);
   else initParams(net.layout, net.params, shape.hiddenSize, new Rng(cfg.seed, 0));
   const B = Math.min(cfg.training.batchSize, ROWS);

@@ -1,5 +1,6 @@
 import { builtinSuite, checkSynthetic, type GradCheckResult } from "../core/gradcheck.js";
 import { JobError } from "../errors.js";
+import { loadBackend } from "../kernels/backends.js";
 import type { Io } from "../io/terminal.js";
 import { writeOut } from "../io/terminal.js";
 import { gradCheckConfig } from "./grad-check-config.js";
@@ -18,7 +19,7 @@ export const TOLERANCE = 1e-6;
 export async function gradCheck(configPath: string | undefined, opts: GradCheckOptions, io: Io): Promise<number> {
   const results: GradCheckResult[] = configPath
     ? await gradCheckConfig(configPath)
-    : builtinSuite().map((s) => checkSynthetic(s));
+    : builtinSuite().map((s) => checkSynthetic(s, { kernels: loadBackend().kernels }));
   const maxRelError = Math.max(0, ...results.map((r) => r.maxRelError));
   const ok = results.every((r) => r.maxRelError < TOLERANCE);
   if (opts.json) {

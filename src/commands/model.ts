@@ -2,6 +2,7 @@ import path from "node:path";
 import { Network } from "../core/network.js";
 import type { Config } from "../config/schema.js";
 import type { TargetShape } from "../data/batches.js";
+import { loadBackend } from "../kernels/backends.js";
 import { copyParams, loadCheckpoint, type Checkpoint } from "../io/checkpoint.js";
 
 /** A checkpoint loaded into a ready network (eval, predict, grad-flow). */
@@ -13,7 +14,7 @@ export interface LoadedModel {
 
 export function loadModel(file: string): LoadedModel {
   const ck = loadCheckpoint(file);
-  const net = new Network(ck.shape, ck.dtype);
+  const net = new Network(ck.shape, ck.dtype, { kernels: loadBackend().kernels });
   copyParams(ck, net.layout, net.params);
   const ts: TargetShape = ck.config.task === "regression"
     ? { task: "regression", outputs: ck.shape.outputSize } : { task: "classification", classes: ck.shape.outputSize };

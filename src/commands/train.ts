@@ -16,6 +16,7 @@ import { CsvLog, EPOCHS_HEADER, UPDATES_HEADER } from "../io/runlog.js";
 import { writeOut, type Io } from "../io/terminal.js";
 import { pooledLoss } from "../train/evaluate.js";
 import { trainLoop, type BatchSource, type Start } from "../train/trainer.js";
+import { loadBackend } from "../kernels/backends.js";
 
 export interface TrainOptions {
   resume?: string;
@@ -67,7 +68,7 @@ export async function train(configPath: string, o: TrainOptions, io: Io): Promis
   const data = await loadTrainingData(cfg, resume ?? undefined);
   const shape = modelShapeOf(cfg, data.classes);
   const dtype = cfg.training.dtype;
-  const net = new Network(shape, dtype);
+  const net = new Network(shape, dtype, { kernels: loadBackend().kernels });
   const opt = createOptimizer(cfg.training.optimizer, net.layout.size, dtype);
   if (resume) {
     copyParams(resume, net.layout, net.params);

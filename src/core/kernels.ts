@@ -1,3 +1,4 @@
+import { activations, type ActivationName } from "./activations.js";
 import type { Float } from "./tensor.js";
 
 /**
@@ -16,6 +17,14 @@ export interface Kernels {
   /** out[M,N] (+)= a[K,M]ᵀ · b[K,N] — e.g. dW_ih += dpreᵀ·x summed over the K = T·B rows. */
   matmulTN(out: Float, outOff: number, a: Float, aOff: number, b: Float, bOff: number,
     M: number, N: number, K: number, acc: boolean): void;
+  /** x[off..off+n) ← Φ(x) in place. */
+  activate(act: ActivationName, x: Float, off: number, n: number): void;
+  /**
+   * dpre[i] = (dh[i] + dnext[i]) · Φ'(s[i]) for i < n, Φ' from the output s = Φ(pre);
+   * dpre, dh and s at their offsets, dnext from 0.
+   */
+  activateBackward(act: ActivationName, dpre: Float, dpreOff: number, dh: Float, dhOff: number,
+    dnext: Float, s: Float, sOff: number, n: number): void;
 }
 
 export const referenceKernels: Kernels = {
@@ -51,5 +60,13 @@ export const referenceKernels: Kernels = {
         out[or + n] = acc ? out[or + n] + s : s;
       }
     }
+  },
+  activate(act, x, off, n) {
+    const f = activations[act].apply;
+    for (let i = off; i < off + n; i++) x[i] = f(x[i]);
+  },
+  activateBackward(act, dpre, dpreOff, dh, dhOff, dnext, s, sOff, n) {
+    const g = activations[act].gradFromOutput;
+    for (let i = 0; i < n; i++) dpre[dpreOff + i] = (dh[dhOff + i] + dnext[i]) * g(s[sOff + i]);
   },
 };

@@ -42,10 +42,8 @@ export function paramSpecs(m: ModelShape): ParamSpec[] {
 }
 
 export interface NetworkOptions {
+  /** The dense kernels to run on (default: the reference TypeScript ones). */
   kernels?: Kernels;
-  /** Builds layer k; defaults to the cell's own constructor (tests substitute broken layers). */
-  makeLayer?: (shape: LayerShape, layout: ParamLayout, params: Float, grads: Float,
-    dtype: DType, kernels: Kernels) => RecurrentLayer;
 }
 
 /**
@@ -68,8 +66,7 @@ export class Network {
     this.layout = new ParamLayout(paramSpecs(shape));
     this.params = this.layout.alloc(dtype);
     this.grads = this.layout.alloc(dtype);
-    const make = opts.makeLayer ?? ((s, l, p, g, d, k) => cell.create(s, l, p, g, d, k));
-    this.layers = layerShapes(shape).map((s) => make(s, this.layout, this.params, this.grads, dtype, kernels));
+    this.layers = layerShapes(shape).map((s) => cell.create(s, this.layout, this.params, this.grads, dtype, kernels));
     this.head = new Linear(shape.hiddenSize, shape.outputSize, shape.bias, this.layout,
       this.params, this.grads, dtype, kernels);
   }

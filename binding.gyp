@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "rnn_kernels",
+      "sources": ["native/addon.cc", "native/gemm.cc"],
+      "cflags_cc": ["-O3", "-std=c++17", "-fno-math-errno", "-fno-exceptions"],
+      "cflags_cc!": ["-fno-rtti"]
+    }
+  ]
+}

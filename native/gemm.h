@@ -1,0 +1,24 @@
+// Dense kernels for rnn: a packed, register-tiled GEMM and the activation loops.
+// C[M,N] = (acc ? C : 0) + op(A)[M,K] · op(B)[K,N], row-major, for float and double.
+#pragma once
+#include <cstddef>
+
+namespace rnnk {
+
+enum Act { TANH = 0, RELU = 1, SIGMOID = 2 };
+
+template <typename T>
+void gemm(bool transA, bool transB, int M, int N, int K, const T* A, const T* B, T* C, bool acc);
+
+template <typename T>
+void activate(int act, T* x, size_t n);
+
+// dpre[i] = (dh[i] + dnext[i]) * Φ'(s[i]), with Φ' written in terms of the output s = Φ(pre).
+template <typename T>
+void activate_backward(int act, T* dpre, const T* dh, const T* dnext, const T* s, size_t n);
+
+void set_threads(int n);
+int get_threads();
+bool cpu_ok();
+
+}  // namespace rnnk

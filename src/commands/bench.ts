@@ -1,0 +1,118 @@
+import type { Batch } from "../core/bptt.js";
+import type { Kernels } from "../core/kernels.js";
+import { initParams } from "../core/init.js";
+import { Network, type ModelShape } from "../core/network.js";
+import { createOptimizer } from "../core/optim.js";
+import { Rng } from "../core/rng.js";
+import { alloc } from "../core/tensor.js";
+import type { SequenceBatch } from "../data/batches.js";
+import { InputError } from "../errors.js";
+import { writeOut, type Io } from "../io/terminal.js";
+import { trainLoop } from "../train/trainer.js";
+import { backendNames, loadBackend, type BackendName } from "../kernels/backends.js";
+
+/** The standard workloads (issue "Faster than PyTorch on a CPU"): 1 layer, tanh, float32. */
+export const WORKLOADS = {
+  small: { I: 8, H: 64, O: 8, B: 32, T: 64 },
+  medium: { I: 32, H: 256, O: 32, B: 32, T: 64 },
+  large: { I: 128, H: 1024, O: 128, B: 64, T: 32 },
+} as const;
+export type WorkloadName = keyof typeof WORKLOADS;
+
+export interface BenchOptions {
+  workload?: string;
+  seconds?: number;
+  rounds?: number;
+  backend?: string;
+  threads?: number;
+  json?: boolean;
+}
+
+export interface BenchResult {
+  readonly workload: WorkloadName;
+  readonly backend: string;
+  readonly threads: number;
+  readonly stepsPerSecond: number;
+  readonly gflops: number;
+  readonly secondsPerUpdate: number;
+  readonly roundsStepsPerSecond: number[];
+  readonly peakRssMb: number;
+}
+
+/** Windows per synthetic batch: the state is carried across them, as in training. */
+const WINDOWS = 4;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b), m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * Times one workload through the real training loop (`trainLoop`: TBPTT window, MSE, BPTT,
+ * global-norm clip 5, SGD) on random data made in memory. Each epoch is one batch of
+ * WINDOWS windows of T steps; rounds of at least seconds/rounds each, after a warm-up.
+ */
+async function benchOne(name: WorkloadName, kernels: Kernels, backend: string, threads: number,
+  seconds: number, rounds: number): Promise<BenchResult> {
+  const w = WORKLOADS[name];
+  const shape: ModelShape = { cell: "elman", inputSize: w.I, hiddenSize: w.H, outputSize: w.O, layers: 1, activation: "tanh", bias: true };
+  const net = new Network(shape, "float32", { kernels });
+  const rng = new Rng(1);
+  initParams(net.layout, net.params, w.H, rng);
+  const T = w.T * WINDOWS;
+  const x = alloc("float32", T * w.B * w.I);
+  for (let i = 0; i < x.length; i++) x[i] = 2 * rng.uniform() - 1;
+  const values = new Float64Array(T * w.B * w.O);
+  for (let i = 0; i < values.length; i++) values[i] = 2 * rng.uniform() - 1;
+  const batch: SequenceBatch & Batch = {
+    T, B: w.B, x, targets: { task: "regression", values, outputs: w.O }, ids: [], lengths: [],
+  };
+  const opt = createOptimizer({ name: "sgd", lr: 0.01, momentum: 0 }, net.layout.size, "float32");
+  const run = async (updates: number): Promise<number> => {
+    const t0 = performance.now();
+    await trainLoop(net, opt, {
+      batches: () => [[0]], make: () => batch, validate: () => null,
+    }, { epochs: Math.ceil(updates / WINDOWS), bptt: { truncate: w.T, stride: w.T }, clip: { norm: 5 }, lr: 0.01 },
+    { epoch: 0, step: 0, position: null, carry: null }, {
+      onUpdate: () => {}, onEpoch: () => {}, stopRequested: () => false, onStop: () => {},
+      now: () => performance.now() / 1000,
+    });
+    return (performance.now() - t0) / 1000 / (Math.ceil(updates / WINDOWS) * WINDOWS);
+  };
+  // Warm-up, and a first estimate to size the rounds.
+  let perUpdate = await run(WINDOWS);
+  perUpdate = await run(Math.max(WINDOWS, Math.ceil(0.3 / perUpdate)));
+  const perRound = seconds / rounds;
+  const samples: number[] = [];
+  for (let r = 0; r < rounds; r++) samples.push(await run(Math.max(WINDOWS, Math.round(perRound / perUpdate))));
+  const sec = median(samples);
+  const flops = 3 * 2 * w.B * w.T * (w.I * w.H + w.H * w.H + w.H * w.O);
+  return {
+    workload: name, backend, threads, secondsPerUpdate: sec,
+    stepsPerSecond: (w.B * w.T) / sec, gflops: flops / sec / 1e9,
+    roundsStepsPerSecond: samples.map((s) => (w.B * w.T) / s),
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
+/** `rnn bench`: training speed on the standard workloads. */
+export async function bench(o: BenchOptions, io: Io): Promise<number> {
+  const names = (o.workload ?? "small,medium,large").split(",").map((s) => s.trim());
+  for (const n of names) if (!(n in WORKLOADS)) throw new InputError(`--workload: unknown workload "${n}" (small, medium, large)`);
+  const backendName = (o.backend ?? "auto") as BackendName | "auto";
+  if (backendName !== "auto" && !backendNames.includes(backendName)) {
+    throw new InputError(`--backend: unknown backend "${o.backend}" (${backendNames.join(", ")}, auto)`);
+  }
+  const seconds = o.seconds ?? 3, rounds = o.rounds ?? 5;
+  if (!(seconds > 0) || !(rounds >= 1)) throw new InputError("--seconds and --rounds must be positive");
+  const backend = loadBackend(backendName, o.threads);
+  const results: BenchResult[] = [];
+  for (const n of names as WorkloadName[]) {
+    const r = await benchOne(n, backend.kernels, backend.name, backend.threads, seconds, rounds);
+    results.push(r);
+    io.stderr.write(`${n.padEnd(7)} ${backend.name}×${backend.threads}  ${Math.round(r.stepsPerSecond).toLocaleString("en-US").padStart(10)} steps/s  ${r.gflops.toFixed(2).padStart(6)} GFLOP/s  ${(r.secondsPerUpdate * 1e3).toFixed(3)} ms/update  peak RSS ${r.peakRssMb.toFixed(0)} MB\n`);
+  }
+  backend.dispose();
+  if (o.json) await writeOut(io, JSON.stringify({ node: process.version, backend: backend.name, threads: backend.threads, results }) + "\n");
+  return 0;
+}
