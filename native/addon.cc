@@ -97,6 +97,88 @@ napi_value ActivateBackward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+struct PackedHandle {
+  rnnk::Packed<float> f;
+  rnnk::Packed<double> d;
+  bool is_f32 = true;
+};
+
+napi_value CreatePacked(napi_env env, napi_callback_info) {
+  auto* p = new PackedHandle();
+  napi_value r;
+  napi_create_external(env, p, [](napi_env, void* data, void*) { delete static_cast<PackedHandle*>(data); }, nullptr, &r);
+  return r;
+}
+
+PackedHandle* get_packed(napi_env env, napi_value v) {
+  void* data = nullptr;
+  if (napi_get_value_external(env, v, &data) != napi_ok) return nullptr;
+  return static_cast<PackedHandle*>(data);
+}
+
+// pack(handle, b, bOff, K, N, trans)
+napi_value Pack(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value a[6];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  PackedHandle* p = argc == 6 ? get_packed(env, a[0]) : nullptr;
+  Arr b;
+  if (!p || !get_arr(env, a[1], &b)) return fail(env, "pack: arguments");
+  const int64_t off = i32(env, a[2]), K = i32(env, a[3]), N = i32(env, a[4]);
+  const bool trans = i32(env, a[5]) != 0;
+  if (off < 0 || K < 0 || N < 0 || (size_t)(off + K * N) > b.length) return fail(env, "pack: out of bounds");
+  p->is_f32 = b.type == napi_float32_array;
+  if (p->is_f32) rnnk::pack<float>(p->f, trans, (const float*)b.data + off, (int)K, (int)N);
+  else rnnk::pack<double>(p->d, trans, (const double*)b.data + off, (int)K, (int)N);
+  return nullptr;
+}
+
+// gemmPacked(out, outOff, a, aOff, handle, M, acc)
+napi_value GemmPacked(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value a[7];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  Arr o, x;
+  PackedHandle* p = argc == 7 ? get_packed(env, a[4]) : nullptr;
+  if (!p || !get_arr(env, a[0], &o) || !get_arr(env, a[2], &x)) return fail(env, "gemmPacked: arguments");
+  const int64_t oo = i32(env, a[1]), xo = i32(env, a[3]), M = i32(env, a[5]);
+  const bool acc = i32(env, a[6]) != 0;
+  const bool f32 = o.type == napi_float32_array;
+  if (o.type != x.type || f32 != p->is_f32) return fail(env, "gemmPacked: mixed dtypes");
+  const int64_t K = f32 ? p->f.K : p->d.K, N = f32 ? p->f.N : p->d.N;
+  if (oo < 0 || xo < 0 || M < 0 || (size_t)(oo + M * N) > o.length || (size_t)(xo + M * K) > x.length) return fail(env, "gemmPacked: out of bounds");
+  if (f32) rnnk::gemm_packed<float>((int)M, (const float*)x.data + xo, p->f, (float*)o.data + oo, acc);
+  else rnnk::gemm_packed<double>((int)M, (const double*)x.data + xo, p->d, (double*)o.data + oo, acc);
+  return nullptr;
+}
+
+// addRows(out, outOff, v, rows, N) / sumRows(out, a, aOff, rows, N)
+napi_value AddRows(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value a[5];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  Arr o, v;
+  if (argc != 5 || !get_arr(env, a[0], &o) || !get_arr(env, a[2], &v) || o.type != v.type) return fail(env, "addRows: arguments");
+  const int64_t off = i32(env, a[1]), rows = i32(env, a[3]), n = i32(env, a[4]);
+  if (off < 0 || rows < 0 || n < 0 || (size_t)(off + rows * n) > o.length || (size_t)n > v.length) return fail(env, "addRows: out of bounds");
+  if (o.type == napi_float32_array) rnnk::add_rows<float>((float*)o.data + off, (const float*)v.data, rows, n);
+  else rnnk::add_rows<double>((double*)o.data + off, (const double*)v.data, rows, n);
+  return nullptr;
+}
+
+napi_value SumRows(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value a[5];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  Arr o, x;
+  if (argc != 5 || !get_arr(env, a[0], &o) || !get_arr(env, a[1], &x) || o.type != x.type) return fail(env, "sumRows: arguments");
+  const int64_t off = i32(env, a[2]), rows = i32(env, a[3]), n = i32(env, a[4]);
+  if (off < 0 || rows < 0 || n < 0 || (size_t)(off + rows * n) > x.length || (size_t)n > o.length) return fail(env, "sumRows: out of bounds");
+  if (o.type == napi_float32_array) rnnk::sum_rows<float>((float*)o.data, (const float*)x.data + off, rows, n);
+  else rnnk::sum_rows<double>((double*)o.data, (const double*)x.data + off, rows, n);
+  return nullptr;
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value a[1];
@@ -117,6 +199,11 @@ napi_value Init(napi_env env, napi_value exports) {
       {"activate", nullptr, Activate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"activateBackward", nullptr, ActivateBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"createPacked", nullptr, CreatePacked, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"pack", nullptr, Pack, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gemmPacked", nullptr, GemmPacked, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"addRows", nullptr, AddRows, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sumRows", nullptr, SumRows, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

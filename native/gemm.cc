@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <cstring>
@@ -50,23 +51,25 @@ static void pack_a(bool transA, const T* A, int M, int K, int i0, int mc, int k0
 }
 
 // B block rows [k0, k0+kc), cols [j0, j0+nc) into NR-column panels, k-major inside a panel.
+// A transposed B (stored [N, K]) is read along its rows, so both layouts stream through memory.
 template <typename T>
 static void pack_b(bool transB, const T* B, int N, int K, int k0, int kc, int j0, int nc, T* out) {
   constexpr int NR = Blk<T>::NR;
   for (int q = 0; q < nc; q += NR) {
     const int cols = std::min(NR, nc - q);
     T* base = out + (size_t)q * kc;
-    if (!transB && cols == NR) {
-      for (int k = 0; k < kc; k++) std::memcpy(base + (size_t)k * NR, B + (size_t)(k0 + k) * N + j0 + q, NR * sizeof(T));
-      continue;
-    }
-    for (int k = 0; k < kc; k++) {
-      T* o = base + (size_t)k * NR;
-      for (int j = 0; j < cols; j++) {
-        const int gj = j0 + q + j, gk = k0 + k;
-        o[j] = transB ? B[(size_t)gj * K + gk] : B[(size_t)gk * N + gj];
+    if (!transB) {
+      for (int k = 0; k < kc; k++) {
+        T* o = base + (size_t)k * NR;
+        std::memcpy(o, B + (size_t)(k0 + k) * N + j0 + q, cols * sizeof(T));
+        for (int j = cols; j < NR; j++) o[j] = 0;
       }
-      for (int j = cols; j < NR; j++) o[j] = 0;
+    } else {
+      for (int j = 0; j < cols; j++) {
+        const T* src = B + (size_t)(j0 + q + j) * K + k0;
+        for (int k = 0; k < kc; k++) base[(size_t)k * NR + j] = src[k];
+      }
+      for (int j = cols; j < NR; j++) for (int k = 0; k < kc; k++) base[(size_t)k * NR + j] = 0;
     }
   }
 }
@@ -131,12 +134,20 @@ static inline void micro(int kc, const T* __restrict Ap, const T* __restrict Bp,
 
 // ---- driver --------------------------------------------------------------------------------
 
+// Where B's panels come from: packed per block here, or prepacked once for many products.
+template <typename T> struct BSource {
+  bool transB;
+  const T* B;          // the matrix, when not prepacked
+  const T* prepacked;  // all of op(B) packed: block pc at pc·Npad, panel q of it at q·kc
+  int Npad;
+};
+
 template <typename T>
-static void gemm_range(bool transA, bool transB, int M, int N, int K, const T* A, const T* B, T* C, bool acc, int j_begin, int j_end) {
+static void gemm_range(bool transA, const BSource<T>& bs, int M, int N, int K, const T* A, T* C, bool acc, int j_begin, int j_end) {
   constexpr int NR = Blk<T>::NR, KC = Blk<T>::KC, MC = Blk<T>::MC, NC = Blk<T>::NC;
   thread_local std::vector<T> pa, pb;
   if (pa.size() < (size_t)MC * KC) pa.resize((size_t)MC * KC);
-  if (pb.size() < (size_t)NC * KC) pb.resize((size_t)NC * KC);
+  if (!bs.prepacked && pb.size() < (size_t)NC * KC) pb.resize((size_t)NC * KC);
   if (K == 0) {
     if (!acc) for (int i = 0; i < M; i++) std::fill(C + (size_t)i * N + j_begin, C + (size_t)i * N + j_end, T(0));
     return;
@@ -146,7 +157,13 @@ static void gemm_range(bool transA, bool transB, int M, int N, int K, const T* A
     for (int pc = 0; pc < K; pc += KC) {
       const int kc = std::min(KC, K - pc);
       const bool add = acc || pc > 0;
-      pack_b(transB, B, N, K, pc, kc, jc, nc, pb.data());
+      const T* bp;
+      if (bs.prepacked) {
+        bp = bs.prepacked + (size_t)pc * bs.Npad + (size_t)jc * kc;
+      } else {
+        pack_b(bs.transB, bs.B, N, K, pc, kc, jc, nc, pb.data());
+        bp = pb.data();
+      }
       for (int ic = 0; ic < M; ic += MC) {
         const int mc = std::min(MC, M - ic);
         pack_a(transA, A, M, K, ic, mc, pc, kc, pa.data());
@@ -154,7 +171,7 @@ static void gemm_range(bool transA, bool transB, int M, int N, int K, const T* A
           const int nr = std::min(NR, nc - jr);
           for (int ir = 0; ir < mc; ir += MR) {
             const int mr = std::min(MR, mc - ir);
-            micro<T>(kc, pa.data() + (size_t)ir * kc, pb.data() + (size_t)jr * kc,
+            micro<T>(kc, pa.data() + (size_t)ir * kc, bp + (size_t)jr * kc,
                      C + (size_t)(ic + ir) * N + jc + jr, N, mr, nr, add);
           }
         }
@@ -163,7 +180,10 @@ static void gemm_range(bool transA, bool transB, int M, int N, int K, const T* A
   }
 }
 
-// ---- a small thread pool: workers wait on a condition variable, the caller runs part 0 ----
+// ---- a small thread pool -----------------------------------------------------------------
+// Workers spin briefly on an atomic generation counter (a training loop calls in every few
+// microseconds, and a condition-variable wake-up costs tens of them), then sleep on a
+// condition variable. The caller runs part 0 itself.
 
 class Pool {
  public:
@@ -172,58 +192,62 @@ class Pool {
   void resize(int n) {
     n = std::max(1, n);
     if (n == size()) return;
-    {
-      std::lock_guard<std::mutex> g(m_);
-      stop_ = true;
-      gen_++;
-    }
-    cv_.notify_all();
+    stop_.store(true);
+    wake();
     for (auto& w : workers_) w.join();
     workers_.clear();
-    stop_ = false;
-    for (int i = 1; i < n; i++) workers_.emplace_back([this, i] { loop(i); });
+    stop_.store(false);
+    // A worker must not miss a job posted before it first runs: it starts from this generation.
+    const unsigned g0 = gen_.load(std::memory_order_acquire);
+    for (int i = 1; i < n; i++) workers_.emplace_back([this, i, g0] { loop(i, g0); });
   }
   // Runs f(0 .. parts-1); part 0 on the calling thread.
   void run(int parts, const std::function<void(int)>& f) {
     if (parts <= 1 || workers_.empty()) { for (int p = 0; p < parts; p++) f(p); return; }
-    {
-      std::lock_guard<std::mutex> g(m_);
-      job_ = &f; parts_ = parts; pending_ = parts - 1; gen_++;
-    }
-    cv_.notify_all();
+    job_ = &f;
+    parts_ = parts;
+    pending_.store(parts - 1, std::memory_order_relaxed);
+    wake();
     f(0);
-    std::unique_lock<std::mutex> lk(m_);
-    done_.wait(lk, [this] { return pending_ == 0; });
-    job_ = nullptr;
+    while (pending_.load(std::memory_order_acquire) != 0) _mm_pause();
   }
 
  private:
-  void loop(int idx) {
-    unsigned seen = 0;
+  void wake() {
+    gen_.fetch_add(1, std::memory_order_release);
+    std::lock_guard<std::mutex> g(m_);
+    if (sleeping_ > 0) cv_.notify_all();
+  }
+  void loop(int idx, unsigned seen) {
     for (;;) {
-      const std::function<void(int)>* job;
-      int parts;
-      {
-        std::unique_lock<std::mutex> lk(m_);
-        cv_.wait(lk, [&] { return gen_ != seen; });
-        seen = gen_;
-        if (stop_) return;
-        job = job_; parts = parts_;
+      auto t0 = std::chrono::steady_clock::now();
+      for (int spins = 0; gen_.load(std::memory_order_acquire) == seen; spins++) {
+        _mm_pause();
+        if ((spins & 255) == 255 && std::chrono::steady_clock::now() - t0 > std::chrono::microseconds(200)) {
+          std::unique_lock<std::mutex> lk(m_);
+          sleeping_++;
+          cv_.wait(lk, [&] { return gen_.load(std::memory_order_acquire) != seen; });
+          sleeping_--;
+          break;
+        }
       }
-      if (job && idx < parts) (*job)(idx);
-      {
-        std::lock_guard<std::mutex> g(m_);
-        if (job && idx < parts && --pending_ == 0) done_.notify_one();
+      seen = gen_.load(std::memory_order_acquire);
+      if (stop_.load()) return;
+      if (idx < parts_) {
+        (*job_)(idx);
+        pending_.fetch_sub(1, std::memory_order_release);
       }
     }
   }
   std::vector<std::thread> workers_;
   std::mutex m_;
-  std::condition_variable cv_, done_;
+  std::condition_variable cv_;
+  int sleeping_ = 0;
   const std::function<void(int)>* job_ = nullptr;
-  int parts_ = 0, pending_ = 0;
-  unsigned gen_ = 0;
-  bool stop_ = false;
+  int parts_ = 0;
+  std::atomic<int> pending_{0};
+  std::atomic<unsigned> gen_{0};
+  std::atomic<bool> stop_{false};
 };
 
 static Pool& pool() { static Pool p; return p; }
@@ -231,25 +255,64 @@ void set_threads(int n) { pool().resize(n); }
 int get_threads() { return pool().size(); }
 
 /** Work below this many multiply-adds stays on one thread: waking another costs more. */
-constexpr double PARALLEL_MIN = 1.5e6;
+constexpr double PARALLEL_MIN = 1e6;
 
 template <typename T>
-void gemm(bool transA, bool transB, int M, int N, int K, const T* A, const T* B, T* C, bool acc) {
+static void gemm_split(bool transA, const BSource<T>& bs, int M, int N, int K, const T* A, T* C, bool acc) {
   constexpr int NR = Blk<T>::NR;
   const int threads = get_threads();
   const double work = (double)M * N * K;
   const int panels = (N + NR - 1) / NR;
   const int parts = (threads > 1 && work >= PARALLEL_MIN && panels >= 2) ? std::min(threads, panels) : 1;
-  if (parts == 1) { gemm_range<T>(transA, transB, M, N, K, A, B, C, acc, 0, N); return; }
+  if (parts == 1) { gemm_range<T>(transA, bs, M, N, K, A, C, acc, 0, N); return; }
   pool().run(parts, [&](int p) {
     const int j0 = std::min(N, (int)((long)panels * p / parts) * NR);
     const int j1 = std::min(N, (int)((long)panels * (p + 1) / parts) * NR);
-    if (j0 < j1) gemm_range<T>(transA, transB, M, N, K, A, B, C, acc, j0, j1);
+    if (j0 < j1) gemm_range<T>(transA, bs, M, N, K, A, C, acc, j0, j1);
   });
+}
+
+template <typename T>
+void gemm(bool transA, bool transB, int M, int N, int K, const T* A, const T* B, T* C, bool acc) {
+  gemm_split<T>(transA, BSource<T>{transB, B, nullptr, 0}, M, N, K, A, C, acc);
 }
 
 template void gemm<float>(bool, bool, int, int, int, const float*, const float*, float*, bool);
 template void gemm<double>(bool, bool, int, int, int, const double*, const double*, double*, bool);
+
+template <typename T>
+void pack(Packed<T>& p, bool transB, const T* B, int K, int N) {
+  constexpr int NR = Blk<T>::NR, KC = Blk<T>::KC;
+  p.K = K; p.N = N; p.Npad = (N + NR - 1) / NR * NR;
+  if (p.data.size() < (size_t)p.Npad * K) p.data.resize((size_t)p.Npad * K);
+  for (int pc = 0; pc < K; pc += KC) {
+    const int kc = std::min(KC, K - pc);
+    pack_b(transB, B, N, K, pc, kc, 0, N, p.data.data() + (size_t)pc * p.Npad);
+  }
+}
+
+template <typename T>
+void gemm_packed(int M, const T* A, const Packed<T>& p, T* C, bool acc) {
+  gemm_split<T>(false, BSource<T>{false, nullptr, p.data.data(), p.Npad}, M, p.N, p.K, A, C, acc);
+}
+
+template void pack<float>(Packed<float>&, bool, const float*, int, int);
+template void pack<double>(Packed<double>&, bool, const double*, int, int);
+template void gemm_packed<float>(int, const float*, const Packed<float>&, float*, bool);
+template void gemm_packed<double>(int, const double*, const Packed<double>&, double*, bool);
+
+template <typename T>
+void add_rows(T* out, const T* v, size_t rows, size_t n) {
+  for (size_t r = 0; r < rows; r++) { T* o = out + r * n; for (size_t j = 0; j < n; j++) o[j] += v[j]; }
+}
+template <typename T>
+void sum_rows(T* out, const T* a, size_t rows, size_t n) {
+  for (size_t r = 0; r < rows; r++) { const T* x = a + r * n; for (size_t j = 0; j < n; j++) out[j] += x[j]; }
+}
+template void add_rows<float>(float*, const float*, size_t, size_t);
+template void add_rows<double>(double*, const double*, size_t, size_t);
+template void sum_rows<float>(float*, const float*, size_t, size_t);
+template void sum_rows<double>(double*, const double*, size_t, size_t);
 
 // ---- activations ---------------------------------------------------------------------------
 

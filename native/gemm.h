@@ -2,6 +2,7 @@
 // C[M,N] = (acc ? C : 0) + op(A)[M,K] · op(B)[K,N], row-major, for float and double.
 #pragma once
 #include <cstddef>
+#include <vector>
 
 namespace rnnk {
 
@@ -9,6 +10,25 @@ enum Act { TANH = 0, RELU = 1, SIGMOID = 2 };
 
 template <typename T>
 void gemm(bool transA, bool transB, int M, int N, int K, const T* A, const T* B, T* C, bool acc);
+
+// op(B) packed once into the GEMM's panel layout, for many products with one B.
+template <typename T>
+struct Packed {
+  std::vector<T> data;
+  int K = 0, N = 0, Npad = 0;
+};
+
+template <typename T>
+void pack(Packed<T>& p, bool transB, const T* B, int K, int N);
+
+// C[M,N] (+)= A[M,K] · op(B), B from `pack`.
+template <typename T>
+void gemm_packed(int M, const T* A, const Packed<T>& p, T* C, bool acc);
+
+template <typename T>
+void add_rows(T* out, const T* v, size_t rows, size_t n);
+template <typename T>
+void sum_rows(T* out, const T* a, size_t rows, size_t n);
 
 template <typename T>
 void activate(int act, T* x, size_t n);

@@ -70,4 +70,18 @@ describe("native threads", () => {
     addon.setThreads(1);
     expect(Buffer.from(two.buffer).equals(Buffer.from(one.buffer))).toBe(true);
   });
+  it("start and stop without losing a job (a job posted as workers start is still run)", () => {
+    const addon = loadAddon();
+    if (addon instanceof Error) { expect(process.env.RNN_NO_NATIVE).toBeTruthy(); return; }
+    const M = 64, N = 128, K = 128;
+    const a = rand("float32", M * K), b = rand("float32", K * N), c = new Float32Array(M * N);
+    for (let i = 0; i < 300; i++) {
+      addon.setThreads(2 + (i % 2));
+      addon.gemm(0, 0, M, N, K, c, 0, a, 0, b, 0, 0);
+      addon.setThreads(1);
+    }
+    const ref = new Float32Array(M * N);
+    referenceKernels.matmulNN(ref, 0, a, 0, b, 0, M, N, K, false);
+    closeTo("gemm after restarts", c, ref, 2e-5);
+  }, 20_000);
 });

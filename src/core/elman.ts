@@ -1,5 +1,5 @@
 import type { Cell, LayerShape, RecurrentLayer } from "./cell.js";
-import type { Kernels } from "./kernels.js";
+import type { Kernels, Packed } from "./kernels.js";
 import type { ParamLayout, ParamSpec } from "./params.js";
 import { alloc, type DType, type Float } from "./tensor.js";
 
@@ -22,6 +22,7 @@ class ElmanLayer implements RecurrentLayer {
   private S: Float;      // [(T+1), B, H]
   private dpre: Float;   // [T, B, H] gradient w.r.t. the pre-activation
   private dnext: Float;  // [B, H] gradient arriving at s_t from step t+1
+  private readonly packedHh: Packed; // W_hh prepared once per pass
   private capT = 0; private capB = 0;
   private x: Float | null = null; private xOff = 0; private B = 0;
 
@@ -37,6 +38,7 @@ class ElmanLayer implements RecurrentLayer {
     this.bHh = shape.bias ? layout.view(params, `rnn.bias_hh_l${l}`) : null;
     this.gBIh = shape.bias ? layout.view(grads, `rnn.bias_ih_l${l}`) : null;
     this.gBHh = shape.bias ? layout.view(grads, `rnn.bias_hh_l${l}`) : null;
+    this.packedHh = k.createPacked();
     this.S = alloc(dtype, 0); this.dpre = alloc(dtype, 0);
     this.dnext = alloc(dtype, 0); this.dState0 = alloc(dtype, 0);
   }
@@ -63,15 +65,13 @@ class ElmanLayer implements RecurrentLayer {
     // Input projection for the whole window at once; only the recurrence is step by step.
     this.k.matmulNT(S, BH, x, xOff, this.wIh, 0, T * B, H, In, false);
     if (this.bIh && this.bHh) {
-      const bi = this.bIh, bh = this.bHh;
-      for (let r = 0; r < T * B; r++) {
-        const o = BH + r * H;
-        for (let h = 0; h < H; h++) S[o + h] += bi[h] + bh[h];
-      }
+      this.k.addRows(S, BH, this.bIh, T * B, H);
+      this.k.addRows(S, BH, this.bHh, T * B, H);
     }
+    this.k.pack(this.packedHh, this.wHh, 0, H, H, true); // op = W_hhᵀ
     for (let t = 0; t < T; t++) {
       const o = (t + 1) * BH;
-      this.k.matmulNT(S, o, S, t * BH, this.wHh, 0, B, H, H, true);
+      this.k.matmulPacked(S, o, S, t * BH, this.packedHh, B, true);
       this.k.activate(this.shape.activation, S, o, BH);
     }
   }
@@ -81,20 +81,19 @@ class ElmanLayer implements RecurrentLayer {
     const S = this.S, dpre = this.dpre, dnext = this.dnext;
     if (!this.x || B !== this.B) throw new Error("ElmanLayer.backward before forward");
     dnext.fill(0, 0, BH);
+    this.k.pack(this.packedHh, this.wHh, 0, H, H, false); // op = W_hh
     for (let t = T - 1; t >= 0; t--) {
       const o = t * BH;
       this.k.activateBackward(this.shape.activation, dpre, o, dh, o, dnext, S, BH + o, BH);
       // ds_{t-1} = dpre_t · W_hh
-      this.k.matmulNN(dnext, 0, dpre, o, this.wHh, 0, B, H, H, false);
+      this.k.matmulPacked(dnext, 0, dpre, o, this.packedHh, B, false);
     }
     this.dState0.set(dnext.subarray(0, BH));
     this.k.matmulTN(this.gWHh, 0, dpre, 0, S, 0, H, H, T * B, true);
     this.k.matmulTN(this.gWIh, 0, dpre, 0, this.x, this.xOff, H, In, T * B, true);
     if (this.gBIh && this.gBHh) {
-      const gi = this.gBIh, gh = this.gBHh;
-      for (let r = 0; r < T * B; r++) {
-        for (let h = 0; h < H; h++) { const g = dpre[r * H + h]; gi[h] += g; gh[h] += g; }
-      }
+      this.k.sumRows(this.gBIh, dpre, 0, T * B, H);
+      this.k.sumRows(this.gBHh, dpre, 0, T * B, H);
     }
     if (dx) this.k.matmulNN(dx, 0, dpre, 0, this.wIh, 0, T * B, In, H, false);
   }

@@ -44,7 +44,7 @@ export class Linear {
     this.k.matmulNT(y, 0, x, xOff, this.w, 0, rows, O, this.inSize, false);
     if (this.b) {
       const b = this.b;
-      for (let r = 0; r < rows; r++) for (let o = 0; o < O; o++) y[r * O + o] += b[o];
+      this.k.addRows(y, 0, b, rows, O);
     }
   }
 
@@ -55,7 +55,7 @@ export class Linear {
     this.k.matmulTN(this.gW, 0, dy, 0, this.x, this.xOff, O, H, rows, true);
     if (this.gB) {
       const gb = this.gB;
-      for (let r = 0; r < rows; r++) for (let o = 0; o < O; o++) gb[o] += dy[r * O + o];
+      this.k.sumRows(gb, dy, 0, rows, O);
     }
     this.k.matmulNN(this.dx, 0, dy, 0, this.w, 0, rows, H, O, false);
   }

@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import type { ActivationName } from "../core/activations.js";
-import type { Kernels } from "../core/kernels.js";
+import type { Kernels, Packed } from "../core/kernels.js";
 import type { Float } from "../core/tensor.js";
 
 /** The compiled addon (native/addon.cc), built at install by scripts/build-native.mjs. */
@@ -11,6 +11,16 @@ interface Addon {
   activateBackward(act: number, dpre: Float, dpreOff: number, dh: Float, dhOff: number,
     dnext: Float, s: Float, sOff: number, n: number): void;
   setThreads(n: number): number;
+  createPacked(): object;
+  pack(p: object, b: Float, bOff: number, K: number, N: number, trans: number): void;
+  gemmPacked(out: Float, outOff: number, a: Float, aOff: number, p: object, M: number, acc: number): void;
+  addRows(out: Float, outOff: number, v: Float, rows: number, N: number): void;
+  sumRows(out: Float, a: Float, aOff: number, rows: number, N: number): void;
+}
+
+/** A native packed matrix: the addon's handle. */
+interface NativePacked extends Packed {
+  readonly handle: object;
 }
 
 const ACT: Record<ActivationName, number> = { tanh: 0, relu: 1, sigmoid: 2 };
@@ -33,5 +43,10 @@ export function nativeKernels(addon: Addon): Kernels {
     matmulTN: (out, oo, a, ao, b, bo, M, N, K, acc) => addon.gemm(1, 0, M, N, K, out, oo, a, ao, b, bo, acc ? 1 : 0),
     activate: (act, x, off, n) => addon.activate(ACT[act], x, off, n),
     activateBackward: (act, dp, dpo, dh, dho, dn, s, so, n) => addon.activateBackward(ACT[act], dp, dpo, dh, dho, dn, s, so, n),
+    createPacked: (): NativePacked => ({ backend: "native", handle: addon.createPacked() }),
+    pack: (p, b, bOff, K, N, trans) => addon.pack((p as NativePacked).handle, b, bOff, K, N, trans ? 1 : 0),
+    matmulPacked: (out, oo, a, ao, p, M, acc) => addon.gemmPacked(out, oo, a, ao, (p as NativePacked).handle, M, acc ? 1 : 0),
+    addRows: (out, oo, v, rows, N) => addon.addRows(out, oo, v, rows, N),
+    sumRows: (out, a, ao, rows, N) => addon.sumRows(out, a, ao, rows, N),
   };
 }
