@@ -31,6 +31,10 @@ describe("grad-check built-in suite", () => {
         && s.bptt !== null && s.bptt.stride < s.bptt.truncate
         && new Set(s.lengths).size > 1)).toBe(true);
     }
+    for (const cell of ["lstm", "gru"]) for (const L of [1, 2]) for (const t of ["regression", "classification"]) {
+      expect(suite.some((s) => s.model.cell === cell && s.model.layers === L && s.task === t
+        && s.bptt !== null && s.bptt.stride < s.bptt.truncate)).toBe(true);
+    }
   });
   for (const [backend, kernels] of backends()) for (const spec of suite) {
     it(`${spec.name} matches finite differences (${backend} kernels)`, () => {

@@ -63,7 +63,6 @@ export async function train(configPath: string, o: TrainOptions, io: Io): Promis
   if (!resume && !o.force && (existsSync(path.join(dir, LAST)) || existsSync(path.join(dir, BEST)))) {
     throw new InputError(`${dir}: already holds a checkpoint; pass --resume ${path.join(dir, LAST)} to continue it or --force to start over`);
   }
-  if (cfg.model.cell !== "elman") throw new InputError(`${configPath}: model.cell: ${cfg.model.cell} is not implemented yet (elman is)`);
 
   const data = await loadTrainingData(cfg, resume ?? undefined);
   const shape = modelShapeOf(cfg, data.classes);

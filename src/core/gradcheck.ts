@@ -130,9 +130,10 @@ export function syntheticProblem(spec: SyntheticSpec, opts: NetworkOptions = {})
 }
 
 /**
- * The built-in suite of `rnn grad-check`: every activation, 1 and 2 layers, both losses,
- * TBPTT with stride < truncate (so passes overlap and start from carried states), padded
- * variable-length batches with element-wise masks; plus bias-free and full-BPTT cases.
+ * The built-in suite of `rnn grad-check`: every Elman activation and the LSTM and GRU cells,
+ * 1 and 2 layers, both losses, TBPTT with stride < truncate (so passes overlap and start from
+ * carried states), padded variable-length batches with element-wise masks; plus bias-free and
+ * full-BPTT cases.
  */
 export function builtinSuite(): SyntheticSpec[] {
   const specs: SyntheticSpec[] = [];
@@ -148,6 +149,22 @@ export function builtinSuite(): SyntheticSpec[] {
         });
       }
     }
+  }
+  for (const cell of ["lstm", "gru"] as const) {
+    for (const layers of [1, 2]) {
+      for (const task of ["regression", "classification"] as const) {
+        specs.push({
+          name: `${cell}-L${layers}-${task === "regression" ? "mse" : "ce"}-tbptt(4,2)`,
+          model: { cell, inputSize: 3, hiddenSize: 4, outputSize: task === "regression" ? 2 : 3, layers, activation: "tanh", bias: true },
+          task, lengths: [9, 6, 4], bptt: { truncate: 4, stride: 2 }, seed: seed++,
+        });
+      }
+    }
+    specs.push({
+      name: `${cell}-L2-mse-nobias-tbptt(5,3)`,
+      model: { cell, inputSize: 2, hiddenSize: 3, outputSize: 2, layers: 2, activation: "tanh", bias: false },
+      task: "regression", lengths: [11, 7], bptt: { truncate: 5, stride: 3 }, seed: seed++,
+    });
   }
   specs.push({
     name: "elman-tanh-L2-mse-nobias-tbptt(5,3)",

@@ -1,6 +1,8 @@
 import type { ActivationName } from "./activations.js";
 import type { Cell, CellKind, LayerShape, RecurrentLayer } from "./cell.js";
 import { elmanCell } from "./elman.js";
+import { gruCell } from "./gru.js";
+import { lstmCell } from "./lstm.js";
 import { referenceKernels, type Kernels } from "./kernels.js";
 import { Linear } from "./linear.js";
 import { ParamLayout, type ParamSpec } from "./params.js";
@@ -17,12 +19,10 @@ export interface ModelShape {
   readonly bias: boolean;
 }
 
-const cells: Readonly<Partial<Record<CellKind, Cell>>> = { elman: elmanCell };
+const cells: Readonly<Record<CellKind, Cell>> = { elman: elmanCell, lstm: lstmCell, gru: gruCell };
 
 export function cellFor(kind: CellKind): Cell {
-  const c = cells[kind];
-  if (!c) throw new Error(`cell ${kind} is not implemented`);
-  return c;
+  return cells[kind];
 }
 
 export function layerShapes(m: ModelShape): LayerShape[] {

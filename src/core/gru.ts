@@ -1,0 +1,146 @@
+import type { Cell, LayerShape, RecurrentLayer } from "./cell.js";
+import type { Kernels, Packed } from "./kernels.js";
+import type { ParamLayout, ParamSpec } from "./params.js";
+import { alloc, type DType, type Float } from "./tensor.js";
+
+const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
+
+/**
+ * GRU layer, as one layer of `torch.nn.GRU` (gate order r, z, n):
+ *
+ *     r = σ(x W_irᵀ + b_ir + h W_hrᵀ + b_hr)      z = σ(x W_izᵀ + b_iz + h W_hzᵀ + b_hz)
+ *     n = tanh(x W_inᵀ + b_in + r ⊙ (h W_hnᵀ + b_hn))      h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}
+ *
+ * W_ih [3H, In], W_hh [3H, H], b_ih [3H], b_hh [3H].
+ * Buffers: GI [T, B, 3H] the input part, overwritten by r, z, n; GH [T, B, 3H] the recurrent
+ * part h W_hhᵀ + b_hh (its n block is needed by backward); Hs [(T+1), B, H] with h_0 first.
+ */
+class GruLayer implements RecurrentLayer {
+  readonly stateSize: number;
+  readonly dState0: Float;
+  private readonly wIh: Float; private readonly wHh: Float;
+  private readonly bIh: Float | null; private readonly bHh: Float | null;
+  private readonly gWIh: Float; private readonly gWHh: Float;
+  private readonly gBIh: Float | null; private readonly gBHh: Float | null;
+  private readonly packedHh: Packed;
+  private GI: Float; private GH: Float; private Hs: Float;
+  private dGI: Float; private dGH: Float; // [T, B, 3H] gradients w.r.t. the two pre-activation parts
+  private dhNext: Float;                  // [B, H]
+  private capT = 0; private capB = 0;
+  private x: Float | null = null; private xOff = 0; private B = 0;
+
+  constructor(readonly shape: LayerShape, layout: ParamLayout, params: Float, grads: Float,
+    private readonly dtype: DType, private readonly k: Kernels) {
+    const l = shape.index;
+    this.stateSize = shape.hiddenSize;
+    this.wIh = layout.view(params, `rnn.weight_ih_l${l}`);
+    this.wHh = layout.view(params, `rnn.weight_hh_l${l}`);
+    this.gWIh = layout.view(grads, `rnn.weight_ih_l${l}`);
+    this.gWHh = layout.view(grads, `rnn.weight_hh_l${l}`);
+    this.bIh = shape.bias ? layout.view(params, `rnn.bias_ih_l${l}`) : null;
+    this.bHh = shape.bias ? layout.view(params, `rnn.bias_hh_l${l}`) : null;
+    this.gBIh = shape.bias ? layout.view(grads, `rnn.bias_ih_l${l}`) : null;
+    this.gBHh = shape.bias ? layout.view(grads, `rnn.bias_hh_l${l}`) : null;
+    this.packedHh = k.createPacked();
+    this.GI = alloc(dtype, 0); this.GH = alloc(dtype, 0); this.Hs = alloc(dtype, 0);
+    this.dGI = alloc(dtype, 0); this.dGH = alloc(dtype, 0); this.dhNext = alloc(dtype, 0); this.dState0 = alloc(dtype, 0);
+  }
+
+  get out(): Float { return this.Hs; }
+  get outOff(): number { return this.B * this.shape.hiddenSize; }
+
+  reserve(T: number, B: number): void {
+    if (T <= this.capT && B <= this.capB) return;
+    this.capT = Math.max(T, this.capT); this.capB = Math.max(B, this.capB);
+    const H = this.shape.hiddenSize, TB = this.capT * this.capB, d = this.dtype;
+    this.GI = alloc(d, TB * 3 * H); this.GH = alloc(d, TB * 3 * H);
+    this.dGI = alloc(d, TB * 3 * H); this.dGH = alloc(d, TB * 3 * H);
+    this.Hs = alloc(d, (this.capT + 1) * this.capB * H);
+    this.dhNext = alloc(d, this.capB * H);
+    (this as { dState0: Float }).dState0 = alloc(d, this.capB * H);
+  }
+
+  forward(x: Float, xOff: number, state0: Float, s0Off: number, T: number, B: number): void {
+    this.reserve(T, B);
+    const H = this.shape.hiddenSize, H3 = 3 * H, In = this.shape.inputSize, BH = B * H;
+    const { GI, GH, Hs } = this;
+    this.x = x; this.xOff = xOff; this.B = B;
+    for (let i = 0; i < BH; i++) Hs[i] = state0[s0Off + i];
+    this.k.matmulNT(GI, 0, x, xOff, this.wIh, 0, T * B, H3, In, false);
+    if (this.bIh) this.k.addRows(GI, 0, this.bIh, T * B, H3);
+    this.k.pack(this.packedHh, this.wHh, 0, H, H3, true); // op = W_hhᵀ [H, 3H]
+    for (let t = 0; t < T; t++) {
+      const g0 = t * B * H3;
+      this.k.matmulPacked(GH, g0, Hs, t * BH, this.packedHh, B, false);
+      if (this.bHh) this.k.addRows(GH, g0, this.bHh, B, H3);
+      for (let b = 0; b < B; b++) {
+        const gr = g0 + b * H3, prev = t * BH + b * H, cur = prev + BH;
+        for (let j = 0; j < H; j++) {
+          const r = sigmoid(GI[gr + j] + GH[gr + j]);
+          const z = sigmoid(GI[gr + H + j] + GH[gr + H + j]);
+          GI[gr + j] = r; GI[gr + H + j] = z;
+          const n = Math.tanh(GI[gr + 2 * H + j] + GI[gr + j] * GH[gr + 2 * H + j]);
+          GI[gr + 2 * H + j] = n;
+          const zz = GI[gr + H + j], nn = GI[gr + 2 * H + j];
+          Hs[cur + j] = (1 - zz) * nn + zz * Hs[prev + j];
+        }
+      }
+    }
+  }
+
+  backward(dh: Float, dx: Float | null, T: number, B: number): void {
+    const H = this.shape.hiddenSize, H3 = 3 * H, In = this.shape.inputSize, BH = B * H;
+    const { GI, GH, Hs, dGI, dGH, dhNext } = this;
+    if (!this.x || B !== this.B) throw new Error("GruLayer.backward before forward");
+    dhNext.fill(0, 0, BH);
+    this.k.pack(this.packedHh, this.wHh, 0, H3, H, false); // op = W_hh [3H, H]
+    for (let t = T - 1; t >= 0; t--) {
+      const g0 = t * B * H3;
+      for (let b = 0; b < B; b++) {
+        const gr = g0 + b * H3, prev = t * BH + b * H, r0 = b * H;
+        for (let j = 0; j < H; j++) {
+          const r = GI[gr + j], z = GI[gr + H + j], n = GI[gr + 2 * H + j];
+          const dht = dh[t * BH + r0 + j] + dhNext[r0 + j];
+          const dpn = dht * (1 - z) * (1 - n * n);
+          const dpr = dpn * GH[gr + 2 * H + j] * r * (1 - r);
+          const dpz = dht * (Hs[prev + j] - n) * z * (1 - z);
+          dGI[gr + j] = dpr; dGI[gr + H + j] = dpz; dGI[gr + 2 * H + j] = dpn;
+          dGH[gr + j] = dpr; dGH[gr + H + j] = dpz; dGH[gr + 2 * H + j] = dpn * r;
+          dhNext[r0 + j] = dht * z; // the direct path; the products with W_hh are added below
+        }
+      }
+      // dh_{t-1} = dht ⊙ z + dGH_t · W_hh
+      this.k.matmulPacked(dhNext, 0, dGH, g0, this.packedHh, B, true);
+    }
+    this.dState0.set(dhNext.subarray(0, BH));
+    this.k.matmulTN(this.gWHh, 0, dGH, 0, Hs, 0, H3, H, T * B, true);
+    this.k.matmulTN(this.gWIh, 0, dGI, 0, this.x, this.xOff, H3, In, T * B, true);
+    if (this.gBIh && this.gBHh) {
+      this.k.sumRows(this.gBIh, dGI, 0, T * B, H3);
+      this.k.sumRows(this.gBHh, dGH, 0, T * B, H3);
+    }
+    if (dx) this.k.matmulNN(dx, 0, dGI, 0, this.wIh, 0, T * B, In, H3, false);
+  }
+
+  stateAfter(k: number, B: number, dst: Float, dstOff: number): void {
+    const BH = B * this.shape.hiddenSize;
+    for (let i = 0; i < BH; i++) dst[dstOff + i] = this.Hs[k * BH + i];
+  }
+}
+
+/** `model.cell: gru`: PyTorch's `nn.GRU` layout, weight_ih_l{k} [3H, In] with gates r, z, n. */
+export const gruCell: Cell = {
+  kind: "gru",
+  params(s: LayerShape): ParamSpec[] {
+    const l = s.index, H = s.hiddenSize;
+    const specs: ParamSpec[] = [
+      { name: `rnn.weight_ih_l${l}`, shape: [3 * H, s.inputSize] },
+      { name: `rnn.weight_hh_l${l}`, shape: [3 * H, H] },
+    ];
+    if (s.bias) specs.push({ name: `rnn.bias_ih_l${l}`, shape: [3 * H] }, { name: `rnn.bias_hh_l${l}`, shape: [3 * H] });
+    return specs;
+  },
+  create(shape, layout, params, grads, dtype, kernels) {
+    return new GruLayer(shape, layout, params, grads, dtype, kernels);
+  },
+};

@@ -1,0 +1,164 @@
+import type { Cell, LayerShape, RecurrentLayer } from "./cell.js";
+import type { Kernels, Packed } from "./kernels.js";
+import type { ParamLayout, ParamSpec } from "./params.js";
+import { alloc, type DType, type Float } from "./tensor.js";
+
+const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
+
+/**
+ * LSTM layer, as one layer of `torch.nn.LSTM` (gate order i, f, g, o):
+ *
+ *     [i f g o] = x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh        i, f, o = σ(·), g = tanh(·)
+ *     c_t = f ⊙ c_{t-1} + i ⊙ g        h_t = o ⊙ tanh(c_t)
+ *
+ * W_ih [4H, In], W_hh [4H, H], b_ih [4H], b_hh [4H]. The carried state is (h, c): each batch
+ * row holds h in its first H floats and c in the next H.
+ * Buffers: G [T, B, 4H] the gates after their nonlinearity, Hs and Cs [(T+1), B, H] with the
+ * carried h_0, c_0 first, tanhC [T, B, H].
+ */
+class LstmLayer implements RecurrentLayer {
+  readonly stateSize: number;
+  readonly dState0: Float;
+  private readonly wIh: Float; private readonly wHh: Float;
+  private readonly bIh: Float | null; private readonly bHh: Float | null;
+  private readonly gWIh: Float; private readonly gWHh: Float;
+  private readonly gBIh: Float | null; private readonly gBHh: Float | null;
+  private readonly packedHh: Packed;
+  private G: Float; private Hs: Float; private Cs: Float; private tanhC: Float;
+  private dG: Float;     // [T, B, 4H] gradient w.r.t. the gates' pre-activations
+  private dhNext: Float; // [B, H]
+  private dcNext: Float; // [B, H]
+  private capT = 0; private capB = 0;
+  private x: Float | null = null; private xOff = 0; private B = 0;
+
+  constructor(readonly shape: LayerShape, layout: ParamLayout, params: Float, grads: Float,
+    private readonly dtype: DType, private readonly k: Kernels) {
+    const l = shape.index;
+    this.stateSize = 2 * shape.hiddenSize;
+    this.wIh = layout.view(params, `rnn.weight_ih_l${l}`);
+    this.wHh = layout.view(params, `rnn.weight_hh_l${l}`);
+    this.gWIh = layout.view(grads, `rnn.weight_ih_l${l}`);
+    this.gWHh = layout.view(grads, `rnn.weight_hh_l${l}`);
+    this.bIh = shape.bias ? layout.view(params, `rnn.bias_ih_l${l}`) : null;
+    this.bHh = shape.bias ? layout.view(params, `rnn.bias_hh_l${l}`) : null;
+    this.gBIh = shape.bias ? layout.view(grads, `rnn.bias_ih_l${l}`) : null;
+    this.gBHh = shape.bias ? layout.view(grads, `rnn.bias_hh_l${l}`) : null;
+    this.packedHh = k.createPacked();
+    this.G = alloc(dtype, 0); this.Hs = alloc(dtype, 0); this.Cs = alloc(dtype, 0); this.tanhC = alloc(dtype, 0);
+    this.dG = alloc(dtype, 0); this.dhNext = alloc(dtype, 0); this.dcNext = alloc(dtype, 0); this.dState0 = alloc(dtype, 0);
+  }
+
+  get out(): Float { return this.Hs; }
+  get outOff(): number { return this.B * this.shape.hiddenSize; }
+
+  reserve(T: number, B: number): void {
+    if (T <= this.capT && B <= this.capB) return;
+    this.capT = Math.max(T, this.capT); this.capB = Math.max(B, this.capB);
+    const H = this.shape.hiddenSize, TB = this.capT * this.capB, d = this.dtype;
+    this.G = alloc(d, TB * 4 * H); this.dG = alloc(d, TB * 4 * H);
+    this.Hs = alloc(d, (this.capT + 1) * this.capB * H); this.Cs = alloc(d, (this.capT + 1) * this.capB * H);
+    this.tanhC = alloc(d, TB * H);
+    this.dhNext = alloc(d, this.capB * H); this.dcNext = alloc(d, this.capB * H);
+    (this as { dState0: Float }).dState0 = alloc(d, this.capB * 2 * H);
+  }
+
+  forward(x: Float, xOff: number, state0: Float, s0Off: number, T: number, B: number): void {
+    this.reserve(T, B);
+    const H = this.shape.hiddenSize, H4 = 4 * H, In = this.shape.inputSize, BH = B * H;
+    const { G, Hs, Cs, tanhC } = this;
+    this.x = x; this.xOff = xOff; this.B = B;
+    for (let b = 0; b < B; b++) {
+      for (let j = 0; j < H; j++) {
+        Hs[b * H + j] = state0[s0Off + b * 2 * H + j];
+        Cs[b * H + j] = state0[s0Off + b * 2 * H + H + j];
+      }
+    }
+    this.k.matmulNT(G, 0, x, xOff, this.wIh, 0, T * B, H4, In, false);
+    if (this.bIh && this.bHh) { this.k.addRows(G, 0, this.bIh, T * B, H4); this.k.addRows(G, 0, this.bHh, T * B, H4); }
+    this.k.pack(this.packedHh, this.wHh, 0, H, H4, true); // op = W_hhᵀ [H, 4H]
+    for (let t = 0; t < T; t++) {
+      const g0 = t * B * H4;
+      this.k.matmulPacked(G, g0, Hs, t * BH, this.packedHh, B, true);
+      for (let b = 0; b < B; b++) {
+        const gr = g0 + b * H4, prev = t * BH + b * H, cur = prev + BH, tc = t * BH + b * H;
+        for (let j = 0; j < H; j++) {
+          const i = sigmoid(G[gr + j]), f = sigmoid(G[gr + H + j]);
+          const g = Math.tanh(G[gr + 2 * H + j]), o = sigmoid(G[gr + 3 * H + j]);
+          G[gr + j] = i; G[gr + H + j] = f; G[gr + 2 * H + j] = g; G[gr + 3 * H + j] = o;
+          const c = f * Cs[prev + j] + i * g;
+          Cs[cur + j] = c;
+          const th = Math.tanh(Cs[cur + j]);
+          tanhC[tc + j] = th;
+          Hs[cur + j] = o * tanhC[tc + j];
+        }
+      }
+    }
+  }
+
+  backward(dh: Float, dx: Float | null, T: number, B: number): void {
+    const H = this.shape.hiddenSize, H4 = 4 * H, In = this.shape.inputSize, BH = B * H;
+    const { G, Cs, tanhC, dG, dhNext, dcNext } = this;
+    if (!this.x || B !== this.B) throw new Error("LstmLayer.backward before forward");
+    dhNext.fill(0, 0, BH); dcNext.fill(0, 0, BH);
+    this.k.pack(this.packedHh, this.wHh, 0, H4, H, false); // op = W_hh [4H, H]
+    for (let t = T - 1; t >= 0; t--) {
+      const g0 = t * B * H4;
+      for (let b = 0; b < B; b++) {
+        const gr = g0 + b * H4, prev = t * BH + b * H, tc = t * BH + b * H, r = b * H;
+        for (let j = 0; j < H; j++) {
+          const i = G[gr + j], f = G[gr + H + j], g = G[gr + 2 * H + j], o = G[gr + 3 * H + j];
+          const th = tanhC[tc + j];
+          const dht = dh[tc + j] + dhNext[r + j];
+          const dc = dcNext[r + j] + dht * o * (1 - th * th);
+          dG[gr + j] = dc * g * i * (1 - i);
+          dG[gr + H + j] = dc * Cs[prev + j] * f * (1 - f);
+          dG[gr + 2 * H + j] = dc * i * (1 - g * g);
+          dG[gr + 3 * H + j] = dht * th * o * (1 - o);
+          dcNext[r + j] = dc * f;
+        }
+      }
+      // dh_{t-1} = dG_t · W_hh
+      this.k.matmulPacked(dhNext, 0, dG, g0, this.packedHh, B, false);
+    }
+    for (let b = 0; b < B; b++) {
+      for (let j = 0; j < H; j++) {
+        this.dState0[b * 2 * H + j] = dhNext[b * H + j];
+        this.dState0[b * 2 * H + H + j] = dcNext[b * H + j];
+      }
+    }
+    this.k.matmulTN(this.gWHh, 0, dG, 0, this.Hs, 0, H4, H, T * B, true);
+    this.k.matmulTN(this.gWIh, 0, dG, 0, this.x, this.xOff, H4, In, T * B, true);
+    if (this.gBIh && this.gBHh) {
+      this.k.sumRows(this.gBIh, dG, 0, T * B, H4);
+      this.k.sumRows(this.gBHh, dG, 0, T * B, H4);
+    }
+    if (dx) this.k.matmulNN(dx, 0, dG, 0, this.wIh, 0, T * B, In, H4, false);
+  }
+
+  stateAfter(k: number, B: number, dst: Float, dstOff: number): void {
+    const H = this.shape.hiddenSize, BH = B * H;
+    for (let b = 0; b < B; b++) {
+      for (let j = 0; j < H; j++) {
+        dst[dstOff + b * 2 * H + j] = this.Hs[k * BH + b * H + j];
+        dst[dstOff + b * 2 * H + H + j] = this.Cs[k * BH + b * H + j];
+      }
+    }
+  }
+}
+
+/** `model.cell: lstm`: PyTorch's `nn.LSTM` layout, weight_ih_l{k} [4H, In] with gates i, f, g, o. */
+export const lstmCell: Cell = {
+  kind: "lstm",
+  params(s: LayerShape): ParamSpec[] {
+    const l = s.index, H = s.hiddenSize;
+    const specs: ParamSpec[] = [
+      { name: `rnn.weight_ih_l${l}`, shape: [4 * H, s.inputSize] },
+      { name: `rnn.weight_hh_l${l}`, shape: [4 * H, H] },
+    ];
+    if (s.bias) specs.push({ name: `rnn.bias_ih_l${l}`, shape: [4 * H] }, { name: `rnn.bias_hh_l${l}`, shape: [4 * H] });
+    return specs;
+  },
+  create(shape, layout, params, grads, dtype, kernels) {
+    return new LstmLayer(shape, layout, params, grads, dtype, kernels);
+  },
+};
