@@ -12,8 +12,8 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <cstdint>
 #include <cstring>
-#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -181,9 +181,11 @@ static void gemm_range(bool transA, const BSource<T>& bs, int M, int N, int K, c
 }
 
 // ---- a small thread pool -----------------------------------------------------------------
-// Workers spin briefly on an atomic generation counter (a training loop calls in every few
-// microseconds, and a condition-variable wake-up costs tens of them), then sleep on a
-// condition variable. The caller runs part 0 itself.
+// A job is split into parts claimed from a shared ticket (job generation << 32 | next part),
+// so whoever is running takes the next part: when the other core is busy elsewhere the caller
+// simply does every part itself instead of waiting for a worker the OS has not scheduled.
+// Workers spin briefly for the next job (a training loop calls in every few microseconds),
+// then sleep on a condition variable.
 
 class Pool {
  public:
@@ -199,26 +201,42 @@ class Pool {
     stop_.store(false);
     // A worker must not miss a job posted before it first runs: it starts from this generation.
     const unsigned g0 = gen_.load(std::memory_order_acquire);
-    for (int i = 1; i < n; i++) workers_.emplace_back([this, i, g0] { loop(i, g0); });
+    for (int i = 1; i < n; i++) workers_.emplace_back([this, g0] { loop(g0); });
   }
-  // Runs f(0 .. parts-1); part 0 on the calling thread.
-  void run(int parts, const std::function<void(int)>& f) {
-    if (parts <= 1 || workers_.empty()) { for (int p = 0; p < parts; p++) f(p); return; }
-    job_ = &f;
+  // Runs fn(ctx, 0 .. parts-1), the caller taking part too. No allocation per call.
+  void run(int parts, void (*fn)(void*, int), void* ctx) {
+    if (parts <= 1 || workers_.empty()) { for (int p = 0; p < parts; p++) fn(ctx, p); return; }
+    fn_ = fn;
+    ctx_ = ctx;
     parts_ = parts;
-    pending_.store(parts - 1, std::memory_order_relaxed);
+    done_.store(0, std::memory_order_relaxed);
+    const uint64_t job = ++jobs_;
+    ticket_.store(job << 32, std::memory_order_release);
     wake();
-    f(0);
-    while (pending_.load(std::memory_order_acquire) != 0) _mm_pause();
+    work(job);
+    while (done_.load(std::memory_order_acquire) != parts) _mm_pause();
   }
 
  private:
+  void work(uint64_t job) {
+    uint64_t v = ticket_.load(std::memory_order_acquire);
+    for (;;) {
+      if ((v >> 32) != job) return;
+      const int p = (int)(v & 0xffffffffu);
+      if (p >= parts_) return;
+      if (ticket_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
+        fn_(ctx_, p);
+        done_.fetch_add(1, std::memory_order_release);
+        v = ticket_.load(std::memory_order_acquire);
+      }
+    }
+  }
   void wake() {
     gen_.fetch_add(1, std::memory_order_release);
     std::lock_guard<std::mutex> g(m_);
     if (sleeping_ > 0) cv_.notify_all();
   }
-  void loop(int idx, unsigned seen) {
+  void loop(unsigned seen) {
     for (;;) {
       auto t0 = std::chrono::steady_clock::now();
       for (int spins = 0; gen_.load(std::memory_order_acquire) == seen; spins++) {
@@ -233,19 +251,19 @@ class Pool {
       }
       seen = gen_.load(std::memory_order_acquire);
       if (stop_.load()) return;
-      if (idx < parts_) {
-        (*job_)(idx);
-        pending_.fetch_sub(1, std::memory_order_release);
-      }
+      work(ticket_.load(std::memory_order_acquire) >> 32);
     }
   }
   std::vector<std::thread> workers_;
   std::mutex m_;
   std::condition_variable cv_;
   int sleeping_ = 0;
-  const std::function<void(int)>* job_ = nullptr;
+  void (*fn_)(void*, int) = nullptr;
+  void* ctx_ = nullptr;
   int parts_ = 0;
-  std::atomic<int> pending_{0};
+  uint64_t jobs_ = 0;
+  std::atomic<uint64_t> ticket_{0};
+  std::atomic<int> done_{0};
   std::atomic<unsigned> gen_{0};
   std::atomic<bool> stop_{false};
 };
@@ -263,13 +281,16 @@ static void gemm_split(bool transA, const BSource<T>& bs, int M, int N, int K, c
   const int threads = get_threads();
   const double work = (double)M * N * K;
   const int panels = (N + NR - 1) / NR;
-  const int parts = (threads > 1 && work >= PARALLEL_MIN && panels >= 2) ? std::min(threads, panels) : 1;
+  const int parts = (threads > 1 && work >= PARALLEL_MIN && panels >= 2) ? std::min(2 * threads, panels) : 1;
   if (parts == 1) { gemm_range<T>(transA, bs, M, N, K, A, C, acc, 0, N); return; }
-  pool().run(parts, [&](int p) {
-    const int j0 = std::min(N, (int)((long)panels * p / parts) * NR);
-    const int j1 = std::min(N, (int)((long)panels * (p + 1) / parts) * NR);
-    if (j0 < j1) gemm_range<T>(transA, bs, M, N, K, A, C, acc, j0, j1);
-  });
+  struct Job { bool transA; const BSource<T>* bs; int M, N, K; const T* A; T* C; bool acc; int panels, parts; };
+  Job job{transA, &bs, M, N, K, A, C, acc, panels, parts};
+  pool().run(parts, [](void* ctx, int p) {
+    const Job& j = *static_cast<Job*>(ctx);
+    const int j0 = std::min(j.N, (int)((long)j.panels * p / j.parts) * NR);
+    const int j1 = std::min(j.N, (int)((long)j.panels * (p + 1) / j.parts) * NR);
+    if (j0 < j1) gemm_range<T>(j.transA, *j.bs, j.M, j.N, j.K, j.A, j.C, j.acc, j0, j1);
+  }, &job);
 }
 
 template <typename T>
