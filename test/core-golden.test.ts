@@ -10,12 +10,12 @@ import { closeTo } from "./helpers/compare.js";
 
 /** A fixture written by scripts/golden/make_core_fixtures.py (PyTorch autograd). */
 interface Fixture {
-  name: string; dtype: DType; activation: ActivationName;
+  name: string; dtype: DType; activation: ActivationName; cell?: "elman" | "lstm" | "gru";
   layers: number; inputSize: number; hiddenSize: number; outputSize: number; bias: boolean;
   task: "regression" | "classification"; T: number; B: number; lossStart: number;
-  x: number[]; h0: number[]; targets: (number | null)[];
+  x: number[]; h0: number[]; c0?: number[]; targets: (number | null)[];
   params: Record<string, number[]>; shapes: Record<string, number[]>;
-  expected: { y: number[]; hT: number[]; loss: number; grads: Record<string, number[]>; dh0: number[] };
+  expected: { y: number[]; hT: number[]; cT?: number[]; loss: number; grads: Record<string, number[]>; dh0: number[]; dc0?: number[] };
 }
 
 const dir = path.join(import.meta.dirname, "fixtures/core");
@@ -28,7 +28,8 @@ describe.each(backends())("one window forward and backward against PyTorch (%s k
     it(fx.name, () => {
       const tol = fx.dtype === "float64" ? 1e-10 : 1e-5;
       const { T, B, hiddenSize: H, layers: L } = fx;
-      const net = new Network({ cell: "elman", inputSize: fx.inputSize, hiddenSize: H,
+      const cell = fx.cell ?? "elman";
+      const net = new Network({ cell, inputSize: fx.inputSize, hiddenSize: H,
         outputSize: fx.outputSize, layers: L, activation: fx.activation, bias: fx.bias }, fx.dtype, { kernels });
       expect(net.layout.slots.map((s) => s.name).sort()).toEqual(Object.keys(fx.params).sort());
       for (const s of net.layout.slots) {
@@ -36,8 +37,14 @@ describe.each(backends())("one window forward and backward against PyTorch (%s k
         net.params.set(fx.params[s.name], s.offset);
       }
       const x = fx.dtype === "float64" ? Float64Array.from(fx.x) : Float32Array.from(fx.x);
+      // The carried state per batch row is h (Elman, GRU) or [h | c] (LSTM).
       const state0 = net.zeroState(B);
-      state0.forEach((s, l) => s.set(fx.h0.slice(l * B * H, (l + 1) * B * H)));
+      const S = net.stateSize;
+      const toState = (h: number[], c: number[] | undefined, l: number, b: number, j: number): number =>
+        j < H ? h[(l * B + b) * H + j] : (c ?? [])[(l * B + b) * H + j - H];
+      state0.forEach((s, l) => { for (let b = 0; b < B; b++) for (let j = 0; j < S; j++) s[b * S + j] = toState(fx.h0, fx.c0, l, b, j); });
+      const part = (bufs: ArrayLike<number>[], from: number): number[] =>
+        bufs.flatMap((s) => Array.from({ length: B * H }, (_, i) => s[Math.floor(i / H) * S + from + (i % H)]));
       const targets: Targets = fx.task === "regression"
         ? { task: "regression", outputs: fx.outputSize, values: Float64Array.from(fx.targets, (v) => v ?? NaN) }
         : { task: "classification", classes: fx.outputSize, labels: Int32Array.from(fx.targets, (v) => v ?? -1) };
@@ -46,7 +53,8 @@ describe.each(backends())("one window forward and backward against PyTorch (%s k
       closeTo("y", net.head.y.subarray(0, T * B * fx.outputSize), fx.expected.y, tol);
       const hT = net.zeroState(B);
       net.stateAfter(T, B, hT);
-      closeTo("hT", hT.flatMap((s) => Array.from(s)), fx.expected.hT, tol);
+      closeTo("hT", part(hT, 0), fx.expected.hT, tol);
+      if (cell === "lstm") closeTo("cT", part(hT, H), fx.expected.cT ?? [], tol);
 
       const r = lossSum(net.head.y, targets, 0, fx.lossStart * B, T * B, net.head.dy);
       closeTo("loss", [r.sum / r.count], [fx.expected.loss], tol);
@@ -58,7 +66,8 @@ describe.each(backends())("one window forward and backward against PyTorch (%s k
       for (const s of net.layout.slots) {
         closeTo(`grad ${s.name}`, net.layout.view(net.grads, s.name), fx.expected.grads[s.name], tol);
       }
-      closeTo("dh0", net.layers.flatMap((l) => Array.from(l.dState0.subarray(0, B * H))), fx.expected.dh0, tol);
+      closeTo("dh0", part(net.layers.map((l) => l.dState0), 0), fx.expected.dh0, tol);
+      if (cell === "lstm") closeTo("dc0", part(net.layers.map((l) => l.dState0), H), fx.expected.dc0 ?? [], tol);
     });
   }
 });

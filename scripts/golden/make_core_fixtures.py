@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Generate golden fixtures for the core stacked-Elman-RNN math (SPEC.md §1, §5).
+"""Generate golden fixtures for the core stacked-RNN math (SPEC.md §1, §5): Elman, LSTM, GRU.
 
 Each fixture ``test/fixtures/core/<case>.json`` records ONE forward + backward
 pass of a stacked Elman RNN followed by a linear head over one window, computed
@@ -12,6 +12,18 @@ The recurrence is computed with an explicit per-step loop (so that sigmoid and
 bias=false are covered); for tanh/relu cases the same weights are also loaded
 into ``torch.nn.RNN`` + ``torch.nn.Linear`` and outputs, loss and gradients are
 asserted to agree with the loop (1e-12 in float64).
+
+LSTM / GRU cases (``"cell": "lstm" | "gru"``; files without a ``cell`` field are
+Elman) follow torch.nn.LSTM / torch.nn.GRU exactly: gate order i,f,g,o and r,z,n,
+parameter tensors ``rnn.weight_ih_l{k}`` [G*H, in_k], ``rnn.weight_hh_l{k}``
+[G*H, H], ``rnn.bias_ih_l{k}`` / ``rnn.bias_hh_l{k}`` [G*H] (G = 4 for LSTM, 3 for
+GRU), ``activation`` is "tanh" (fixed). The loop is written from the documented
+equations (LSTM: gates = x W_ih^T + b_ih + h W_hh^T + b_hh split into i,f,g,o;
+c' = f*c + i*g; h' = o*tanh(c'). GRU: r, z = sigmoid of the r/z rows of
+x W_ih^T + b_ih + h W_hh^T + b_hh; n = tanh(x W_in^T + b_in + r*(h W_hn^T + b_hn));
+h' = (1-z)*n + z*h) and checked against the modules (load_state_dict) to 1e-12
+in float64, bias=False included. LSTM fixtures also hold the carried cell state
+``c0`` [L*B*H] and expect ``cT`` and ``dc0`` (same layout as h0 / hT / dh0).
 
 Run it from the repository root with Debian's PyTorch (python3-torch 1.13):
 
@@ -81,7 +93,35 @@ CASES = [
     dict(name="relu-2layer-ce-f32", seed=104, activation="relu", layers=2, bias=True,
          task="classification", O=3, h0="zero", lengths=None, lossStart=0,
          targetMask="random", dtype="float32"),
+    # LSTM / GRU (these files carry "cell"; the ones above are Elman and have no such field)
+    dict(name="lstm-1layer-mse-carried", seed=201, cell="lstm", activation="tanh", layers=1, bias=True,
+         task="regression", O=2, h0="carried", lengths=None, lossStart=2,
+         targetMask="random"),
+    dict(name="lstm-2layer-ce-padded-carried", seed=202, cell="lstm", activation="tanh", layers=2, bias=True,
+         task="classification", O=3, h0="carried", lengths=[5, 2, 4], lossStart=0,
+         targetMask="none"),
+    dict(name="lstm-2layer-mse-nobias", seed=203, cell="lstm", activation="tanh", layers=2, bias=False,
+         task="regression", O=2, h0="carried", lengths=None, lossStart=1,
+         targetMask="none"),
+    dict(name="gru-1layer-mse-carried", seed=204, cell="gru", activation="tanh", layers=1, bias=True,
+         task="regression", O=2, h0="carried", lengths=None, lossStart=0,
+         targetMask="random"),
+    dict(name="gru-2layer-ce-padded-carried", seed=205, cell="gru", activation="tanh", layers=2, bias=True,
+         task="classification", O=3, h0="carried", lengths=[4, 5, 2], lossStart=0,
+         targetMask="random"),
+    dict(name="gru-1layer-ce-nobias-last", seed=206, cell="gru", activation="tanh", layers=1, bias=False,
+         task="classification", O=3, h0="zero", lengths=[5, 3, 4], lossStart=0,
+         targetMask="last"),
+    # float32 copies
+    dict(name="lstm-1layer-mse-carried-f32", seed=201, cell="lstm", activation="tanh", layers=1, bias=True,
+         task="regression", O=2, h0="carried", lengths=None, lossStart=2,
+         targetMask="random", dtype="float32"),
+    dict(name="gru-2layer-ce-padded-carried-f32", seed=205, cell="gru", activation="tanh", layers=2, bias=True,
+         task="classification", O=3, h0="carried", lengths=[4, 5, 2], lossStart=0,
+         targetMask="random", dtype="float32"),
 ]
+
+GATES = {"elman": 1, "lstm": 4, "gru": 3}
 
 I_SIZE, H_SIZE, T_LEN, B_SIZE = 3, 4, 5, 3
 W_SCALE = 0.5
@@ -103,17 +143,18 @@ def param_names(layers, bias):
     return names
 
 
-def param_shape(name, I, H, O):
+def param_shape(name, I, H, O, G=1):
+    """G: rows per hidden unit (1 Elman, 4 LSTM i|f|g|o, 3 GRU r|z|n)."""
     if name == "head.weight":
         return [O, H]
     if name == "head.bias":
         return [O]
     k = int(name.rsplit("_l", 1)[1])
     if name.startswith("rnn.weight_ih"):
-        return [H, I if k == 0 else H]
+        return [G * H, I if k == 0 else H]
     if name.startswith("rnn.weight_hh"):
-        return [H, H]
-    return [H]
+        return [G * H, H]
+    return [G * H]
 
 
 def generate(case, attempt):
@@ -121,9 +162,10 @@ def generate(case, attempt):
     g = torch.Generator().manual_seed(case["seed"] * 1000 + attempt)
     L, I, H, O, T, B = case["layers"], I_SIZE, H_SIZE, case["O"], T_LEN, B_SIZE
     names = param_names(L, case["bias"])
+    G = GATES[case.get("cell", "elman")]
     params = {}
     for n in names:
-        params[n] = torch.randn(param_shape(n, I, H, O), generator=g, dtype=torch.float64) * W_SCALE
+        params[n] = torch.randn(param_shape(n, I, H, O, G), generator=g, dtype=torch.float64) * W_SCALE
     lengths = list(case["lengths"]) if case["lengths"] is not None else [T] * B
     x = torch.randn(T, B, I, generator=g, dtype=torch.float64)
     for b in range(B):
@@ -136,6 +178,13 @@ def generate(case, attempt):
             h0 = h0.abs()  # carried relu states are >= 0
     else:
         h0 = torch.zeros(L, B, H, dtype=torch.float64)
+    c0 = None
+    if case.get("cell") == "lstm":
+        # a carried LSTM cell state is unbounded; the draw comes after h0's (Elman draws unchanged)
+        if case["h0"] == "carried":
+            c0 = torch.randn(L, B, H, generator=g, dtype=torch.float64) * 1.2
+        else:
+            c0 = torch.zeros(L, B, H, dtype=torch.float64)
 
     # target presence mask (before padding / lossStart) -------------------
     if case["task"] == "regression":
@@ -166,7 +215,7 @@ def generate(case, attempt):
         for b in range(B):
             present[lengths[b]:, b] = False
         targets = [int(labels[t, b]) if present[t, b] else -1 for t in range(T) for b in range(B)]
-    return params, x, h0, lengths, targets
+    return params, x, h0, c0, lengths, targets
 
 
 # --------------------------------------------------------------------------
@@ -181,6 +230,49 @@ def act(name, z):
     if name == "sigmoid":
         return torch.sigmoid(z)
     raise ValueError(name)
+
+
+def lstm_gru_forward(case, P, x, h0, c0):
+    """Explicit per-step stacked LSTM / GRU (nn.LSTM / nn.GRU's documented equations)
+    + linear head. Returns y [T,B,O], hT [L,B,H], cT [L,B,H] (LSTM) or None."""
+    L, T, H = case["layers"], x.shape[0], H_SIZE
+    cell, bias = case["cell"], case["bias"]
+    inp = [x[t] for t in range(T)]
+    finals_h, finals_c = [], []
+    for k in range(L):
+        W_ih, W_hh = P[f"rnn.weight_ih_l{k}"], P[f"rnn.weight_hh_l{k}"]
+        h = h0[k]
+        c = c0[k] if cell == "lstm" else None
+        outs = []
+        for t in range(T):
+            gi = inp[t] @ W_ih.t()
+            if bias:
+                gi = gi + P[f"rnn.bias_ih_l{k}"]
+            gh = h @ W_hh.t()
+            if bias:
+                gh = gh + P[f"rnn.bias_hh_l{k}"]
+            if cell == "lstm":
+                gates = gi + gh                      # x W_ih^T + b_ih + h W_hh^T + b_hh
+                i = torch.sigmoid(gates[:, 0 * H:1 * H])
+                f = torch.sigmoid(gates[:, 1 * H:2 * H])
+                gg = torch.tanh(gates[:, 2 * H:3 * H])
+                o = torch.sigmoid(gates[:, 3 * H:4 * H])
+                c = f * c + i * gg
+                h = o * torch.tanh(c)
+            else:
+                r = torch.sigmoid(gi[:, 0 * H:1 * H] + gh[:, 0 * H:1 * H])
+                z = torch.sigmoid(gi[:, 1 * H:2 * H] + gh[:, 1 * H:2 * H])
+                n = torch.tanh(gi[:, 2 * H:3 * H] + r * gh[:, 2 * H:3 * H])   # r * (h W_hn^T + b_hn)
+                h = (1 - z) * n + z * h
+            outs.append(h)
+        finals_h.append(h)
+        finals_c.append(c)
+        inp = outs
+    top = torch.stack(inp)  # [T,B,H]
+    y = top @ P["head.weight"].t()
+    if bias:
+        y = y + P["head.bias"]
+    return y, torch.stack(finals_h), (torch.stack(finals_c) if cell == "lstm" else None)
 
 
 def loop_forward(case, P, x, h0):
@@ -272,12 +364,126 @@ def module_check(case, P, x, h0, targets, mask, dtype, y_ref, hT_ref, loss_ref, 
     close(h0m.grad, dh0_ref, "dh0")
 
 
+def module_check_cell(case, P, x, h0, c0, targets, mask, dtype, y_ref, hT_ref, cT_ref, loss_ref, grads_ref,
+                      dh0_ref, dc0_ref):
+    """Same weights in nn.LSTM / nn.GRU + nn.Linear; outputs, states, loss and grads must agree."""
+    L, I, H, O = case["layers"], I_SIZE, H_SIZE, case["O"]
+    cls = nn.LSTM if case["cell"] == "lstm" else nn.GRU
+    rnn = cls(I, H, num_layers=L, bias=case["bias"], batch_first=True).to(dtype)
+    head = nn.Linear(H, O, bias=case["bias"]).to(dtype)
+    rnn_sd = {n[len("rnn."):]: P[n].detach().clone() for n in P if n.startswith("rnn.")}
+    head_sd = {n[len("head."):]: P[n].detach().clone() for n in P if n.startswith("head.")}
+    rnn.load_state_dict(rnn_sd, strict=True)
+    head.load_state_dict(head_sd, strict=True)
+    h0m = h0.detach().clone().requires_grad_(True)
+    if case["cell"] == "lstm":
+        c0m = c0.detach().clone().requires_grad_(True)
+        out, (hT, cT) = rnn(x.transpose(0, 1).contiguous(), (h0m, c0m))
+    else:
+        out, hT = rnn(x.transpose(0, 1).contiguous(), h0m)
+    y = head(out).transpose(0, 1)  # [T,B,O]
+    loss = loss_of(case, y, targets, mask, dtype)
+    loss.backward()
+    tol = 1e-12 if dtype == torch.float64 else 2e-5
+    worst = [0.0]
+
+    def close(a, b, what):
+        err = (a - b).abs().max().item() if a.numel() else 0.0
+        scale = max(1.0, b.abs().max().item() if b.numel() else 0.0)
+        assert err <= tol * scale, f"{case['name']}: nn.{cls.__name__} disagrees on {what}: {err}"
+        worst[0] = max(worst[0], err / scale)
+
+    close(y.detach(), y_ref, "y")
+    close(hT.detach(), hT_ref, "hT")
+    close(loss.detach(), loss_ref, "loss")
+    mods = {"rnn": rnn, "head": head}
+    for n, gref in grads_ref.items():
+        mod, attr = n.split(".", 1)
+        close(getattr(mods[mod], attr).grad, gref, f"grad {n}")
+    close(h0m.grad, dh0_ref, "dh0")
+    if case["cell"] == "lstm":
+        close(cT.detach(), cT_ref, "cT")
+        close(c0m.grad, dc0_ref, "dc0")
+    return worst[0]
+
+
+def run_cell_case(case):
+    """An LSTM / GRU case: explicit loop, checked against nn.LSTM / nn.GRU."""
+    dtype = torch.float32 if case.get("dtype", "float64") == "float32" else torch.float64
+    T, B, O, L = T_LEN, B_SIZE, case["O"], case["layers"]
+    lstm = case["cell"] == "lstm"
+    attempt = 0
+    while True:
+        params64, x64, h064, c064, lengths, targets = generate(case, attempt)
+        P = {n: v.to(dtype) for n, v in params64.items()}
+        x, h0 = x64.to(dtype), h064.to(dtype)
+        c0 = c064.to(dtype) if lstm else None
+        if dtype == torch.float32 and case["task"] == "regression":
+            targets = [None if v is None else float(torch.tensor(v, dtype=torch.float32)) for v in targets]
+        mask = selection(case, lengths, targets, T, B, O)
+        if mask.any().item():
+            break
+        attempt += 1
+        assert attempt < 1000, case["name"]
+
+    for v in P.values():
+        v.requires_grad_(True)
+    h0.requires_grad_(True)
+    if lstm:
+        c0.requires_grad_(True)
+    y, hT, cT = lstm_gru_forward(case, P, x, h0, c0)
+    loss = loss_of(case, y, targets, mask, dtype)
+    loss.backward()
+    grads = {n: P[n].grad.detach().clone() for n in P}
+    dh0 = h0.grad.detach().clone()
+    dc0 = c0.grad.detach().clone() if lstm else None
+
+    worst = module_check_cell(case, P, x.detach(), h0.detach(), c0.detach() if lstm else None, targets, mask,
+                              dtype, y.detach(), hT.detach(), cT.detach() if lstm else None, loss.detach(),
+                              grads, dh0, dc0)
+
+    flat = lambda t: t.detach().reshape(-1).tolist()
+    names = list(P.keys())
+    fx = {
+        "name": case["name"],
+        "dtype": "float32" if dtype == torch.float32 else "float64",
+        "cell": case["cell"],
+        "activation": case["activation"],
+        "layers": L, "inputSize": I_SIZE, "hiddenSize": H_SIZE, "outputSize": O,
+        "bias": case["bias"],
+        "task": case["task"],
+        "T": T, "B": B,
+        "lossStart": case["lossStart"],
+        "lengths": lengths,
+        "x": flat(x),
+        "h0": flat(h0),
+    }
+    if lstm:
+        fx["c0"] = flat(c0)
+    fx.update({
+        "targets": targets,
+        "params": {n: flat(P[n]) for n in names},
+        "shapes": {n: list(P[n].shape) for n in names},
+    })
+    exp = {"y": flat(y), "hT": flat(hT)}
+    if lstm:
+        exp["cT"] = flat(cT)
+    exp.update({"loss": loss.item(), "supervised": int(mask.sum().item()),
+                "grads": {n: flat(grads[n]) for n in names}, "dh0": flat(dh0)})
+    if lstm:
+        exp["dc0"] = flat(dc0)
+    fx["expected"] = exp
+    return fx, worst
+
+
 def run_case(case):
+    if case.get("cell", "elman") != "elman":
+        return run_cell_case(case)
     dtype = torch.float32 if case.get("dtype", "float64") == "float32" else torch.float64
     T, B, O, L = T_LEN, B_SIZE, case["O"], case["layers"]
     attempt = 0
     while True:
-        params64, x64, h064, lengths, targets = generate(case, attempt)
+        params64, x64, h064, _, lengths, targets = generate(case, attempt)
         # round inputs to the working dtype first
         P = {n: v.to(dtype) for n, v in params64.items()}
         x, h0 = x64.to(dtype), h064.to(dtype)
@@ -363,10 +569,14 @@ def main():
     os.makedirs(OUT_DIR, exist_ok=True)
     for case in CASES:
         fx = run_case(case)
+        extra = ""
+        if isinstance(fx, tuple):
+            fx, worst = fx
+            extra = f"  vs nn.{case['cell'].upper()}: max rel diff {worst:.2e}"
         path = os.path.join(OUT_DIR, case["name"] + ".json")
         with open(path, "w", encoding="utf-8", newline="\n") as f:
             f.write(dumps(fx) + "\n")
-        print(f"wrote {os.path.relpath(path, REPO)}  loss={fx['expected']['loss']!r}", file=sys.stderr)
+        print(f"wrote {os.path.relpath(path, REPO)}  loss={fx['expected']['loss']!r}{extra}", file=sys.stderr)
     print(f"torch {torch.__version__}", file=sys.stderr)
 
 
