@@ -212,26 +212,30 @@ def param_names(L, bias):
     return names
 
 
-def param_shapes(I, H, L, O, bias):
+GATES = {"elman": 1, "lstm": 4, "gru": 3}     # rows per hidden unit: LSTM i|f|g|o, GRU r|z|n
+
+
+def param_shapes(I, H, L, O, bias, cell="elman"):
+    G = GATES[cell]
     shp = {}
     for k in range(L):
-        shp[f"rnn.weight_ih_l{k}"] = (H, I if k == 0 else H)
-        shp[f"rnn.weight_hh_l{k}"] = (H, H)
+        shp[f"rnn.weight_ih_l{k}"] = (G * H, I if k == 0 else H)
+        shp[f"rnn.weight_hh_l{k}"] = (G * H, H)
         if bias:
-            shp[f"rnn.bias_ih_l{k}"] = (H,)
-            shp[f"rnn.bias_hh_l{k}"] = (H,)
+            shp[f"rnn.bias_ih_l{k}"] = (G * H,)
+            shp[f"rnn.bias_hh_l{k}"] = (G * H,)
     shp["head.weight"] = (O, H)
     if bias:
         shp["head.bias"] = (O,)
     return shp
 
 
-def random_init(rs, I, H, L, O, bias, scale=1.0, bias_shift=0.0):
+def random_init(rs, I, H, L, O, bias, scale=1.0, bias_shift=0.0, cell="elman"):
     """Uniform(-k, k), k = scale/sqrt(H) (PyTorch's default init), rounded to 1e-12 is not needed:
     the bytes are stored exactly."""
     k = scale / math.sqrt(H)
     W = {}
-    for name, shp in param_shapes(I, H, L, O, bias).items():
+    for name, shp in param_shapes(I, H, L, O, bias, cell).items():
         w = rs.uniform(-k, k, size=shp)
         if name.startswith("rnn.bias") and bias_shift:
             w = w + bias_shift / 2
@@ -242,10 +246,104 @@ def random_init(rs, I, H, L, O, bias, scale=1.0, bias_shift=0.0):
 ACT_T = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}
 
 
-def t_forward(P, x, h0, act, L, bias, valid=None, pre_rec=None):
+def cell_of(cfg):
+    return cfg["model"].get("cell", "elman")
+
+
+def zero_state(cell, B, H, L):
+    """The state at a sequence start: per layer h [B,H] (Elman, GRU) or the pair (h, c) (LSTM)."""
+    if cell == "lstm":
+        return [(torch.zeros(B, H, dtype=F64), torch.zeros(B, H, dtype=F64)) for _ in range(L)]
+    return [torch.zeros(B, H, dtype=F64) for _ in range(L)]
+
+
+def np_zero_state(cell, B, H, L):
+    if cell == "lstm":
+        return [(np.zeros((B, H)), np.zeros((B, H))) for _ in range(L)]
+    return [np.zeros((B, H)) for _ in range(L)]
+
+
+def st_map(f, s):
+    """Apply f to a layer's state: a tensor, or the LSTM pair (h, c)."""
+    return tuple(f(v) for v in s) if isinstance(s, tuple) else f(s)
+
+
+def st_parts(s):
+    return list(s) if isinstance(s, tuple) else [s]
+
+
+def t_forward_cell(P, x, h0, L, bias, cell, mut=frozenset()):
+    """LSTM / GRU stack written out step by step from nn.LSTM / nn.GRU's documented equations
+    (gate rows i|f|g|o and r|z|n). h0: list of L states ((h, c) pairs for LSTM). `mut`: named
+    mistakes in the cell math (discrimination checks only)."""
+    B, T, _ = x.shape
+    seq = [x[:, t] for t in range(T)]
+    per_layer = []
+    for k in range(L):
+        Wih, Whh = P[f"rnn.weight_ih_l{k}"], P[f"rnn.weight_hh_l{k}"]
+        H = Whh.shape[1]
+        st, outs = h0[k], []
+        for t in range(T):
+            gi = seq[t] @ Wih.T
+            if bias:
+                gi = gi + P[f"rnn.bias_ih_l{k}"]
+            if cell == "lstm":
+                h, c = st
+                gh = h @ Whh.T
+                if bias:
+                    gh = gh + P[f"rnn.bias_hh_l{k}"]
+                z = gi + gh
+                ci, cf, cg, co = (z[:, j * H:(j + 1) * H] for j in range(4))
+                if "gate_swap_if" in mut:
+                    ci, cf = cf, ci
+                if "gate_swap_go" in mut:
+                    cg, co = co, cg
+                i, f, g, o = torch.sigmoid(ci), torch.sigmoid(cf), torch.tanh(cg), torch.sigmoid(co)
+                c = f * c + i * g
+                h = o * torch.tanh(c)
+                st = (h, c)
+            else:
+                h = st
+                gh = h @ Whh.T
+                if bias:
+                    gh = gh + P[f"rnn.bias_hh_l{k}"]
+                jr, jz = (1, 0) if "gate_swap_rz" in mut else (0, 1)
+                r = torch.sigmoid(gi[:, jr * H:(jr + 1) * H] + gh[:, jr * H:(jr + 1) * H])
+                u = torch.sigmoid(gi[:, jz * H:(jz + 1) * H] + gh[:, jz * H:(jz + 1) * H])
+                if "gru_r_outside_bias" in mut:         # r * (h W_hn^T) + b_hn
+                    hn = r * (h @ Whh[2 * H:].T)
+                    if bias:
+                        hn = hn + P[f"rnn.bias_hh_l{k}"][2 * H:]
+                elif "gru_r_before_matmul" in mut:      # (r * h) W_hn^T + b_hn
+                    hn = (r * h) @ Whh[2 * H:].T
+                    if bias:
+                        hn = hn + P[f"rnn.bias_hh_l{k}"][2 * H:]
+                else:                                   # r * (h W_hn^T + b_hn), as nn.GRU
+                    hn = r * gh[:, 2 * H:]
+                n = torch.tanh(gi[:, 2 * H:] + hn)
+                if "gru_z_swapped" in mut:
+                    h = u * n + (1 - u) * h
+                else:
+                    h = (1 - u) * n + u * h
+                st = h
+            outs.append(st)
+        per_layer.append(outs)
+        seq = [s[0] if isinstance(s, tuple) else s for s in outs]
+    top = torch.stack(seq, 1)
+    y = top @ P["head.weight"].T
+    if bias:
+        y = y + P["head.bias"]
+    states = [[per_layer[k][t] for k in range(L)] for t in range(T)]
+    return y, states
+
+
+def t_forward(P, x, h0, act, L, bias, valid=None, pre_rec=None, cell="elman", mut=frozenset()):
     """Elman stack, written out step by step. x [B,T,I]; h0: list of L [B,H].
     Returns y [B,T,O] and states[t] = list of L [B,H] (the state after step t of the window).
-    pre_rec: list collecting min |pre-activation| over the valid rows (relu knife edges)."""
+    pre_rec: list collecting min |pre-activation| over the valid rows (relu knife edges).
+    cell lstm / gru: t_forward_cell (states are (h, c) pairs for LSTM)."""
+    if cell != "elman":
+        return t_forward_cell(P, x, h0, L, bias, cell, mut)
     f = ACT_T[act]
     B, T, _ = x.shape
     seq = [x[:, t] for t in range(T)]
@@ -286,8 +384,55 @@ def np_act(act, z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def np_forward(W, x, h0, act, L, bias):
+def np_sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def np_forward_cell(W, x, h0, L, bias, cell):
+    """Independent numpy LSTM / GRU forward (no torch), nn.LSTM / nn.GRU equations."""
+    B, T, _ = x.shape
+    inp = x
+    layers = []
+    for k in range(L):
+        Wih, Whh = W[f"rnn.weight_ih_l{k}"], W[f"rnn.weight_hh_l{k}"]
+        H = Whh.shape[1]
+        bih = W[f"rnn.bias_ih_l{k}"] if bias else np.zeros(Whh.shape[0])
+        bhh = W[f"rnn.bias_hh_l{k}"] if bias else np.zeros(Whh.shape[0])
+        out, sts = np.zeros((B, T, H)), []
+        if cell == "lstm":
+            h, c = (np.array(v, dtype=np.float64) for v in h0[k])
+            for t in range(T):
+                z = inp[:, t, :].dot(Wih.T) + bih + h.dot(Whh.T) + bhh
+                i, f = np_sigmoid(z[:, :H]), np_sigmoid(z[:, H:2 * H])
+                g, o = np.tanh(z[:, 2 * H:3 * H]), np_sigmoid(z[:, 3 * H:])
+                c = f * c + i * g
+                h = o * np.tanh(c)
+                out[:, t, :] = h
+                sts.append((h, c))
+        else:
+            h = np.array(h0[k], dtype=np.float64)
+            for t in range(T):
+                a = inp[:, t, :].dot(Wih.T) + bih
+                b = h.dot(Whh.T) + bhh
+                r = np_sigmoid(a[:, :H] + b[:, :H])
+                u = np_sigmoid(a[:, H:2 * H] + b[:, H:2 * H])
+                n = np.tanh(a[:, 2 * H:] + r * b[:, 2 * H:])
+                h = (1.0 - u) * n + u * h
+                out[:, t, :] = h
+                sts.append(h)
+        layers.append(sts)
+        inp = out
+    y = np.einsum("bth,oh->bto", inp, W["head.weight"])
+    if bias:
+        y = y + W["head.bias"]
+    states = [[layers[k][t] for k in range(L)] for t in range(T)]
+    return y, states
+
+
+def np_forward(W, x, h0, act, L, bias, cell="elman"):
     """Independent numpy forward (no torch). x [B,T,I], h0 [L][B,H] -> y [B,T,O], states[t][k]."""
+    if cell != "elman":
+        return np_forward_cell(W, x, h0, L, bias, cell)
     B, T, _ = x.shape
     inp = x
     layers = []
@@ -426,6 +571,8 @@ def prepare(cfg, cfg_dir, mut=frozenset()):
         pr.classes = sort_classes(labels)
         if "classes_first_seen" in mut:
             pr.classes = list(dict.fromkeys(labels))
+        if "classes_casefold" in mut:
+            pr.classes = sorted(set(labels), key=lambda v: (v.lower(), v))
         for s in val:
             for v in raw_targets(s):
                 require(v is None or v in pr.classes, f"validation label {v} not in training classes")
@@ -575,6 +722,7 @@ def model_dims(cfg, pr):
 
 def train(cfg, pr, W0, mut=frozenset(), grad_noise=0.0, record=False):
     L, H, act, bias = model_dims(cfg, pr)
+    cell = cell_of(cfg)
     tr = cfg["training"]
     names = param_names(L, bias)
     P = {n: torch.tensor(W0[n], dtype=F64).requires_grad_(True) for n in names}
@@ -602,12 +750,17 @@ def train(cfg, pr, W0, mut=frozenset(), grad_noise=0.0, record=False):
         losses = []
         for bi, b in enumerate(pr.batches):
             Bn, T = b.X.shape[:2]
-            zero = [torch.zeros(Bn, H, dtype=F64) for _ in range(L)]
+            zero = zero_state(cell, Bn, H, L)
             states = {0: zero}
             for (a, p, e) in windows(T, trunc, stride):
                 h0 = zero if "reset_state" in mut else states[a]
-                pre = [] if act == "relu" else None
-                y, st = t_forward(P, b.X[:, a:e], h0, act, L, bias, valid=b.valid[:, a:e], pre_rec=pre)
+                if "c_reset_per_window" in mut:      # LSTM: h carried, c zero at every window start
+                    h0 = [(hc[0], torch.zeros_like(hc[1])) for hc in h0]
+                if "h_reset_per_window" in mut:      # LSTM: c carried, h zero at every window start
+                    h0 = [(torch.zeros_like(hc[0]), hc[1]) for hc in h0]
+                pre = [] if act == "relu" and cell == "elman" else None
+                y, st = t_forward(P, b.X[:, a:e], h0, act, L, bias, valid=b.valid[:, a:e], pre_rec=pre,
+                                  cell=cell, mut=mut)
                 if pre:
                     res.pre_min = min(res.pre_min, min(pre))
                 m = b.mask[:, p:e]
@@ -618,10 +771,10 @@ def train(cfg, pr, W0, mut=frozenset(), grad_noise=0.0, record=False):
                     for j in range(e - a):
                         if "first_pass_state" in mut and (a + j + 1) in states:
                             continue
-                        states[a + j + 1] = [h.detach() for h in st[j]]
+                        states[a + j + 1] = [st_map(lambda v: v.detach(), h) for h in st[j]]
                 rec = {"epoch": epoch, "batch": bi, "a": a, "p": p, "e": e, "update": False,
                        "W": {n: P[n].detach().numpy().copy() for n in names} if record else None,
-                       "h0": [h.numpy().copy() for h in h0] if record else None}
+                       "h0": [st_map(lambda v: v.numpy().copy(), h) for h in h0] if record else None}
                 res.windows.append((epoch, bi, a, p, e, has))
                 short = bp is not None and (e - p) < stride
                 if not has and "zero_update_on_empty" in mut:
@@ -692,11 +845,12 @@ def train(cfg, pr, W0, mut=frozenset(), grad_noise=0.0, record=False):
 def evaluate(cfg, pr, P, b):
     """Pooled loss over every supervised element, each sequence from s_0, no truncation."""
     L, H, act, bias = model_dims(cfg, pr)
+    cell = cell_of(cfg)
     Bn = b.X.shape[0]
-    pre = [] if act == "relu" else None
+    pre = [] if act == "relu" and cell == "elman" else None
     with torch.no_grad():
-        y, _ = t_forward(P, b.X, [torch.zeros(Bn, H, dtype=F64) for _ in range(L)], act, L, bias,
-                         valid=b.valid, pre_rec=pre)
+        y, _ = t_forward(P, b.X, zero_state(cell, Bn, H, L), act, L, bias,
+                         valid=b.valid, pre_rec=pre, cell=cell)
         loss = float(pooled_loss(pr.task, y, b.tgt, b.mask, frozenset()))
     out = {"loss": loss, "n": int(b.mask.sum()), "y": y.numpy(), "pre_min": min(pre) if pre else math.inf}
     if pr.task == "regression":
@@ -718,6 +872,7 @@ def predict(cfg, pr, P, path, last=False):
     """rnn predict: every sequence of the file from s_0; header and rows as SPEC §2."""
     d = cfg["data"]
     L, H, act, bias = model_dims(cfg, pr)
+    cell = cell_of(cfg)
     seqs = read_table(path, cfg, targets=False)
     sc = d.get("sequenceColumn")
     if sc is None:
@@ -730,10 +885,10 @@ def predict(cfg, pr, P, path, last=False):
     rows, gap, pre_min, ys = [], math.inf, math.inf, []
     for s in seqs:
         X = s["X"] if pr.in_mean is None else (s["X"] - pr.in_mean) / pr.in_std
-        pre = [] if act == "relu" else None
+        pre = [] if act == "relu" and cell == "elman" else None
         with torch.no_grad():
-            y, _ = t_forward(P, torch.tensor(X)[None], [torch.zeros(1, H, dtype=F64) for _ in range(L)],
-                             act, L, bias, pre_rec=pre)
+            y, _ = t_forward(P, torch.tensor(X)[None], zero_state(cell, 1, H, L),
+                             act, L, bias, pre_rec=pre, cell=cell)
         y = y[0]
         ys.append((X, y.numpy()))
         if pre:
@@ -772,6 +927,7 @@ def check_replay(cfg, pr, res):
     """Numpy replay of every window: the carried start state, the window loss, and the gradient
     (central finite differences of the numpy loss, every parameter component)."""
     L, H, act, bias = model_dims(cfg, pr)
+    cell = cell_of(cfg)
     task = pr.task
     max_h0 = max_loss = max_fd = 0.0
     n_fd = 0
@@ -781,12 +937,13 @@ def check_replay(cfg, pr, res):
         key = (r["epoch"], r["batch"])
         if key != cur:
             cur = key
-            states = {0: [np.zeros((b.X.shape[0], H)) for _ in range(L)]}
+            states = {0: np_zero_state(cell, b.X.shape[0], H, L)}
         a, p, e = r["a"], r["p"], r["e"]
         h0 = states[a]
-        max_h0 = max(max_h0, max(float(np.abs(h0[k] - r["h0"][k]).max()) for k in range(L)))
+        max_h0 = max(max_h0, max(float(np.abs(u - v).max()) for k in range(L)
+                                 for u, v in zip(st_parts(h0[k]), st_parts(r["h0"][k]))))
         x = b.Xn[:, a:e]
-        y, st = np_forward(r["W"], x, h0, act, L, bias)
+        y, st = np_forward(r["W"], x, h0, act, L, bias, cell)
         for j in range(e - a):
             states[a + j + 1] = st[j]
         if not r["update"]:
@@ -804,11 +961,11 @@ def check_replay(cfg, pr, res):
                 wp = w.copy()
                 wp[idx] += eps
                 Wp[n] = wp
-                lp = np_loss(task, np_forward(Wp, x, h0, act, L, bias)[0], tg, m)
+                lp = np_loss(task, np_forward(Wp, x, h0, act, L, bias, cell)[0], tg, m)
                 wm = w.copy()
                 wm[idx] -= eps
                 Wp[n] = wm
-                lm = np_loss(task, np_forward(Wp, x, h0, act, L, bias)[0], tg, m)
+                lm = np_loss(task, np_forward(Wp, x, h0, act, L, bias, cell)[0], tg, m)
                 fd = (lp - lm) / (2 * eps)
                 an = float(g[idx])
                 err = abs(an - fd) / max(abs(an), abs(fd), 1e-3)
@@ -823,10 +980,16 @@ def check_replay(cfg, pr, res):
 def check_against_nn_rnn(cfg, pr, W):
     """The manual Elman forward equals nn.RNN + nn.Linear loaded with load_state_dict(strict=True)."""
     L, H, act, bias = model_dims(cfg, pr)
-    if act not in ("tanh", "relu"):
+    cell = cell_of(cfg)
+    if cell == "elman" and act not in ("tanh", "relu"):
         return None
     I, O = W["rnn.weight_ih_l0"].shape[1], W["head.weight"].shape[0]
-    rnn = nn.RNN(I, H, num_layers=L, nonlinearity=act, bias=bias, batch_first=True).double()
+    if cell == "lstm":
+        rnn = nn.LSTM(I, H, num_layers=L, bias=bias, batch_first=True).double()
+    elif cell == "gru":
+        rnn = nn.GRU(I, H, num_layers=L, bias=bias, batch_first=True).double()
+    else:
+        rnn = nn.RNN(I, H, num_layers=L, nonlinearity=act, bias=bias, batch_first=True).double()
     head = nn.Linear(H, O, bias=bias).double()
     rnn.load_state_dict({n[4:]: torch.tensor(v) for n, v in W.items() if n.startswith("rnn.")}, strict=True)
     head.load_state_dict({n[5:]: torch.tensor(v) for n, v in W.items() if n.startswith("head.")}, strict=True)
@@ -835,9 +998,28 @@ def check_against_nn_rnn(cfg, pr, W):
     for b in pr.batches + ([pr.val_batch] if pr.val_batch is not None else []):
         with torch.no_grad():
             ref = head(rnn(b.X)[0])
-            mine, _ = t_forward(P, b.X, [torch.zeros(b.X.shape[0], H, dtype=F64) for _ in range(L)], act, L, bias)
+            mine, _ = t_forward(P, b.X, zero_state(cell, b.X.shape[0], H, L), act, L, bias, cell=cell)
         worst = max(worst, float((ref - mine).abs().max()))
-    require(worst < 1e-12, f"manual forward vs nn.RNN: {worst}")
+    if cell != "elman":
+        # and from a carried (nonzero) state, the final states too: (h, c) for LSTM
+        b = pr.batches[0]
+        g = torch.Generator().manual_seed(7)
+        st0 = [st_map(lambda v: torch.randn(v.shape, generator=g, dtype=F64) * 0.5, s)
+               for s in zero_state(cell, b.X.shape[0], H, L)]
+        with torch.no_grad():
+            if cell == "lstm":
+                out, (hT, cT) = rnn(b.X, (torch.stack([s[0] for s in st0]), torch.stack([s[1] for s in st0])))
+                refT = [hT, cT]
+            else:
+                out, hT = rnn(b.X, torch.stack(st0))
+                refT = [hT]
+            ref = head(out)
+            mine, sts = t_forward(P, b.X, st0, act, L, bias, cell=cell)
+        worst = max(worst, float((ref - mine).abs().max()))
+        for j, r in enumerate(refT):
+            mT = torch.stack([st_parts(s)[j] for s in sts[-1]])
+            worst = max(worst, float((r - mT).abs().max()))
+    require(worst < 1e-12, f"manual forward vs nn.{type(rnn).__name__}: {worst}")
     return worst
 
 
@@ -879,7 +1061,7 @@ def base_config(**kw):
         "task": kw.get("task", "regression"),
         "targetsAt": kw.get("targetsAt", "every"),
         "model": {
-            "cell": "elman",
+            "cell": kw.get("cell", "elman"),
             "hiddenSize": kw["hidden"],
             "layers": kw.get("layers", 1),
             "activation": kw.get("activation", "tanh"),
@@ -962,7 +1144,8 @@ def build_case(case, out_root):
     notes["selfcheck"] = {k: (float(f"{v:.3g}") if isinstance(v, float) else v) for k, v in rep.items()}
     nnr = check_against_nn_rnn(rcfg, pr, res.W)
     if nnr is not None:
-        notes["selfcheck"]["manual_vs_nn_RNN"] = float(f"{nnr:.3g}")
+        mod = {"elman": "RNN", "lstm": "LSTM", "gru": "GRU"}[cell_of(rcfg)]
+        notes["selfcheck"][f"manual_vs_nn_{mod}"] = float(f"{nnr:.3g}")
 
     # ---- knife edges
     clip = rcfg["training"]["clip"]
@@ -1050,14 +1233,16 @@ def build_case(case, out_root):
         if pr.task == "regression":
             js.update(mse=out["mse"], rmse=out["rmse"], mae=out["mae"])
             # independent: numpy forward, un-normalised by hand
-            yv, _ = np_forward(res.W, dpr.Xn, [np.zeros((dpr.Xn.shape[0], rcfg["model"]["hiddenSize"]))] * L,
-                               rcfg["model"]["activation"], L, bias)
+            yv, _ = np_forward(res.W, dpr.Xn, np_zero_state(cell_of(rcfg), dpr.Xn.shape[0],
+                                                            rcfg["model"]["hiddenSize"], L),
+                               rcfg["model"]["activation"], L, bias, cell_of(rcfg))
             require(abs(np_loss("regression", yv, dpr.tgn, dpr.maskn) - out["loss"]) < 1e-12, "eval loss vs numpy")
         else:
             js.update(accuracy=out["accuracy"], perplexity=out["perplexity"])
             knife(out["gap"] >= 1e-4, f"eval arg-max gap {out['gap']:.2e}")
-            yv, _ = np_forward(res.W, dpr.Xn, [np.zeros((dpr.Xn.shape[0], rcfg["model"]["hiddenSize"]))] * L,
-                               rcfg["model"]["activation"], L, bias)
+            yv, _ = np_forward(res.W, dpr.Xn, np_zero_state(cell_of(rcfg), dpr.Xn.shape[0],
+                                                            rcfg["model"]["hiddenSize"], L),
+                               rcfg["model"]["activation"], L, bias, cell_of(rcfg))
             require(abs(np_loss("classification", yv, dpr.tgn, dpr.maskn) - out["loss"]) < 1e-12, "eval loss vs numpy")
         if rcfg["model"]["activation"] == "relu":
             knife(out["pre_min"] >= 1e-5, "relu pre-activation near 0 (eval)")
@@ -1069,8 +1254,8 @@ def build_case(case, out_root):
     for pv in case.get("predicts", []):
         header, rows, info = predict(rcfg, pr, P, os.path.join(d, pv["data"]), last=pv.get("last", False))
         for X, y in info["ys"]:
-            yn, _ = np_forward(res.W, X[None], [np.zeros((1, rcfg["model"]["hiddenSize"]))] * L,
-                               rcfg["model"]["activation"], L, bias)
+            yn, _ = np_forward(res.W, X[None], np_zero_state(cell_of(rcfg), 1, rcfg["model"]["hiddenSize"], L),
+                               rcfg["model"]["activation"], L, bias, cell_of(rcfg))
             require(np.abs(yn[0] - y).max() < 1e-12, "predict vs numpy forward")
         if pr.task == "classification":
             knife(info["gap"] >= 1e-4, f"predict arg-max gap {info['gap']:.2e}")
@@ -1460,7 +1645,130 @@ def case6(trial):
     }
 
 
-CASES = [case1, case2, case3, case4, case5, case6]
+def case7(trial):
+    """lstm-adam-normclip"""
+    rs = np.random.RandomState(707 + 31 * trial)
+    tr_ids, tr_lens = ["s5", "s2", "s8", "s1", "s9", "s4"], [11, 7, 13, 9, 6, 10]
+    va_ids, va_lens = ["v7", "v3"], [9, 6]
+    header = ["sid", "u", "w", "y1", "y2"]
+    inputs, targets = ["u", "w"], ["y1", "y2"]
+
+    def make(sid, T):
+        u, w = rs.normal(0, 1, T), rs.uniform(-1, 1, T)
+        y1, y2, mem = np.zeros(T), np.zeros(T), 0.0
+        for t in range(T):
+            mem = 0.8 * mem + (0.6 * u[t] if w[t] > 0 else 0.0)     # a gated memory
+            y1[t] = mem + 0.05 * rs.normal()
+            y2[t] = (u[t - 2] if t >= 2 else 0.0) * 0.7 + 0.05 * rs.normal()   # a lag-2 copy
+        cols = {"sid": [sid] * T, "u": [cell(v) for v in u], "w": [cell(v) for v in w],
+                "y1": [cell(v) for v in y1], "y2": [cell(v) for v in y2]}
+        for t in range(T):                       # element-wise empty target cells
+            for c in targets:
+                if rs.uniform() < 0.1:
+                    cols[c][t] = ""
+        return cols
+    tr = [make(i, T) for i, T in zip(tr_ids, tr_lens)]
+    va = [make(i, T) for i, T in zip(va_ids, va_lens)]
+    # batch 2 = (s1, s9, s4), padded 10: steps 3..5 without any target, so the window [1,6) (loss
+    # [3,6)) is forward-only: (h, c) move on, no update
+    for c in tr[3:6]:
+        for t in range(3, 6):
+            c["y1"][t] = c["y2"][t] = ""
+
+    def exp(cs):
+        return [{"id": c["sid"][0], "X": [[float(c[k][t]) for k in inputs] for t in range(len(c["u"]))],
+                 "raw": [[c[k][t] for k in targets] for t in range(len(c["u"]))]} for c in cs]
+    clips = [0.5, 0.3, 0.8, 0.4, 1.0]
+    cfg = base_config(sequenceColumn="sid", inputs=inputs, targets=targets, cell="lstm", hidden=4, layers=2,
+                      batchSize=3, validation="val.csv", bptt={"truncate": 5, "stride": 3},
+                      optimizer={"name": "adam", "lr": 0.03, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
+                      clip={"norm": clips[trial % len(clips)]}, seed=17)
+    W0 = random_init(rs, 2, 4, 2, 2, True, cell="lstm")
+    ex_tr, ex_va = exp(tr), exp(va)
+    return {
+        "name": "lstm-adam-normclip",
+        "about": "2-layer LSTM (model.cell lstm, H 4; nn.LSTM layout: rnn.weight_ih_l0 [16, 2], weight_hh [16, 4], "
+                 "both biases [16], gate rows i|f|g|o) on 6 variable-length sequences in batches of 3, padded and "
+                 "masked, 2 targets with empty cells masked element by element; overlapping TBPTT truncate 5 "
+                 "stride 3 (windows [0,3) [1,6) [4,9) [7,12) [8,13) for length 13, loss on the newest 3 steps): "
+                 "each pass starts from the (h, c) pair the most recent pass computed at its first step, both "
+                 "detached, both zero at a sequence start; batch 2's window [1,6) has no target (forward only: "
+                 "(h, c) move on, no update, no row); Adam lr 0.03; clip_grad_norm_ active; validation data in "
+                 "val.csv: val_loss, best.safetensors, `rnn eval` without --data (val.csv, from zero (h, c)); "
+                 "predict over val.csv",
+        "config": cfg, "files": {"data.csv": (header, seq_rows(header, tr, header)),
+                                 "val.csv": (header, seq_rows(header, va, header))},
+        "init": W0, "min_clipped": 0.4,
+        "check_data": lambda pr: check_seq_data(pr, ex_tr, ex_va, inputs, targets),
+        "evals": [{"file": "expected_eval.json"}],
+        "predicts": [{"file": "expected_predict.csv", "data": "val.csv"}],
+        "mistakes": ["per_seq_mean", "reset_state", "c_reset_per_window", "h_reset_per_window",
+                     "first_pass_state", "gate_swap_if", "gate_swap_go", "no_short_update", "padding_counted",
+                     "rows_whole", "clip_per_tensor", "adam_reset_epoch", "empty_window_skipped"],
+        "notes": {"readings": [
+            "LSTM state: per layer the pair (h, c); a window starts from the pair the most recent pass "
+            "computed at its first step, both detached (no gradient into the carried pair); (0, 0) at a "
+            "sequence start and for eval/predict",
+            "gate rows of weight_ih / weight_hh / biases: [0,H) input i, [H,2H) forget f, [2H,3H) cell g, "
+            "[3H,4H) output o (torch.nn.LSTM); c' = f*c + i*g, h' = o*tanh(c'); activation stays tanh"]},
+    }
+
+
+def case8(trial):
+    """gru-sgd-valueclip"""
+    rs = np.random.RandomState(808 + 37 * trial)
+    ids, lens = ["g3", "g10", "g1", "g7", "g2", "g5", "g4"], [9, 6, 11, 7, 10, 5, 8]
+    header = ["run", "a", "b", "trend"]
+    seqs = []
+    for sid, T in zip(ids, lens):
+        a, b = rs.normal(0, 1, T), rs.normal(0, 1, T)
+        cols = {"run": [sid] * T, "a": [cell(v) for v in a], "b": [cell(v) for v in b], "trend": []}
+        z = 0.0
+        for t in range(T):
+            z = 0.7 * z + 0.9 * (a[t] - 0.5 * b[t]) + 0.3 * rs.normal()
+            cols["trend"].append("Up" if z > 0.6 else ("down" if z < -0.6 else "flat"))
+            if rs.uniform() < 0.12:
+                cols["trend"][t] = ""
+        seqs.append(cols)
+    labels = [v for c in seqs for v in c["trend"] if v]
+    ex = [{"id": c["run"][0], "X": [[float(c[k][t]) for k in ["a", "b"]] for t in range(len(c["a"]))],
+           "raw": [[c["trend"][t]] for t in range(len(c["a"]))]} for c in seqs]
+    knife(sorted(set(labels)) == ["Up", "down", "flat"], "all three classes present")
+    knife(list(dict.fromkeys(labels)) != ["Up", "down", "flat"], "first-appearance order equals sorted order")
+    clips = [0.05, 0.08, 0.03, 0.1]
+    cfg = base_config(sequenceColumn="run", inputs=["a", "b"], targets=["trend"], task="classification",
+                      cell="gru", hidden=5, layers=1, batchSize=3, bptt={"truncate": 4, "stride": 4},
+                      optimizer={"name": "sgd", "lr": 0.3, "momentum": 0.7}, clip={"value": clips[trial % 4]},
+                      seed=8)
+    W0 = random_init(rs, 2, 5, 1, 3, True, cell="gru")
+
+    def check(pr):
+        check_seq_data(pr, ex, [], ["a", "b"], ["trend"])
+        require(pr.classes == ["Up", "down", "flat"], f"classes {pr.classes}")
+    return {
+        "name": "gru-sgd-valueclip",
+        "about": "1-layer GRU (model.cell gru, H 5; nn.GRU layout: rnn.weight_ih_l0 [15, 2], weight_hh [15, 5], "
+                 "both biases [15], gate rows r|z|n; n = tanh(x W_in^T + b_in + r*(h W_hn^T + b_hn)), "
+                 "h' = (1-z)*n + z*h) classifying string labels Up/down/flat: classes by code point = [Up, down, "
+                 "flat] (not case-folded, not first appearance); empty label cells masked; 7 sequences in "
+                 "batches of 3, 3, 1 (padded 11, 10, 8); TBPTT truncate = stride = 4 (the short last windows "
+                 "run forward over the last 4 steps, loss on the rest); SGD lr 0.3 momentum 0.7; "
+                 "clip_grad_value_ active; eval --data data.csv; predict with pred_trend and p_Up, p_down, p_flat",
+        "config": cfg, "files": {"data.csv": (header, seq_rows(header, seqs, header))}, "init": W0,
+        "min_clipped": 0.5,
+        "check_data": check,
+        "evals": [{"file": "expected_eval.json", "data": "data.csv"}],
+        "predicts": [{"file": "expected_predict.csv", "data": "data.csv"}],
+        "mistakes": ["classes_first_seen", "classes_casefold", "per_seq_mean", "reset_state",
+                     "gru_r_outside_bias", "gru_r_before_matmul", "gru_z_swapped", "gate_swap_rz",
+                     "clip_ignored", "no_momentum", "padding_counted", "no_short_update"],
+        "notes": {"readings": [
+            "gate rows of weight_ih / weight_hh / biases: [0,H) reset r, [H,2H) update z, [2H,3H) new n "
+            "(torch.nn.GRU); r multiplies (h W_hn^T + b_hn), bias included; activation stays tanh"]},
+    }
+
+
+CASES = [case1, case2, case3, case4, case5, case6, case7, case8]
 
 
 README_HEAD = """# Golden training cases (`rnn train`, `eval`, `predict` against PyTorch)
@@ -1529,6 +1837,9 @@ layout, to diff by hand against `rnn predict`.
   positions = elements).
 - eval/predict use the checkpoint's normalisation; eval mse/rmse/mae and predict in original units,
   `loss` in normalised units.
+- `model.cell: lstm | gru`: `torch.nn.LSTM` / `torch.nn.GRU` equations and tensor layouts (gate rows
+  i|f|g|o and r|z|n, both biases); the LSTM carries the pair (h, c) from window to window exactly as the
+  Elman state (the most recent pass's, both detached), (0, 0) at a sequence start and in eval/predict.
 
 ## Cases
 """

@@ -37,8 +37,10 @@ export interface RecurrentLayer {
    * head or the layer above; overwritten as scratch). Accumulates parameter gradients into
    * the gradient buffer; writes dx: [T,B,In] when given; the gradient w.r.t. the carried-in
    * state is left in `dState0` (never used by training, which detaches it; grad-check reads it).
+   * When `gradOut` is given ([T,B,H]) it receives the total gradient w.r.t. each output h_t,
+   * through every later step (grad-flow's ∂L/∂h_t).
    */
-  backward(dh: Float, dx: Float | null, T: number, B: number): void;
+  backward(dh: Float, dx: Float | null, T: number, B: number, gradOut?: Float | null): void;
   readonly out: Float;
   readonly outOff: number;
   readonly dState0: Float;

@@ -76,7 +76,7 @@ class ElmanLayer implements RecurrentLayer {
     }
   }
 
-  backward(dh: Float, dx: Float | null, T: number, B: number): void {
+  backward(dh: Float, dx: Float | null, T: number, B: number, gradOut: Float | null = null): void {
     const H = this.shape.hiddenSize, In = this.shape.inputSize, BH = B * H;
     const S = this.S, dpre = this.dpre, dnext = this.dnext;
     if (!this.x || B !== this.B) throw new Error("ElmanLayer.backward before forward");
@@ -84,6 +84,7 @@ class ElmanLayer implements RecurrentLayer {
     this.k.pack(this.packedHh, this.wHh, 0, H, H, false); // op = W_hh
     for (let t = T - 1; t >= 0; t--) {
       const o = t * BH;
+      if (gradOut) for (let i = 0; i < BH; i++) gradOut[o + i] = dh[o + i] + dnext[i];
       this.k.activateBackward(this.shape.activation, dpre, o, dh, o, dnext, S, BH + o, BH);
       // ds_{t-1} = dpre_t · W_hh
       this.k.matmulPacked(dnext, 0, dpre, o, this.packedHh, B, false);

@@ -88,7 +88,7 @@ class GruLayer implements RecurrentLayer {
     }
   }
 
-  backward(dh: Float, dx: Float | null, T: number, B: number): void {
+  backward(dh: Float, dx: Float | null, T: number, B: number, gradOut: Float | null = null): void {
     const H = this.shape.hiddenSize, H3 = 3 * H, In = this.shape.inputSize, BH = B * H;
     const { GI, GH, Hs, dGI, dGH, dhNext } = this;
     if (!this.x || B !== this.B) throw new Error("GruLayer.backward before forward");
@@ -101,6 +101,7 @@ class GruLayer implements RecurrentLayer {
         for (let j = 0; j < H; j++) {
           const r = GI[gr + j], z = GI[gr + H + j], n = GI[gr + 2 * H + j];
           const dht = dh[t * BH + r0 + j] + dhNext[r0 + j];
+          if (gradOut) gradOut[t * BH + r0 + j] = dht;
           const dpn = dht * (1 - z) * (1 - n * n);
           const dpr = dpn * GH[gr + 2 * H + j] * r * (1 - r);
           const dpz = dht * (Hs[prev + j] - n) * z * (1 - z);

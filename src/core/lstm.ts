@@ -95,7 +95,7 @@ class LstmLayer implements RecurrentLayer {
     }
   }
 
-  backward(dh: Float, dx: Float | null, T: number, B: number): void {
+  backward(dh: Float, dx: Float | null, T: number, B: number, gradOut: Float | null = null): void {
     const H = this.shape.hiddenSize, H4 = 4 * H, In = this.shape.inputSize, BH = B * H;
     const { G, Cs, tanhC, dG, dhNext, dcNext } = this;
     if (!this.x || B !== this.B) throw new Error("LstmLayer.backward before forward");
@@ -109,6 +109,7 @@ class LstmLayer implements RecurrentLayer {
           const i = G[gr + j], f = G[gr + H + j], g = G[gr + 2 * H + j], o = G[gr + 3 * H + j];
           const th = tanhC[tc + j];
           const dht = dh[tc + j] + dhNext[r + j];
+          if (gradOut) gradOut[tc + j] = dht;
           const dc = dcNext[r + j] + dht * o * (1 - th * th);
           dG[gr + j] = dc * g * i * (1 - i);
           dG[gr + H + j] = dc * Cs[prev + j] * f * (1 - f);

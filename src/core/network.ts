@@ -90,8 +90,11 @@ export class Network {
     this.head.forward(inp, inOff, T * B);
   }
 
-  /** Back-propagates `head.dy` through the window, accumulating into `grads`. */
-  backward(T: number, B: number): void {
+  /**
+   * Back-propagates `head.dy` through the window, accumulating into `grads`; `record[k]`, when
+   * given, receives layer k's total gradient w.r.t. each of its outputs ([T,B,H]).
+   */
+  backward(T: number, B: number, record: readonly Float[] | null = null): void {
     const rows = T * B, L = this.layers.length;
     if (rows > this.capRows) {
       this.capRows = rows;
@@ -100,7 +103,7 @@ export class Network {
     this.head.backward(rows);
     this.dh[L - 1].set(this.head.dx.subarray(0, rows * this.shape.hiddenSize));
     for (let k = L - 1; k >= 0; k--) {
-      this.layers[k].backward(this.dh[k], k > 0 ? this.dh[k - 1] : null, T, B);
+      this.layers[k].backward(this.dh[k], k > 0 ? this.dh[k - 1] : null, T, B, record ? record[k] : null);
     }
   }
 
