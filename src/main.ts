@@ -75,6 +75,27 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
       setCode(await bench(opts, io));
     });
 
+  program.command("grad-flow")
+    .description("how gradients flow back through time: ‖∂L_t/∂h_(t−k)‖ and ‖∏ ∂h_j/∂h_(j−1)‖ per lag k and layer")
+    .argument("<model>", "a checkpoint (.safetensors) or a config (its model.init weights, or seeded ones)")
+    .option("--data <csv>", "sequences to measure on (default: the checkpoint's validation data, else its training data)")
+    .option("--lags <k>", "largest lag", intArg("--lags"), 50)
+    .option("--sequences <n>", "at most this many sequences", intArg("--sequences"), 64)
+    .option("--json", "print JSON on stdout instead of CSV")
+    .option("--plot <file.svg>", "also write a log-scale plot")
+    .action(async (model: string, opts: import("./commands/grad-flow.js").GradFlowOptions) => {
+      const { gradFlowCommand } = await import("./commands/grad-flow.js");
+      setCode(await gradFlowCommand(model, opts, io));
+    });
+
+  program.command("plot")
+    .description("write loss.svg and grad-norm.svg into a run directory (from its updates.csv and epochs.csv)")
+    .argument("<run dir>", "a run directory written by rnn train")
+    .action(async (dir: string) => {
+      const { plot } = await import("./commands/plot.js");
+      setCode(await plot(dir, io));
+    });
+
   program.command("grad-check")
     .description("compare BPTT gradients with central finite differences (float64)")
     .argument("[config]", "check the model this config describes on a few of its sequences (default: the built-in suite)")

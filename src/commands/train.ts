@@ -9,7 +9,7 @@ import type { Float } from "../core/tensor.js";
 import { loadConfig, type ResolvedConfig } from "../config/load.js";
 import { batchify, epochBatches, makeBatch, type TargetShape } from "../data/batches.js";
 import { loadTrainingData } from "../data/load.js";
-import { InputError, Interrupted } from "../errors.js";
+import { InputError, Interrupted, JobError } from "../errors.js";
 import { copyParams, loadCheckpoint, modelShapeOf, saveCheckpoint, type Checkpoint, type Position } from "../io/checkpoint.js";
 import { num } from "../io/format.js";
 import { CsvLog, EPOCHS_HEADER, UPDATES_HEADER } from "../io/runlog.js";
@@ -17,6 +17,7 @@ import { writeOut, type Io } from "../io/terminal.js";
 import { pooledLoss } from "../train/evaluate.js";
 import { trainLoop, type BatchSource, type Start } from "../train/trainer.js";
 import { loadBackend } from "../kernels/backends.js";
+import { RunPlotter } from "./plot.js";
 
 export interface TrainOptions {
   resume?: string;
@@ -118,6 +119,7 @@ export async function train(configPath: string, o: TrainOptions, io: Io): Promis
     updates.reset(); epochs.reset();
   }
 
+  const plots = new RunPlotter(dir, cfg.training.clip, (m) => io.stderr.write(`${io.color.yellow("warning")}: ${m}\n`));
   let best = resume?.bestValLoss ?? Infinity;
   let step = start.step;
   const save = (file: string, epoch: number, position: Position | null, carry: readonly Float[] | null): void => {
@@ -156,13 +158,14 @@ export async function train(configPath: string, o: TrainOptions, io: Io): Promis
           bar.update(batch - 1, { loss: u.loss.toPrecision(4) });
         }
       },
-      onEpoch: (e) => {
+      onEpoch: async (e) => {
         if (bar && barEpoch) { bar.stop(); barEpoch = 0; }
         epochs.add([e.epoch, e.trainLoss, e.valLoss, e.seconds]);
         const isBest = e.valLoss !== null && e.valLoss < best;
         if (isBest) best = e.valLoss as number;
         save(LAST, e.epoch, null, null);
         if (isBest) save(BEST, e.epoch, null, null);
+        await plots.epochEnd(); // after save(): the CSV rows are flushed by then
         if (!o.quiet) {
           const val = e.valLoss === null ? "" : `  val_loss ${e.valLoss.toPrecision(6)}${isBest ? c.green(" *") : ""}`;
           io.stderr.write(`${c.bold(`epoch ${e.epoch}/${E}`)}  train_loss ${e.trainLoss.toPrecision(6)}${val}  ${e.seconds.toFixed(2)}s\n`);
@@ -173,9 +176,15 @@ export async function train(configPath: string, o: TrainOptions, io: Io): Promis
       },
       onStop: (pos, carry) => save(LAST, pos.epoch - 1, pos, carry),
     });
+  } catch (e) {
+    // The updates up to a divergence are the user's best clue (its grad_norm column): keep them.
+    // The checkpoint is not touched, so it stays the last good one.
+    if (e instanceof JobError) { updates.flush(); epochs.flush(); }
+    throw e;
   } finally {
     bar?.stop();
     signals.dispose();
+    await plots.finish(); // also after a stop or a divergence; never throws
   }
   const sig = signals.requested();
   if (result === "stopped" && sig) throw new Interrupted(sig);

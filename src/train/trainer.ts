@@ -32,7 +32,7 @@ export interface BatchSource {
 export interface TrainHooks {
   /** After each update; `batch` of `batches` is the epoch's progress (1-based). */
   onUpdate(row: UpdateRow, batch: number, batches: number): void;
-  onEpoch(row: EpochRow): void;
+  onEpoch(row: EpochRow): void | Promise<void>;
   /** Polled after every update: true stops the run at that point. */
   stopRequested(): boolean;
   onStop(pos: Position, carry: readonly Float[]): void;
@@ -110,7 +110,7 @@ export async function trainLoop(net: Network, opt: Optimizer, data: BatchSource,
       }
     }
     const valLoss = data.validate();
-    hooks.onEpoch({ epoch, trainLoss: updates > 0 ? lossSum / updates : NaN, valLoss, seconds: hooks.now() - t0 });
+    await hooks.onEpoch({ epoch, trainLoss: updates > 0 ? lossSum / updates : NaN, valLoss, seconds: hooks.now() - t0 });
   }
   return "done";
 }

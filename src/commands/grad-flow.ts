@@ -1,0 +1,89 @@
+import { Network } from "../core/network.js";
+import { initParams } from "../core/init.js";
+import { Rng } from "../core/rng.js";
+import { loadConfig } from "../config/load.js";
+import type { TargetShape } from "../data/batches.js";
+import { prepareSequence, type Sequence } from "../data/dataset.js";
+import { columnSpec, loadTrainingData, targetPlan } from "../data/load.js";
+import { openInput, readSequences, readSequencesFile } from "../data/table.js";
+import { InputError } from "../errors.js";
+import { writeFileAtomic } from "../io/atomic.js";
+import { copyParams, loadCheckpoint, modelShapeOf } from "../io/checkpoint.js";
+import { csvLine, num } from "../io/format.js";
+import { writeOut, type Io } from "../io/terminal.js";
+import { loadBackend } from "../kernels/backends.js";
+import { gradFlow, type LayerFlow } from "../train/gradflow.js";
+import { withAbsoluteData } from "./model.js";
+
+export interface GradFlowOptions {
+  data?: string;
+  lags?: number;
+  json?: boolean;
+  plot?: string;
+  sequences?: number;
+}
+
+/**
+ * `rnn grad-flow <checkpoint | config>`: how gradients flow back through time in a model,
+ * on real sequences (the checkpoint's validation data or training data, or --data).
+ */
+export async function gradFlowCommand(target: string, o: GradFlowOptions, io: Io): Promise<number> {
+  const lags = o.lags ?? 50;
+  const maxSeqs = o.sequences ?? 64;
+  let net: Network, seqs: Sequence[], ts: TargetShape;
+  const kernels = loadBackend().kernels;
+  if (/\.safetensors$/i.test(target)) {
+    const ck = loadCheckpoint(target);
+    const cfg = withAbsoluteData(target, ck.config);
+    net = new Network(ck.shape, ck.dtype, { kernels });
+    copyParams(ck, net.layout, net.params);
+    const file = o.data ?? cfg.data.validation ?? cfg.data.train;
+    const raws = o.data !== undefined ? await readSequences(openInput(o.data, io.stdin), o.data === "-" ? "<stdin>" : o.data, columnSpec(cfg, true))
+      : await readSequencesFile(file, columnSpec(cfg, true));
+    seqs = raws.slice(0, maxSeqs).map((s) => prepareSequence(s, targetPlan(cfg), ck.classes, ck.normalization, file));
+    ts = cfg.task === "regression" ? { task: "regression", outputs: ck.shape.outputSize } : { task: "classification", classes: ck.shape.outputSize };
+  } else {
+    const cfg = await loadConfig(target);
+    const data = await loadTrainingData(cfg);
+    const shape = modelShapeOf(cfg, data.classes);
+    net = new Network(shape, cfg.training.dtype, { kernels });
+    if (cfg.model.init !== null) copyParams(loadCheckpoint(cfg.model.init), net.layout, net.params);
+    else initParams(net.layout, net.params, shape.hiddenSize, new Rng(cfg.seed, 0));
+    seqs = (o.data !== undefined
+      ? (await readSequences(openInput(o.data, io.stdin), o.data, columnSpec(cfg, true)))
+        .map((s) => prepareSequence(s, targetPlan(cfg), data.classes, data.normalization, o.data ?? ""))
+      : data.train).slice(0, maxSeqs);
+    ts = cfg.task === "regression" ? { task: "regression", outputs: shape.outputSize } : { task: "classification", classes: shape.outputSize };
+  }
+  if (seqs.length === 0) throw new InputError(`${target}: no sequences to measure`);
+  const flows = gradFlow(net, seqs, ts, { lags });
+  if (o.json) {
+    await writeOut(io, JSON.stringify({ lags, layers: flows.map((f) => ({
+      layer: f.layer, grad_norm: f.gradNorm.map(nullable), jacobian_norm: f.jacobianNorm.map(nullable),
+      grad_count: f.gradCount, jacobian_count: f.jacobianCount,
+    })) }) + "\n");
+  } else {
+    let out = csvLine(["layer", "lag", "grad_norm", "jacobian_norm"]);
+    for (const f of flows) {
+      for (let k = 0; k <= lags; k++) out += csvLine([String(f.layer), String(k), cell(f.gradNorm[k]), cell(f.jacobianNorm[k])]);
+    }
+    await writeOut(io, out);
+  }
+  if (o.plot) writeFileAtomic(o.plot, await plotFlows(flows, target));
+  return 0;
+}
+
+const nullable = (v: number): number | null => (Number.isFinite(v) ? v : null);
+const cell = (v: number): string => (Number.isFinite(v) ? num(v) : "");
+
+async function plotFlows(flows: readonly LayerFlow[], title: string): Promise<string> {
+  const { renderSvg } = await import("../io/plot.js");
+  const series = (pick: (f: LayerFlow) => number[]) => flows.map((f) => ({
+    name: `layer ${f.layer}`,
+    points: pick(f).map((y, x) => ({ x, y })).filter((p) => Number.isFinite(p.y) && p.y > 0),
+  }));
+  return renderSvg([
+    { title: `‖∂L_t/∂h_(t−k)‖ — ${title}`, xLabel: "lag k (steps)", yLabel: "mean gradient norm", logY: true, series: series((f) => f.gradNorm) },
+    { title: "‖∂h_t/∂h_(t−k)‖_F (Jacobian product)", xLabel: "lag k (steps)", yLabel: "mean Frobenius norm", logY: true, series: series((f) => f.jacobianNorm) },
+  ]);
+}
