@@ -69,6 +69,7 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .option("--rounds <n>", "timed rounds per workload (the median is reported)", intArg("--rounds"), 5)
     .option("--backend <name>", "native, js or auto", "auto")
     .option("--threads <n>", "threads for the native kernels (default: all cores)", intArg("--threads"))
+    .option("--cell <cell>", "elman, lstm or gru", "elman")
     .option("--json", "print the results as one JSON object on stdout")
     .action(async (opts: import("./commands/bench.js").BenchOptions) => {
       const { bench } = await import("./commands/bench.js");

@@ -1,4 +1,5 @@
 import type { Batch } from "../core/bptt.js";
+import type { CellKind } from "../core/cell.js";
 import type { Kernels } from "../core/kernels.js";
 import { initParams } from "../core/init.js";
 import { Network, type ModelShape } from "../core/network.js";
@@ -11,7 +12,7 @@ import { writeOut, type Io } from "../io/terminal.js";
 import { trainLoop } from "../train/trainer.js";
 import { backendNames, loadBackend, type BackendName } from "../kernels/backends.js";
 
-/** The standard workloads (issue "Faster than PyTorch on a CPU"): 1 layer, tanh, float32. */
+/** The standard workloads (issue "Faster than PyTorch on a CPU"): 1 layer, tanh, float32; Elman unless --cell. */
 export const WORKLOADS = {
   small: { I: 8, H: 64, O: 8, B: 32, T: 64 },
   medium: { I: 32, H: 256, O: 32, B: 32, T: 64 },
@@ -25,11 +26,13 @@ export interface BenchOptions {
   rounds?: number;
   backend?: string;
   threads?: number;
+  cell?: string;
   json?: boolean;
 }
 
 export interface BenchResult {
   readonly workload: WorkloadName;
+  readonly cell: CellKind;
   readonly backend: string;
   readonly threads: number;
   readonly stepsPerSecond: number;
@@ -52,10 +55,10 @@ function median(xs: number[]): number {
  * global-norm clip 5, SGD) on random data made in memory. Each epoch is one batch of
  * WINDOWS windows of T steps; rounds of at least seconds/rounds each, after a warm-up.
  */
-async function benchOne(name: WorkloadName, kernels: Kernels, backend: string, threads: number,
+async function benchOne(name: WorkloadName, cell: CellKind, kernels: Kernels, backend: string, threads: number,
   seconds: number, rounds: number): Promise<BenchResult> {
   const w = WORKLOADS[name];
-  const shape: ModelShape = { cell: "elman", inputSize: w.I, hiddenSize: w.H, outputSize: w.O, layers: 1, activation: "tanh", bias: true };
+  const shape: ModelShape = { cell, inputSize: w.I, hiddenSize: w.H, outputSize: w.O, layers: 1, activation: "tanh", bias: true };
   const net = new Network(shape, "float32", { kernels });
   const rng = new Rng(1);
   initParams(net.layout, net.params, w.H, rng);
@@ -86,9 +89,11 @@ async function benchOne(name: WorkloadName, kernels: Kernels, backend: string, t
   const samples: number[] = [];
   for (let r = 0; r < rounds; r++) samples.push(await run(Math.max(WINDOWS, Math.round(perRound / perUpdate))));
   const sec = median(samples);
-  const flops = 3 * 2 * w.B * w.T * (w.I * w.H + w.H * w.H + w.H * w.O);
+  // Gate blocks per step: the recurrent and input products are G times an Elman layer's.
+  const G = cell === "lstm" ? 4 : cell === "gru" ? 3 : 1;
+  const flops = 3 * 2 * w.B * w.T * (G * (w.I * w.H + w.H * w.H) + w.H * w.O);
   return {
-    workload: name, backend, threads, secondsPerUpdate: sec,
+    workload: name, cell, backend, threads, secondsPerUpdate: sec,
     stepsPerSecond: (w.B * w.T) / sec, gflops: flops / sec / 1e9,
     roundsStepsPerSecond: samples.map((s) => (w.B * w.T) / s),
     peakRssMb: process.resourceUsage().maxRSS / 1024,
@@ -103,14 +108,16 @@ export async function bench(o: BenchOptions, io: Io): Promise<number> {
   if (backendName !== "auto" && !backendNames.includes(backendName)) {
     throw new InputError(`--backend: unknown backend "${o.backend}" (${backendNames.join(", ")}, auto)`);
   }
+  const cell = (o.cell ?? "elman") as CellKind;
+  if (!["elman", "lstm", "gru"].includes(cell)) throw new InputError(`--cell: unknown cell "${o.cell}" (elman, lstm, gru)`);
   const seconds = o.seconds ?? 3, rounds = o.rounds ?? 5;
   if (!(seconds > 0) || !(rounds >= 1)) throw new InputError("--seconds and --rounds must be positive");
   const backend = loadBackend(backendName, o.threads);
   const results: BenchResult[] = [];
   for (const n of names as WorkloadName[]) {
-    const r = await benchOne(n, backend.kernels, backend.name, backend.threads, seconds, rounds);
+    const r = await benchOne(n, cell, backend.kernels, backend.name, backend.threads, seconds, rounds);
     results.push(r);
-    io.stderr.write(`${n.padEnd(7)} ${backend.name}×${backend.threads}  ${Math.round(r.stepsPerSecond).toLocaleString("en-US").padStart(10)} steps/s  ${r.gflops.toFixed(2).padStart(6)} GFLOP/s  ${(r.secondsPerUpdate * 1e3).toFixed(3)} ms/update  peak RSS ${r.peakRssMb.toFixed(0)} MB\n`);
+    io.stderr.write(`${n.padEnd(7)} ${cell.padEnd(5)} ${backend.name}×${backend.threads}  ${Math.round(r.stepsPerSecond).toLocaleString("en-US").padStart(10)} steps/s  ${r.gflops.toFixed(2).padStart(6)} GFLOP/s  ${(r.secondsPerUpdate * 1e3).toFixed(3)} ms/update  peak RSS ${r.peakRssMb.toFixed(0)} MB\n`);
   }
   backend.dispose();
   if (o.json) await writeOut(io, JSON.stringify({ node: process.version, backend: backend.name, threads: backend.threads, results }) + "\n");
