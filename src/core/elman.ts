@@ -1,4 +1,5 @@
 import type { Cell, LayerShape, RecurrentLayer } from "./cell.js";
+import { LayerWeights, layerParams } from "./layer-weights.js";
 import type { Kernels, Packed } from "./kernels.js";
 import type { ParamLayout, ParamSpec } from "./params.js";
 import { alloc, type DType, type Float } from "./tensor.js";
@@ -15,10 +16,7 @@ import { alloc, type DType, type Float } from "./tensor.js";
 class ElmanLayer implements RecurrentLayer {
   readonly stateSize: number;
   readonly dState0: Float;
-  private readonly wIh: Float; private readonly wHh: Float;
-  private readonly bIh: Float | null; private readonly bHh: Float | null;
-  private readonly gWIh: Float; private readonly gWHh: Float;
-  private readonly gBIh: Float | null; private readonly gBHh: Float | null;
+  private readonly w: LayerWeights;
   private S: Float;      // [(T+1), B, H]
   private dpre: Float;   // [T, B, H] gradient w.r.t. the pre-activation
   private dnext: Float;  // [B, H] gradient arriving at s_t from step t+1
@@ -30,14 +28,7 @@ class ElmanLayer implements RecurrentLayer {
     private readonly dtype: DType, private readonly k: Kernels) {
     const l = shape.index;
     this.stateSize = shape.hiddenSize;
-    this.wIh = layout.view(params, `rnn.weight_ih_l${l}`);
-    this.wHh = layout.view(params, `rnn.weight_hh_l${l}`);
-    this.gWIh = layout.view(grads, `rnn.weight_ih_l${l}`);
-    this.gWHh = layout.view(grads, `rnn.weight_hh_l${l}`);
-    this.bIh = shape.bias ? layout.view(params, `rnn.bias_ih_l${l}`) : null;
-    this.bHh = shape.bias ? layout.view(params, `rnn.bias_hh_l${l}`) : null;
-    this.gBIh = shape.bias ? layout.view(grads, `rnn.bias_ih_l${l}`) : null;
-    this.gBHh = shape.bias ? layout.view(grads, `rnn.bias_hh_l${l}`) : null;
+    this.w = new LayerWeights(layout, params, grads, l, shape.bias);
     this.packedHh = k.createPacked();
     this.S = alloc(dtype, 0); this.dpre = alloc(dtype, 0);
     this.dnext = alloc(dtype, 0); this.dState0 = alloc(dtype, 0);
@@ -63,12 +54,12 @@ class ElmanLayer implements RecurrentLayer {
     this.x = x; this.xOff = xOff; this.B = B;
     for (let i = 0; i < BH; i++) S[i] = state0[s0Off + i];
     // Input projection for the whole window at once; only the recurrence is step by step.
-    this.k.matmulNT(S, BH, x, xOff, this.wIh, 0, T * B, H, In, false);
-    if (this.bIh && this.bHh) {
-      this.k.addRows(S, BH, this.bIh, T * B, H);
-      this.k.addRows(S, BH, this.bHh, T * B, H);
+    this.k.matmulNT(S, BH, x, xOff, this.w.wIh, 0, T * B, H, In, false);
+    if (this.w.bIh && this.w.bHh) {
+      this.k.addRows(S, BH, this.w.bIh, T * B, H);
+      this.k.addRows(S, BH, this.w.bHh, T * B, H);
     }
-    this.k.pack(this.packedHh, this.wHh, 0, H, H, true); // op = W_hhᵀ
+    this.k.pack(this.packedHh, this.w.wHh, 0, H, H, true); // op = W_hhᵀ
     for (let t = 0; t < T; t++) {
       const o = (t + 1) * BH;
       this.k.matmulPacked(S, o, S, t * BH, this.packedHh, B, true);
@@ -81,7 +72,7 @@ class ElmanLayer implements RecurrentLayer {
     const S = this.S, dpre = this.dpre, dnext = this.dnext;
     if (!this.x || B !== this.B) throw new Error("ElmanLayer.backward before forward");
     dnext.fill(0, 0, BH);
-    this.k.pack(this.packedHh, this.wHh, 0, H, H, false); // op = W_hh
+    this.k.pack(this.packedHh, this.w.wHh, 0, H, H, false); // op = W_hh
     for (let t = T - 1; t >= 0; t--) {
       const o = t * BH;
       if (gradOut) for (let i = 0; i < BH; i++) gradOut[o + i] = dh[o + i] + dnext[i];
@@ -90,13 +81,7 @@ class ElmanLayer implements RecurrentLayer {
       this.k.matmulPacked(dnext, 0, dpre, o, this.packedHh, B, false);
     }
     this.dState0.set(dnext.subarray(0, BH));
-    this.k.matmulTN(this.gWHh, 0, dpre, 0, S, 0, H, H, T * B, true);
-    this.k.matmulTN(this.gWIh, 0, dpre, 0, this.x, this.xOff, H, In, T * B, true);
-    if (this.gBIh && this.gBHh) {
-      this.k.sumRows(this.gBIh, dpre, 0, T * B, H);
-      this.k.sumRows(this.gBHh, dpre, 0, T * B, H);
-    }
-    if (dx) this.k.matmulNN(dx, 0, dpre, 0, this.wIh, 0, T * B, In, H, false);
+    this.w.backward(this.k, dpre, dpre, this.x, this.xOff, S, H, H, In, T * B, dx);
   }
 
   stateAfter(k: number, B: number, dst: Float, dstOff: number): void {
@@ -108,15 +93,7 @@ class ElmanLayer implements RecurrentLayer {
 /** `model.cell: elman`. */
 export const elmanCell: Cell = {
   kind: "elman",
-  params(s: LayerShape): ParamSpec[] {
-    const l = s.index, H = s.hiddenSize;
-    const specs: ParamSpec[] = [
-      { name: `rnn.weight_ih_l${l}`, shape: [H, s.inputSize] },
-      { name: `rnn.weight_hh_l${l}`, shape: [H, H] },
-    ];
-    if (s.bias) specs.push({ name: `rnn.bias_ih_l${l}`, shape: [H] }, { name: `rnn.bias_hh_l${l}`, shape: [H] });
-    return specs;
-  },
+  params: (s: LayerShape): ParamSpec[] => layerParams(s, 1),
   create(shape, layout, params, grads, dtype, kernels) {
     return new ElmanLayer(shape, layout, params, grads, dtype, kernels);
   },

@@ -1,4 +1,5 @@
 import type { Cell, LayerShape, RecurrentLayer } from "./cell.js";
+import { LayerWeights, layerParams } from "./layer-weights.js";
 import type { Kernels, Packed } from "./kernels.js";
 import type { ParamLayout, ParamSpec } from "./params.js";
 import { alloc, type DType, type Float } from "./tensor.js";
@@ -18,10 +19,7 @@ const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 class GruLayer implements RecurrentLayer {
   readonly stateSize: number;
   readonly dState0: Float;
-  private readonly wIh: Float; private readonly wHh: Float;
-  private readonly bIh: Float | null; private readonly bHh: Float | null;
-  private readonly gWIh: Float; private readonly gWHh: Float;
-  private readonly gBIh: Float | null; private readonly gBHh: Float | null;
+  private readonly w: LayerWeights;
   private readonly packedHh: Packed;
   private GI: Float; private GH: Float; private Hs: Float;
   private dGI: Float; private dGH: Float; // [T, B, 3H] gradients w.r.t. the two pre-activation parts
@@ -33,14 +31,7 @@ class GruLayer implements RecurrentLayer {
     private readonly dtype: DType, private readonly k: Kernels) {
     const l = shape.index;
     this.stateSize = shape.hiddenSize;
-    this.wIh = layout.view(params, `rnn.weight_ih_l${l}`);
-    this.wHh = layout.view(params, `rnn.weight_hh_l${l}`);
-    this.gWIh = layout.view(grads, `rnn.weight_ih_l${l}`);
-    this.gWHh = layout.view(grads, `rnn.weight_hh_l${l}`);
-    this.bIh = shape.bias ? layout.view(params, `rnn.bias_ih_l${l}`) : null;
-    this.bHh = shape.bias ? layout.view(params, `rnn.bias_hh_l${l}`) : null;
-    this.gBIh = shape.bias ? layout.view(grads, `rnn.bias_ih_l${l}`) : null;
-    this.gBHh = shape.bias ? layout.view(grads, `rnn.bias_hh_l${l}`) : null;
+    this.w = new LayerWeights(layout, params, grads, l, shape.bias);
     this.packedHh = k.createPacked();
     this.GI = alloc(dtype, 0); this.GH = alloc(dtype, 0); this.Hs = alloc(dtype, 0);
     this.dGI = alloc(dtype, 0); this.dGH = alloc(dtype, 0); this.dhNext = alloc(dtype, 0); this.dState0 = alloc(dtype, 0);
@@ -66,13 +57,13 @@ class GruLayer implements RecurrentLayer {
     const { GI, GH, Hs } = this;
     this.x = x; this.xOff = xOff; this.B = B;
     for (let i = 0; i < BH; i++) Hs[i] = state0[s0Off + i];
-    this.k.matmulNT(GI, 0, x, xOff, this.wIh, 0, T * B, H3, In, false);
-    if (this.bIh) this.k.addRows(GI, 0, this.bIh, T * B, H3);
-    this.k.pack(this.packedHh, this.wHh, 0, H, H3, true); // op = W_hhᵀ [H, 3H]
+    this.k.matmulNT(GI, 0, x, xOff, this.w.wIh, 0, T * B, H3, In, false);
+    if (this.w.bIh) this.k.addRows(GI, 0, this.w.bIh, T * B, H3);
+    this.k.pack(this.packedHh, this.w.wHh, 0, H, H3, true); // op = W_hhᵀ [H, 3H]
     for (let t = 0; t < T; t++) {
       const g0 = t * B * H3;
       this.k.matmulPacked(GH, g0, Hs, t * BH, this.packedHh, B, false);
-      if (this.bHh) this.k.addRows(GH, g0, this.bHh, B, H3);
+      if (this.w.bHh) this.k.addRows(GH, g0, this.w.bHh, B, H3);
       for (let b = 0; b < B; b++) {
         const gr = g0 + b * H3, prev = t * BH + b * H, cur = prev + BH;
         for (let j = 0; j < H; j++) {
@@ -93,7 +84,7 @@ class GruLayer implements RecurrentLayer {
     const { GI, GH, Hs, dGI, dGH, dhNext } = this;
     if (!this.x || B !== this.B) throw new Error("GruLayer.backward before forward");
     dhNext.fill(0, 0, BH);
-    this.k.pack(this.packedHh, this.wHh, 0, H3, H, false); // op = W_hh [3H, H]
+    this.k.pack(this.packedHh, this.w.wHh, 0, H3, H, false); // op = W_hh [3H, H]
     for (let t = T - 1; t >= 0; t--) {
       const g0 = t * B * H3;
       for (let b = 0; b < B; b++) {
@@ -114,13 +105,7 @@ class GruLayer implements RecurrentLayer {
       this.k.matmulPacked(dhNext, 0, dGH, g0, this.packedHh, B, true);
     }
     this.dState0.set(dhNext.subarray(0, BH));
-    this.k.matmulTN(this.gWHh, 0, dGH, 0, Hs, 0, H3, H, T * B, true);
-    this.k.matmulTN(this.gWIh, 0, dGI, 0, this.x, this.xOff, H3, In, T * B, true);
-    if (this.gBIh && this.gBHh) {
-      this.k.sumRows(this.gBIh, dGI, 0, T * B, H3);
-      this.k.sumRows(this.gBHh, dGH, 0, T * B, H3);
-    }
-    if (dx) this.k.matmulNN(dx, 0, dGI, 0, this.wIh, 0, T * B, In, H3, false);
+    this.w.backward(this.k, dGI, dGH, this.x, this.xOff, Hs, H3, H, In, T * B, dx);
   }
 
   stateAfter(k: number, B: number, dst: Float, dstOff: number): void {
@@ -132,15 +117,7 @@ class GruLayer implements RecurrentLayer {
 /** `model.cell: gru`: PyTorch's `nn.GRU` layout, weight_ih_l{k} [3H, In] with gates r, z, n. */
 export const gruCell: Cell = {
   kind: "gru",
-  params(s: LayerShape): ParamSpec[] {
-    const l = s.index, H = s.hiddenSize;
-    const specs: ParamSpec[] = [
-      { name: `rnn.weight_ih_l${l}`, shape: [3 * H, s.inputSize] },
-      { name: `rnn.weight_hh_l${l}`, shape: [3 * H, H] },
-    ];
-    if (s.bias) specs.push({ name: `rnn.bias_ih_l${l}`, shape: [3 * H] }, { name: `rnn.bias_hh_l${l}`, shape: [3 * H] });
-    return specs;
-  },
+  params: (s: LayerShape): ParamSpec[] => layerParams(s, 3),
   create(shape, layout, params, grads, dtype, kernels) {
     return new GruLayer(shape, layout, params, grads, dtype, kernels);
   },

@@ -1,4 +1,5 @@
 import type { Cell, LayerShape, RecurrentLayer } from "./cell.js";
+import { LayerWeights, layerParams } from "./layer-weights.js";
 import type { Kernels, Packed } from "./kernels.js";
 import type { ParamLayout, ParamSpec } from "./params.js";
 import { alloc, type DType, type Float } from "./tensor.js";
@@ -19,10 +20,7 @@ const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 class LstmLayer implements RecurrentLayer {
   readonly stateSize: number;
   readonly dState0: Float;
-  private readonly wIh: Float; private readonly wHh: Float;
-  private readonly bIh: Float | null; private readonly bHh: Float | null;
-  private readonly gWIh: Float; private readonly gWHh: Float;
-  private readonly gBIh: Float | null; private readonly gBHh: Float | null;
+  private readonly w: LayerWeights;
   private readonly packedHh: Packed;
   private G: Float; private Hs: Float; private Cs: Float; private tanhC: Float;
   private dG: Float;     // [T, B, 4H] gradient w.r.t. the gates' pre-activations
@@ -35,14 +33,7 @@ class LstmLayer implements RecurrentLayer {
     private readonly dtype: DType, private readonly k: Kernels) {
     const l = shape.index;
     this.stateSize = 2 * shape.hiddenSize;
-    this.wIh = layout.view(params, `rnn.weight_ih_l${l}`);
-    this.wHh = layout.view(params, `rnn.weight_hh_l${l}`);
-    this.gWIh = layout.view(grads, `rnn.weight_ih_l${l}`);
-    this.gWHh = layout.view(grads, `rnn.weight_hh_l${l}`);
-    this.bIh = shape.bias ? layout.view(params, `rnn.bias_ih_l${l}`) : null;
-    this.bHh = shape.bias ? layout.view(params, `rnn.bias_hh_l${l}`) : null;
-    this.gBIh = shape.bias ? layout.view(grads, `rnn.bias_ih_l${l}`) : null;
-    this.gBHh = shape.bias ? layout.view(grads, `rnn.bias_hh_l${l}`) : null;
+    this.w = new LayerWeights(layout, params, grads, l, shape.bias);
     this.packedHh = k.createPacked();
     this.G = alloc(dtype, 0); this.Hs = alloc(dtype, 0); this.Cs = alloc(dtype, 0); this.tanhC = alloc(dtype, 0);
     this.dG = alloc(dtype, 0); this.dhNext = alloc(dtype, 0); this.dcNext = alloc(dtype, 0); this.dState0 = alloc(dtype, 0);
@@ -73,9 +64,9 @@ class LstmLayer implements RecurrentLayer {
         Cs[b * H + j] = state0[s0Off + b * 2 * H + H + j];
       }
     }
-    this.k.matmulNT(G, 0, x, xOff, this.wIh, 0, T * B, H4, In, false);
-    if (this.bIh && this.bHh) { this.k.addRows(G, 0, this.bIh, T * B, H4); this.k.addRows(G, 0, this.bHh, T * B, H4); }
-    this.k.pack(this.packedHh, this.wHh, 0, H, H4, true); // op = W_hhᵀ [H, 4H]
+    this.k.matmulNT(G, 0, x, xOff, this.w.wIh, 0, T * B, H4, In, false);
+    if (this.w.bIh && this.w.bHh) { this.k.addRows(G, 0, this.w.bIh, T * B, H4); this.k.addRows(G, 0, this.w.bHh, T * B, H4); }
+    this.k.pack(this.packedHh, this.w.wHh, 0, H, H4, true); // op = W_hhᵀ [H, 4H]
     for (let t = 0; t < T; t++) {
       const g0 = t * B * H4;
       this.k.matmulPacked(G, g0, Hs, t * BH, this.packedHh, B, true);
@@ -100,7 +91,7 @@ class LstmLayer implements RecurrentLayer {
     const { G, Cs, tanhC, dG, dhNext, dcNext } = this;
     if (!this.x || B !== this.B) throw new Error("LstmLayer.backward before forward");
     dhNext.fill(0, 0, BH); dcNext.fill(0, 0, BH);
-    this.k.pack(this.packedHh, this.wHh, 0, H4, H, false); // op = W_hh [4H, H]
+    this.k.pack(this.packedHh, this.w.wHh, 0, H4, H, false); // op = W_hh [4H, H]
     for (let t = T - 1; t >= 0; t--) {
       const g0 = t * B * H4;
       for (let b = 0; b < B; b++) {
@@ -127,13 +118,7 @@ class LstmLayer implements RecurrentLayer {
         this.dState0[b * 2 * H + H + j] = dcNext[b * H + j];
       }
     }
-    this.k.matmulTN(this.gWHh, 0, dG, 0, this.Hs, 0, H4, H, T * B, true);
-    this.k.matmulTN(this.gWIh, 0, dG, 0, this.x, this.xOff, H4, In, T * B, true);
-    if (this.gBIh && this.gBHh) {
-      this.k.sumRows(this.gBIh, dG, 0, T * B, H4);
-      this.k.sumRows(this.gBHh, dG, 0, T * B, H4);
-    }
-    if (dx) this.k.matmulNN(dx, 0, dG, 0, this.wIh, 0, T * B, In, H4, false);
+    this.w.backward(this.k, dG, dG, this.x, this.xOff, this.Hs, H4, H, In, T * B, dx);
   }
 
   stateAfter(k: number, B: number, dst: Float, dstOff: number): void {
@@ -150,15 +135,7 @@ class LstmLayer implements RecurrentLayer {
 /** `model.cell: lstm`: PyTorch's `nn.LSTM` layout, weight_ih_l{k} [4H, In] with gates i, f, g, o. */
 export const lstmCell: Cell = {
   kind: "lstm",
-  params(s: LayerShape): ParamSpec[] {
-    const l = s.index, H = s.hiddenSize;
-    const specs: ParamSpec[] = [
-      { name: `rnn.weight_ih_l${l}`, shape: [4 * H, s.inputSize] },
-      { name: `rnn.weight_hh_l${l}`, shape: [4 * H, H] },
-    ];
-    if (s.bias) specs.push({ name: `rnn.bias_ih_l${l}`, shape: [4 * H] }, { name: `rnn.bias_hh_l${l}`, shape: [4 * H] });
-    return specs;
-  },
+  params: (s: LayerShape): ParamSpec[] => layerParams(s, 4),
   create(shape, layout, params, grads, dtype, kernels) {
     return new LstmLayer(shape, layout, params, grads, dtype, kernels);
   },

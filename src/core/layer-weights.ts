@@ -1,0 +1,51 @@
+import type { LayerShape } from "./cell.js";
+import type { Kernels } from "./kernels.js";
+import type { ParamLayout, ParamSpec } from "./params.js";
+import type { Float } from "./tensor.js";
+
+/**
+ * The tensors of recurrent layer l — W_ih [G·H, In], W_hh [G·H, H], b_ih, b_hh [G·H] with G gate
+ * blocks (1 Elman, 4 LSTM, 3 GRU) — and their gradients, as views into the flat buffers.
+ */
+export class LayerWeights {
+  readonly wIh: Float; readonly wHh: Float;
+  readonly bIh: Float | null; readonly bHh: Float | null;
+  readonly gWIh: Float; readonly gWHh: Float;
+  readonly gBIh: Float | null; readonly gBHh: Float | null;
+
+  constructor(layout: ParamLayout, params: Float, grads: Float, l: number, bias: boolean) {
+    const v = (buf: Float, name: string): Float => layout.view(buf, `rnn.${name}_l${l}`);
+    this.wIh = v(params, "weight_ih"); this.wHh = v(params, "weight_hh");
+    this.gWIh = v(grads, "weight_ih"); this.gWHh = v(grads, "weight_hh");
+    this.bIh = bias ? v(params, "bias_ih") : null; this.bHh = bias ? v(params, "bias_hh") : null;
+    this.gBIh = bias ? v(grads, "bias_ih") : null; this.gBHh = bias ? v(grads, "bias_hh") : null;
+  }
+
+  /**
+   * The weight-gradient products of a window, each one large product over its rows = T·B:
+   * dW_ih += dIᵀ·x, dW_hh += dHᵀ·h_prev, db_ih += Σ dI, db_hh += Σ dH, and dx = dI·W_ih when
+   * dx is given. dI, dH: [rows, G·H] gradients w.r.t. the input and recurrent pre-activations
+   * (the same buffer unless the cell separates them, as GRU does); h_prev: [rows, H].
+   */
+  backward(k: Kernels, dI: Float, dH: Float, x: Float, xOff: number, hPrev: Float,
+    GH: number, H: number, In: number, rows: number, dx: Float | null): void {
+    k.matmulTN(this.gWHh, 0, dH, 0, hPrev, 0, GH, H, rows, true);
+    k.matmulTN(this.gWIh, 0, dI, 0, x, xOff, GH, In, rows, true);
+    if (this.gBIh && this.gBHh) {
+      k.sumRows(this.gBIh, dI, 0, rows, GH);
+      k.sumRows(this.gBHh, dH, 0, rows, GH);
+    }
+    if (dx) k.matmulNN(dx, 0, dI, 0, this.wIh, 0, rows, In, GH, false);
+  }
+}
+
+/** PyTorch's tensors of recurrent layer l with G gate blocks: weight_ih, weight_hh, then the biases. */
+export function layerParams(s: LayerShape, gates: number): ParamSpec[] {
+  const l = s.index, GH = gates * s.hiddenSize;
+  const specs: ParamSpec[] = [
+    { name: `rnn.weight_ih_l${l}`, shape: [GH, s.inputSize] },
+    { name: `rnn.weight_hh_l${l}`, shape: [GH, s.hiddenSize] },
+  ];
+  if (s.bias) specs.push({ name: `rnn.bias_ih_l${l}`, shape: [GH] }, { name: `rnn.bias_hh_l${l}`, shape: [GH] });
+  return specs;
+}
