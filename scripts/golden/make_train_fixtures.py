@@ -1768,7 +1768,88 @@ def case8(trial):
     }
 
 
-CASES = [case1, case2, case3, case4, case5, case6, case7, case8]
+
+def case9(trial):
+    """gru-adam-normclip"""
+    rs = np.random.RandomState(909 + 41 * trial)
+    tr_ids, tr_lens = ["m4", "m12", "m7", "m1", "m9", "m3"], [10, 7, 11, 9, 13, 6]
+    va_ids, va_lens = ["e5", "e2", "e8"], [8, 11, 5]
+    header = ["trip", "p", "q", "z1", "z2"]
+    inputs, targets = ["p", "q"], ["z1", "z2"]
+
+    def make(sid, T):
+        p, q = rs.normal(0, 1, T), rs.uniform(-1, 1, T)
+        z1, z2, lvl = np.zeros(T), np.zeros(T), 0.0
+        for t in range(T):
+            keep = 1 / (1 + math.exp(-3 * q[t]))                 # a GRU-like gated level
+            lvl = keep * lvl + (1 - keep) * math.tanh(p[t])
+            z1[t] = lvl + 0.05 * rs.normal()
+            z2[t] = 0.6 * (p[t - 1] if t >= 1 else 0.0) - 0.3 * q[t] + 0.05 * rs.normal()   # a lag-1 mix
+        cols = {"trip": [sid] * T, "p": [cell(v) for v in p], "q": [cell(v) for v in q],
+                "z1": [cell(v) for v in z1], "z2": [cell(v) for v in z2]}
+        for t in range(T):                       # element-wise empty target cells; z1 is kept at the
+            for c in targets:                    # last step (so the short last windows are supervised)
+                if rs.uniform() < 0.1 and (t < T - 1 or c == "z2"):
+                    cols[c][t] = ""
+        return cols
+    tr = [make(i, T) for i, T in zip(tr_ids, tr_lens)]
+    va = [make(i, T) for i, T in zip(va_ids, va_lens)]
+    # batch 2 = (m1, m9, m3), padded 13: steps 6..8 without any target, so the window [4,9) (loss
+    # [6,9)) is forward-only: h moves on, no update; the next window [7,12) starts from the state
+    # that forward-only pass computed at step 7
+    for c in tr[3:6]:
+        for t in range(6, min(9, len(c["z1"]))):
+            c["z1"][t] = c["z2"][t] = ""
+
+    def exp(cs):
+        return [{"id": c["trip"][0], "X": [[float(c[k][t]) for k in inputs] for t in range(len(c["p"]))],
+                 "raw": [[c[k][t] for k in targets] for t in range(len(c["p"]))]} for c in cs]
+    clips = [0.4, 0.6, 0.3, 0.8, 0.5]
+    cfg = base_config(sequenceColumn="trip", inputs=inputs, targets=targets, cell="gru", hidden=4, layers=2,
+                      batchSize=3, validation="val.csv", bptt={"truncate": 5, "stride": 3},
+                      optimizer={"name": "adam", "lr": 0.03, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
+                      clip={"norm": clips[trial % len(clips)]}, seed=19)
+    W0 = random_init(rs, 2, 4, 2, 2, True, cell="gru")
+    ex_tr, ex_va = exp(tr), exp(va)
+
+    def check(pr):
+        check_seq_data(pr, ex_tr, ex_va, inputs, targets)
+        b = pr.batches[1]
+        require(b.T == 13 and not b.maskn[:, 6:9].any(), "batch 2: no target on steps 6..8")
+        require(pr.batches[0].T == 11, "batch 1 padded to 11")
+        for bt in pr.batches:                    # the short last window [.., T) has a target
+            require(bt.maskn[:, -1].any(), "a batch's last step has no target")
+    return {
+        "name": "gru-adam-normclip",
+        "about": "2-layer GRU (model.cell gru, H 4; nn.GRU layout: rnn.weight_ih_l0 [12, 2], weight_ih_l1 [12, 4], "
+                 "weight_hh [12, 4], both biases [12], gate rows r|z|n; n = tanh(x W_in^T + b_in + r*(h W_hn^T + "
+                 "b_hn)), h' = (1-z)*n + z*h) on 6 variable-length sequences in batches of 3 (padded 11 and 13), "
+                 "masked, 2 targets with empty cells masked element by element; overlapping TBPTT truncate 5 "
+                 "stride 3 (length 11: [0,3) [1,6) [4,9) [6,11) loss [9,11); length 13: [0,3) [1,6) [4,9) [7,12) "
+                 "[8,13) loss [12,13)): each pass starts from the h the most recent pass computed at its first "
+                 "step, detached, zero at a sequence start; batch 2's window [4,9) has no target (forward only: h "
+                 "moves on, no update, no row; [7,12) starts from its state at step 7); Adam lr 0.03 (torch "
+                 "defaults); clip_grad_norm_ active on some updates; validation data in val.csv: val_loss, "
+                 "best.safetensors, `rnn eval` without --data (val.csv, from zero h); predict over val.csv",
+        "config": cfg, "files": {"data.csv": (header, seq_rows(header, tr, header)),
+                                 "val.csv": (header, seq_rows(header, va, header))},
+        "init": W0, "min_clipped": 0.3,
+        "check_data": check,
+        "evals": [{"file": "expected_eval.json"}],
+        "predicts": [{"file": "expected_predict.csv", "data": "val.csv"}],
+        "mistakes": ["per_seq_mean", "reset_state", "first_pass_state", "gru_r_outside_bias",
+                     "gru_r_before_matmul", "gru_z_swapped", "gate_swap_rz", "no_short_update", "padding_counted",
+                     "rows_whole", "clip_per_tensor", "clip_ignored", "adam_reset_epoch", "empty_window_skipped",
+                     "zero_update_on_empty"],
+        "notes": {"readings": [
+            "GRU state: per layer h; a window starts from the h the most recent pass computed at its first "
+            "step, detached; zero at a sequence start and for eval/predict",
+            "gate rows of weight_ih / weight_hh / biases: [0,H) reset r, [H,2H) update z, [2H,3H) new n "
+            "(torch.nn.GRU); r multiplies (h W_hn^T + b_hn), bias included; activation stays tanh"]},
+    }
+
+
+CASES = [case1, case2, case3, case4, case5, case6, case7, case8, case9]
 
 
 README_HEAD = """# Golden training cases (`rnn train`, `eval`, `predict` against PyTorch)
