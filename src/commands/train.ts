@@ -1,8 +1,9 @@
 import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { totalmem } from "node:os";
 import path from "node:path";
 import { SingleBar } from "cli-progress";
 import { initParams } from "../core/init.js";
-import { Network } from "../core/network.js";
+import { Network, trainingBytes } from "../core/network.js";
 import { createOptimizer } from "../core/optim.js";
 import { Rng } from "../core/rng.js";
 import type { Float } from "../core/tensor.js";
@@ -68,6 +69,13 @@ export async function train(configPath: string, o: TrainOptions, io: Io): Promis
   const data = await loadTrainingData(cfg, resume ?? undefined);
   const shape = modelShapeOf(cfg, data.classes);
   const dtype = cfg.training.dtype;
+  const longest = data.series ? Math.floor(data.train[0].length / cfg.training.batchSize) : Math.max(...data.train.map((s) => s.length));
+  const windowT = Math.min(longest, cfg.training.bptt?.truncate ?? longest);
+  const need = trainingBytes(shape, dtype, windowT, Math.min(cfg.training.batchSize, data.series ? cfg.training.batchSize : data.train.length));
+  const have = totalmem();
+  if (need > 0.8 * have) {
+    throw new InputError(`${configPath}: model.hiddenSize ${shape.hiddenSize} × layers ${shape.layers}: training would need about ${(need / 2 ** 30).toFixed(1)} GiB, more than 80% of this machine's ${(have / 2 ** 30).toFixed(1)} GiB`);
+  }
   const net = new Network(shape, dtype, { kernels: loadBackend().kernels });
   const opt = createOptimizer(cfg.training.optimizer, net.layout.size, dtype);
   if (resume) {

@@ -41,6 +41,19 @@ export function paramSpecs(m: ModelShape): ParamSpec[] {
   return specs;
 }
 
+/**
+ * Bytes a network needs to train on windows of T steps of B rows: parameters, gradients and up
+ * to two optimizer buffers, plus each layer's window buffers (states, gates and their
+ * gradients) and the head's. An estimate, to refuse a config before allocating it.
+ */
+export function trainingBytes(m: ModelShape, dtype: DType, T: number, B: number): number {
+  const P = paramSpecs(m).reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0);
+  const G = m.cell === "lstm" ? 4 : m.cell === "gru" ? 3 : 1;
+  const perLayer = (T + 1) * B * m.hiddenSize * 2 + T * B * m.hiddenSize * (2 * G + 2);
+  const head = T * B * (3 * m.outputSize + m.hiddenSize);
+  return (4 * P + m.layers * perLayer + head) * (dtype === "float32" ? 4 : 8);
+}
+
 export interface NetworkOptions {
   /** The dense kernels to run on (default: the reference TypeScript ones). */
   kernels?: Kernels;
