@@ -83,7 +83,7 @@ export async function predict(ckFile: string, o: PredictOptions, io: Io): Promis
     for (let r = await csv.rows.next(); !r.done; r = await csv.rows.next()) {
       const row: CsvRow = r.value;
       const rid = dec.sequenceId(row);
-      if (started && rid !== id) endSequence();
+      if (started && rid !== id) { endSequence(); await emit(); }
       id = rid; started = true;
       dec.inputs(row, raw, 0);
       for (let i = 0; i < I; i++) x[pending * I + i] = (raw[i] - inStats[i].mean) / inStats[i].std;

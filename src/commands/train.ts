@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { totalmem } from "node:os";
 import path from "node:path";
 import { SingleBar } from "cli-progress";
@@ -15,6 +15,7 @@ import { copyParams, loadCheckpoint, modelShapeOf, saveCheckpoint, type Checkpoi
 import { num } from "../io/format.js";
 import { CsvLog, EPOCHS_HEADER, UPDATES_HEADER } from "../io/runlog.js";
 import { writeOut, type Io } from "../io/terminal.js";
+import { ensureDir } from "../io/atomic.js";
 import { pooledLoss } from "../train/evaluate.js";
 import { trainLoop, type BatchSource, type Start } from "../train/trainer.js";
 import { loadBackend } from "../kernels/backends.js";
@@ -113,7 +114,7 @@ export async function train(configPath: string, o: TrainOptions, io: Io): Promis
     },
   };
 
-  mkdirSync(dir, { recursive: true });
+  ensureDir(dir);
   const updates = new CsvLog(path.join(dir, "updates.csv"), UPDATES_HEADER);
   const epochs = new CsvLog(path.join(dir, "epochs.csv"), EPOCHS_HEADER);
   const start: Start = resume
@@ -171,8 +172,8 @@ export async function train(configPath: string, o: TrainOptions, io: Io): Promis
         epochs.add([e.epoch, e.trainLoss, e.valLoss, e.seconds]);
         const isBest = e.valLoss !== null && e.valLoss < best;
         if (isBest) best = e.valLoss as number;
-        save(LAST, e.epoch, null, null);
         if (isBest) save(BEST, e.epoch, null, null);
+        save(LAST, e.epoch, null, null);
         await plots.epochEnd(); // after save(): the CSV rows are flushed by then
         if (!o.quiet) {
           const val = e.valLoss === null ? "" : `  val_loss ${e.valLoss.toPrecision(6)}${isBest ? c.green(" *") : ""}`;

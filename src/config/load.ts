@@ -1,9 +1,37 @@
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { InputError } from "../errors.js";
 import { configSchema, type Config } from "./schema.js";
+
+/** Deepest flow nesting ([ and {) a config may use; real ones use 3. */
+const MAX_DEPTH = 64;
+
+/**
+ * Where YAML flow collections first nest deeper than MAX_DEPTH, or null. A scan, not a
+ * parse: quoted scalars and comments are skipped, other brackets counted.
+ */
+function deepestFlow(text: string): { line: number; col: number } | null {
+  let depth = 0, line = 1, lineStart = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === "\n") { line++; lineStart = i + 1; continue; }
+    if (ch === "#" && (i === 0 || /\s/.test(text[i - 1]))) {
+      while (i + 1 < text.length && text[i + 1] !== "\n") i++;
+    } else if (ch === '"' || ch === "'") {
+      for (i++; i < text.length && text[i] !== ch; i++) {
+        if (ch === '"' && text[i] === "\\") i++;
+        if (text[i] === "\n") { line++; lineStart = i + 1; }
+      }
+    } else if (ch === "[" || ch === "{") {
+      if (++depth > MAX_DEPTH) return { line, col: i - lineStart + 1 };
+    } else if ((ch === "]" || ch === "}") && depth > 0) {
+      depth--;
+    }
+  }
+  return null;
+}
 
 /** Parses the text of a config file (YAML or JSON by extension) into a plain value. */
 function parseText(text: string, file: string): unknown {
@@ -13,12 +41,25 @@ function parseText(text: string, file: string): unknown {
     try {
       return JSON.parse(text);
     } catch (e) {
-      throw new InputError(`${name}: not valid JSON: ${(e as Error).message}`);
+      // V8 quotes a piece of the text, line breaks and all: keep the message to one line.
+      const msg = (e as Error).message;
+      const at = /at position (\d+)/.exec(msg);
+      let where = "";
+      if (at) {
+        const before = text.slice(0, Number(at[1])).split("\n");
+        where = ` (line ${before.length}, column ${before[before.length - 1].length + 1})`;
+      }
+      const why = msg.replace(/\s*\(line \d+ column \d+\)/, "").replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+      throw new InputError(`${name}: not valid JSON: ${why.length > 160 ? `${why.slice(0, 159)}…` : why}${where}`);
     }
   }
   if (ext !== ".yaml" && ext !== ".yml") {
     throw new InputError(`${name}: a config must be .yaml, .yml or .json`);
   }
+  // Nesting is capped before parsing: the YAML parser spends hundreds of bytes of memory per
+  // level, so a megabyte of "[" would cost most of a gigabyte before failing.
+  const deep = deepestFlow(text);
+  if (deep) throw new InputError(`${name}:${deep.line}:${deep.col}: not valid YAML: nested deeper than ${MAX_DEPTH} levels`);
   // Aliases are capped so that an alias bomb ("billion laughs") is refused, not expanded.
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   const err = doc.errors[0];
@@ -37,18 +78,29 @@ function keyPath(p: readonly PropertyKey[]): string {
   return p.map((k) => (typeof k === "number" ? `[${k}]` : String(k))).join(".").replace(/\.\[/g, "[");
 }
 
+/**
+ * A value as a message shows it: JSON for a short scalar, a summary for the rest (a value
+ * from a hostile file may be nested too deep to stringify, or megabytes long).
+ */
+export function shown(v: unknown): string {
+  if (Array.isArray(v)) return `a list of ${v.length}`;
+  if (typeof v === "object" && v !== null) return "an object";
+  const s = typeof v === "string" || typeof v === "number" || typeof v === "boolean" || v === null ? JSON.stringify(v) : String(v);
+  return s.length > 60 ? `${s.slice(0, 57)}…` : s;
+}
+
 /** Messages in the words of a config file rather than of TypeScript. */
 const errorMap: z.core.$ZodErrorMap = (iss) => {
   switch (iss.code) {
     case "invalid_type":
       if (iss.input === undefined) return "is required";
-      return `must be ${iss.expected === "int" ? "an integer" : iss.expected === "array" ? "a list" : `a${/^[aeiou]/.test(iss.expected) ? "n" : ""} ${iss.expected}`}, got ${JSON.stringify(iss.input)}`;
+      return `must be ${iss.expected === "int" ? "an integer" : iss.expected === "array" ? "a list" : `a${/^[aeiou]/.test(iss.expected) ? "n" : ""} ${iss.expected}`}, got ${shown(iss.input)}`;
     case "too_small":
       return `must be ${iss.inclusive ? "≥" : ">"} ${iss.minimum}${iss.origin === "array" || iss.origin === "string" ? " long" : ""}`;
     case "too_big":
       return `must be ${iss.inclusive ? "≤" : "<"} ${iss.maximum}`;
     case "invalid_value":
-      return `must be one of ${iss.values.map((v) => JSON.stringify(v)).join(", ")}, got ${JSON.stringify(iss.input)}`;
+      return `must be one of ${iss.values.map((v) => JSON.stringify(v)).join(", ")}, got ${shown(iss.input)}`;
     default:
       return undefined;
   }
@@ -69,8 +121,10 @@ export function validateConfig(value: unknown, file: string): Config {
   const r = configSchema.safeParse(value ?? {}, { error: errorMap });
   if (!r.success) {
     // An unknown key is the likeliest typo, and explains the "is required" issues it causes.
-    const issues = [...r.error.issues].sort((a, b) =>
-      Number(b.code === "unrecognized_keys") - Number(a.code === "unrecognized_keys"));
+    // zod's own safe-integer bound (±2^53) says less than the key's real range: rank it last.
+    const rank = (i: z.core.$ZodIssue): number => (i.code === "unrecognized_keys" ? 0
+      : (i.code === "too_big" && Number(i.maximum) >= Number.MAX_SAFE_INTEGER) || (i.code === "too_small" && Number(i.minimum) <= Number.MIN_SAFE_INTEGER) ? 2 : 1);
+    const issues = [...r.error.issues].sort((a, b) => rank(a) - rank(b));
     throw new InputError(formatIssue(file, issues[0]));
   }
   return r.data;
@@ -96,12 +150,20 @@ export function resolvePaths(c: Config, file: string): ResolvedConfig {
   };
 }
 
+/** Largest config file read: real ones are a few hundred bytes. */
+const MAX_CONFIG_BYTES = 1 << 20;
+
 /** Reads, parses, validates and resolves a config file. */
 export async function loadConfig(file: string): Promise<ResolvedConfig> {
   let text: string;
   try {
+    // A config must be a regular file of sane size: /dev/zero or a FIFO would never end.
+    const st = await stat(file);
+    if (!st.isFile()) throw new InputError(`${file}: not a config file (it is a ${st.isDirectory() ? "directory" : "special file"})`);
+    if (st.size > MAX_CONFIG_BYTES) throw new InputError(`${file}: ${st.size} bytes is too large for a config (at most ${MAX_CONFIG_BYTES})`);
     text = await readFile(file, "utf8");
   } catch (e) {
+    if (e instanceof InputError) throw e;
     throw new InputError(`${file}: cannot read config: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   return resolvePaths(validateConfig(parseText(text, file), path.basename(file)), file);

@@ -2,8 +2,10 @@ import { z } from "zod";
 
 const positiveInt = z.int().min(1);
 const columnName = z.string().min(1, { error: "must be a non-empty column name" });
+/** A file path: non-empty, and without the NUL character no file system accepts. */
+const filePath = z.string().min(1).refine((s) => !s.includes("\0"), { error: "must not contain a NUL character" });
 /** Optional keys may be left out or written as null (`init: null`). */
-const optionalPath = z.string().min(1).nullable().default(null);
+const optionalPath = filePath.nullable().default(null);
 
 const sgd = z.strictObject({
   name: z.literal("sgd"),
@@ -30,11 +32,56 @@ const clip = z.union([
   z.strictObject({ value: z.number().positive() }),
 ], { error: "must be { norm: c } or { value: c } with c > 0, or null" });
 
+/**
+ * The largest checkpoint rnn reads back: what one read of a file can hold in Node.js
+ * (2 GiB − 1). A model whose checkpoint would be larger is refused when its config is read.
+ */
+export const MAX_CHECKPOINT_FILE = 2 ** 31 - 1;
+
+const GATES = { elman: 1, gru: 3, lstm: 4 } as const;
+
+/** What a model's size comes from: its cell, sizes, bias, and the inputs and outputs. */
+export interface ModelSize {
+  readonly cell: "elman" | "lstm" | "gru";
+  readonly inputs: number;
+  readonly hiddenSize: number;
+  readonly layers: number;
+  readonly bias: boolean;
+  readonly outputs: number;
+}
+
+/** The number of parameters (SPEC §5 tensors: PyTorch's nn.RNN/LSTM/GRU + nn.Linear). */
+export function parameterCount(m: ModelSize): number {
+  const g = GATES[m.cell], H = m.hiddenSize, b = m.bias ? 1 : 0;
+  const layer = (inputs: number): number => g * H * (inputs + H) + b * 2 * g * H;
+  return layer(m.inputs) + (m.layers - 1) * layer(H) + m.outputs * H + b * m.outputs;
+}
+
+/**
+ * Bytes a model needs while it trains (weights, gradients and the optimizer's buffers) and
+ * in its checkpoint (weights and optimizer buffers), before any activation memory.
+ */
+export function modelBytes(m: ModelSize, dtype: "float32" | "float64", optimizer: { name: string; momentum?: number }):
+  { params: number; training: number; checkpoint: number } {
+  const params = parameterCount(m);
+  const item = dtype === "float32" ? 4 : 8;
+  const states = optimizer.name === "adam" ? 2 : optimizer.momentum ? 1 : 0;
+  return { params, training: params * item * (2 + states), checkpoint: params * item * (1 + states) };
+}
+
+/** Bytes for people: 1.5 GiB, 4.4 TiB. */
+export function formatBytes(b: number): string {
+  const units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+  let i = 0;
+  while (b >= 1024 && i < units.length - 1) { b /= 1024; i++; }
+  return i === 0 ? `${b} bytes` : `${b.toPrecision(3)} ${units[i]}`;
+}
+
 /** The config file of SPEC §3: every key, its type and its default. Unknown keys are errors. */
 export const configSchema = z.strictObject({
   seed: z.int().min(0).max(2 ** 32 - 1).default(0),
   data: z.strictObject({
-    train: z.string().min(1),
+    train: filePath,
     validation: optionalPath,
     validationSplit: z.number().min(0).lt(1).default(0),
     sequenceColumn: columnName.nullable().default(null),
@@ -65,7 +112,7 @@ export const configSchema = z.strictObject({
     clip: clip.nullable().default(null),
   }).prefault({}),
   output: z.strictObject({
-    dir: z.string().min(1).nullable().default(null),
+    dir: filePath.nullable().default(null),
   }).prefault({}),
 }).superRefine((c, ctx) => {
   if (c.task === "classification" && c.data.targets.length !== 1) {
@@ -76,6 +123,20 @@ export const configSchema = z.strictObject({
   }
   if (c.targetsAt === "last" && c.data.shift > 0) {
     ctx.addIssue({ code: "custom", path: ["data", "shift"], message: "must be 0 with targetsAt: last (the target is read from each sequence's final row)" });
+  }
+  // A model too large to train or to save is refused here, before anything is allocated.
+  // Classification's output count (the classes) is not known yet: 2 is the least it can be.
+  // (Refinements run even when a size failed its own range check: skip the estimate then.)
+  const outputs = c.task === "regression" ? c.data.targets.length : 2;
+  const sane = (v: number, max: number): boolean => Number.isSafeInteger(v) && v >= 1 && v <= max;
+  if (!sane(c.model.hiddenSize, 65536) || !sane(c.model.layers, 64) || !(c.model.cell in GATES)) return;
+  const need = modelBytes({ cell: c.model.cell, inputs: c.data.inputs.length, hiddenSize: c.model.hiddenSize, layers: c.model.layers, bias: c.model.bias, outputs },
+    c.training.dtype, c.training.optimizer);
+  if (need.checkpoint > MAX_CHECKPOINT_FILE) {
+    ctx.addIssue({
+      code: "custom", path: ["model", "hiddenSize"],
+      message: `${c.model.layers} ${c.model.cell} layer(s) of hidden size ${c.model.hiddenSize} (${need.params.toExponential(2)} parameters) would need ${formatBytes(need.training)} for ${c.training.dtype} weights, gradients and ${c.training.optimizer.name} state, and a checkpoint of ${formatBytes(need.checkpoint)}; rnn reads checkpoints up to ${formatBytes(MAX_CHECKPOINT_FILE + 1)}`,
+    });
   }
   if (c.model.cell !== "elman" && c.model.activation !== "tanh") {
     ctx.addIssue({ code: "custom", path: ["model", "activation"], message: `${c.model.cell} has fixed nonlinearities: activation must be tanh` });

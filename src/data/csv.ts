@@ -1,4 +1,4 @@
-import { parse, type CsvError } from "csv-parse";
+import { CsvError, parse } from "csv-parse";
 import type { Readable } from "node:stream";
 import { InputError } from "../errors.js";
 
@@ -18,14 +18,21 @@ export interface CsvStream {
 /** Longest field or record accepted, so a file with no line breaks cannot take all memory. */
 const MAX_RECORD_BYTES = 1 << 20;
 
+/** A parser message as one bounded line (it may quote a megabyte-long or binary field). */
+function oneLine(message: string): string {
+  const s = message.replace(/ on line \d+\.?$/, "").replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  return s.length > 200 ? `${s.slice(0, 199)}…` : s;
+}
+
 function csvFailure(file: string, e: unknown): InputError {
-  const err = e as CsvError & { lines?: number };
-  if (err && typeof err.code === "string" && err.code.startsWith("CSV_")) {
-    return new InputError(`${file}: line ${err.lines ?? "?"}: ${err.message.replace(/ on line \d+\.?$/, "")}`);
+  // Every parser error (its codes are not all CSV_-prefixed: INVALID_OPENING_QUOTE is not).
+  if (e instanceof CsvError) {
+    const lines = (e as CsvError & { lines?: number }).lines;
+    return new InputError(`${file}: line ${lines ?? "?"}: ${oneLine(e.message)}`);
   }
   const sys = e as NodeJS.ErrnoException;
   if (sys && typeof sys.code === "string") return new InputError(`${file}: cannot read: ${sys.code}`);
-  return new InputError(`${file}: ${(e as Error).message}`);
+  return new InputError(`${file}: ${oneLine((e as Error).message)}`);
 }
 
 /**
@@ -34,30 +41,46 @@ function csvFailure(file: string, e: unknown): InputError {
  * before a bad one are delivered first.
  */
 export async function openCsv(input: Readable, file: string): Promise<CsvStream> {
+  // Records as the parser makes them, in order. The stream's own iterator drops the records
+  // it has buffered when a later one in the same chunk is malformed; these are delivered
+  // first, so that predict prints every row before a bad one.
+  type Parsed = { record: string[]; info: { lines: number } };
+  const parsed: Parsed[] = [];
   const parser = input.pipe(parse({
     bom: true, info: true, skip_empty_lines: true, relax_column_count: true,
     max_record_size: MAX_RECORD_BYTES,
+    // With `info`, a record is { record, info } whatever the typings say.
+    on_record: (r: string[]) => { parsed.push(r as unknown as Parsed); return r; },
   }));
   input.on("error", (e) => parser.destroy(e));
-  const it = (parser as AsyncIterable<{ record: string[]; info: { lines: number } }>)[Symbol.asyncIterator]();
-  let first: IteratorResult<{ record: string[]; info: { lines: number } }>;
-  try {
-    first = await it.next();
-  } catch (e) {
-    throw csvFailure(file, e);
-  }
-  if (first.done) throw new InputError(`${file}: empty file: a header row is required`);
-  const header = first.value.record.map((h) => h.trim());
+  const it = (parser as AsyncIterable<Parsed>)[Symbol.asyncIterator]();
+  let failure: InputError | null = null;
+  /** The next record, or null at the end; a parse error comes after every record before it. */
+  const nextRecord = async (): Promise<Parsed | null> => {
+    if (failure === null) {
+      try {
+        const r = await it.next();
+        if (!r.done) {
+          parsed.shift(); // the same record, delivered by the stream
+          return r.value;
+        }
+      } catch (e) {
+        failure = csvFailure(file, e);
+      }
+    }
+    const rest = parsed.shift();
+    if (rest) return rest;
+    if (failure) throw failure;
+    return null;
+  };
+  const first = await nextRecord();
+  if (first === null) throw new InputError(`${file}: empty file: a header row is required`);
+  const header = first.record.map((h) => h.trim());
   const rows: AsyncIterator<CsvRow> = {
     async next(): Promise<IteratorResult<CsvRow>> {
-      let r: IteratorResult<{ record: string[]; info: { lines: number } }>;
-      try {
-        r = await it.next();
-      } catch (e) {
-        throw csvFailure(file, e);
-      }
-      if (r.done) return { done: true, value: undefined };
-      const { record, info } = r.value;
+      const r = await nextRecord();
+      if (r === null) return { done: true, value: undefined };
+      const { record, info } = r;
       if (record.length !== header.length) {
         throw new InputError(`${file}: line ${info.lines}: ${record.length} fields, the header has ${header.length}`);
       }
@@ -75,9 +98,16 @@ export async function openCsv(input: Readable, file: string): Promise<CsvStream>
 export function columnIndex(csv: { file: string; header: readonly string[] }, name: string, role: string): number {
   const i = csv.header.indexOf(name);
   if (i < 0) {
-    throw new InputError(`${csv.file}: line 1: missing ${role} column "${name}" (the header has ${csv.header.map((h) => `"${h}"`).join(", ")})`);
+    const shownCols = csv.header.slice(0, 12).map((h) => quoted(h, 40)).join(", ");
+    const more = csv.header.length > 12 ? `, … ${csv.header.length} columns in all` : "";
+    throw new InputError(`${csv.file}: line 1: missing ${role} column ${quoted(name, 40)} (the header has ${shownCols}${more})`);
   }
   return i;
+}
+
+/** A cell or name in a message: JSON-quoted, cut at `max` characters. */
+export function quoted(s: string, max: number): string {
+  return JSON.stringify(s.length > max ? `${s.slice(0, max)}…` : s);
 }
 
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
@@ -87,8 +117,7 @@ export function parseNumber(cell: string, file: string, line: number, column: st
   const s = cell.trim();
   const v = DECIMAL.test(s) ? Number(s) : NaN;
   if (!Number.isFinite(v)) {
-    const shown = cell.length > 40 ? `${cell.slice(0, 40)}…` : cell;
-    throw new InputError(`${file}: line ${line}, column "${column}": ${JSON.stringify(shown)} is not a finite decimal number`);
+    throw new InputError(`${file}: line ${line}, column ${quoted(column, 40)}: ${quoted(cell, 40)} is not a finite decimal number`);
   }
   return v;
 }

@@ -1,7 +1,7 @@
 import { createReadStream } from "node:fs";
 import type { Readable } from "node:stream";
 import { InputError } from "../errors.js";
-import { columnIndex, openCsv, parseNumber, type CsvRow, type CsvStream } from "./csv.js";
+import { columnIndex, openCsv, parseNumber, quoted, type CsvRow, type CsvStream } from "./csv.js";
 
 /** Which columns a reader takes from a CSV (config `data.*`). */
 export interface ColumnSpec {
@@ -49,7 +49,7 @@ export class RowDecoder {
     const id = row.cells[this.seqIdx];
     if (id !== this.current) {
       if (this.seen.has(id)) {
-        throw new InputError(`${this.csv.file}: line ${row.line}, column "${this.spec.sequenceColumn}": sequence ${JSON.stringify(id)} reappears after another sequence (rows of one sequence must be contiguous)`);
+        throw new InputError(`${this.csv.file}: line ${row.line}, column ${quoted(this.spec.sequenceColumn ?? "", 40)}: sequence ${quoted(id, 40)} reappears after another sequence (rows of one sequence must be contiguous)`);
       }
       this.seen.add(id);
       this.current = id;
@@ -80,9 +80,18 @@ export class RowDecoder {
   }
 }
 
+/** Opens a CSV file for streaming; a path Node refuses outright (a NUL byte) is an InputError. */
+function openFile(file: string): Readable {
+  try {
+    return createReadStream(file);
+  } catch (e) {
+    throw new InputError(`${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
 /** Opens a CSV file, or stdin for "-". */
 export function openInput(file: string, stdin: NodeJS.ReadableStream): Readable {
-  return file === "-" ? (stdin as Readable) : createReadStream(file);
+  return file === "-" ? (stdin as Readable) : openFile(file);
 }
 
 /** Reads every sequence of a CSV into memory (train and eval data). */
@@ -119,5 +128,5 @@ export async function readSequences(input: Readable, file: string, spec: ColumnS
 
 /** Reads a CSV file from disk into sequences. */
 export async function readSequencesFile(file: string, spec: ColumnSpec): Promise<RawSequence[]> {
-  return readSequences(createReadStream(file), file, spec);
+  return readSequences(openFile(file), file, spec);
 }

@@ -1,5 +1,6 @@
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import path from "node:path";
+import { InputError } from "../errors.js";
 
 /**
  * Writes a file atomically: a temp file in the same folder, fsync, rename over the target,
@@ -26,4 +27,39 @@ export function writeFileAtomic(file: string, data: Uint8Array | string): void {
     const dfd = openSync(dir, "r");
     try { fsyncSync(dfd); } finally { closeSync(dfd); }
   } catch { /* some filesystems cannot fsync a folder; the rename is still atomic */ }
+}
+
+/**
+ * Creates a folder and its missing parents (a run directory), one level at a time: a failure
+ * is an InputError naming the folder, and a path whose parent exists yet refuses children
+ * (under /proc) fails once instead of looping, as `mkdirSync(…, {recursive: true})` does
+ * on Node 20.
+ */
+export function ensureDir(dir: string, what = "the run directory"): void {
+  const fail = (why: string): InputError => new InputError(`${dir}: cannot create ${what}: ${why}`);
+  const abs = path.resolve(dir);
+  const missing: string[] = [];
+  for (let d = abs; ; d = path.dirname(d)) {
+    let st;
+    try {
+      st = statSync(d);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" && code !== "ENOTDIR") throw fail(code ?? (e as Error).message);
+      missing.push(d);
+      if (path.dirname(d) === d) break;
+      continue;
+    }
+    if (!st.isDirectory()) throw fail(`${d} is not a directory`);
+    break;
+  }
+  for (const d of missing.reverse()) {
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "EEXIST" && statSync(d, { throwIfNoEntry: false })?.isDirectory()) continue;
+      throw fail(code ?? (e as Error).message);
+    }
+  }
 }

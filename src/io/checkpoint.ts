@@ -6,6 +6,7 @@ import type { Float } from "../core/tensor.js";
 import { numel, type DType } from "../core/tensor.js";
 import type { Config } from "../config/schema.js";
 import { validateConfig, type ResolvedConfig } from "../config/load.js";
+import { MAX_CHECKPOINT_FILE } from "../config/schema.js";
 import type { Normalization } from "../data/dataset.js";
 import { InputError } from "../errors.js";
 import { writeFileAtomic } from "./atomic.js";
@@ -29,6 +30,8 @@ export interface Position {
 
 /** Everything a checkpoint holds, in the project's terms. */
 export interface Checkpoint {
+  /** The file it was read from (for messages). */
+  readonly file: string;
   readonly config: Config;
   readonly shape: ModelShape;
   readonly dtype: DType;
@@ -116,26 +119,72 @@ function parseJson<T>(file: string, key: string, s: string | undefined): T | nul
 
 function nonNegInt(file: string, key: string, s: string | undefined): number {
   if (s === undefined) return 0;
-  if (!/^\d+$/.test(s)) throw new InputError(`${file}: __metadata__.${key} must be a whole number, got ${JSON.stringify(s)}`);
+  if (!/^\d+$/.test(s) || !Number.isSafeInteger(Number(s))) throw new InputError(`${file}: __metadata__.${key} must be a whole number, got ${JSON.stringify(s)}`);
   return Number(s);
 }
 
-/** Largest checkpoint read (a model this trainer can train is far smaller). */
-const MAX_CHECKPOINT_BYTES = 2 ** 31;
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isFiniteNumber = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+
+/** `__metadata__.optimizer`: `{"name": "sgd" | "adam", "steps": n}`. */
+function parseOptimizer(file: string, s: string | undefined): { name: string; steps: number } | null {
+  const v = parseJson<unknown>(file, "optimizer", s);
+  if (v === null) return null;
+  if (!isObject(v) || (v.name !== "sgd" && v.name !== "adam") || !isCount(v.steps)) {
+    throw new InputError(`${file}: __metadata__.optimizer must be {"name": "sgd" | "adam", "steps": <whole number>}`);
+  }
+  return { name: v.name, steps: v.steps };
+}
+
+/** `__metadata__.position`: where a run stopped inside an epoch. */
+function parsePosition(file: string, s: string | undefined): Position | null {
+  const v = parseJson<unknown>(file, "position", s);
+  if (v === null) return null;
+  const ok = isObject(v) && isCount(v.epoch) && v.epoch >= 1 && isCount(v.batch) && isCount(v.window)
+    && isFiniteNumber(v.lossSum) && isCount(v.updates) && isFiniteNumber(v.seconds) && v.seconds >= 0;
+  if (!ok) {
+    throw new InputError(`${file}: __metadata__.position must be {"epoch" ≥ 1, "batch", "window", "updates": whole numbers, "lossSum", "seconds": finite numbers}`);
+  }
+  const p = v as unknown as Position;
+  return { epoch: p.epoch, batch: p.batch, window: p.window, lossSum: p.lossSum, updates: p.updates, seconds: p.seconds };
+}
+
+/** The first non-finite value of a tensor, as an error naming it. */
+function requireFinite(file: string, name: string, data: Float): void {
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) throw new InputError(`${file}: tensor ${name}[${i}] is ${data[i]}; a checkpoint holds finite values only`);
+  }
+}
+
+/** States a cell carries per batch row (LSTM carries h and c). */
+const stateSizeOf = (shape: ModelShape): number => (shape.cell === "lstm" ? 2 : 1) * shape.hiddenSize;
 
 /**
  * Reads and checks a checkpoint: format, config, classes, every model tensor present with
- * the shape the config implies, nothing unexpected under `rnn.` / `head.`.
+ * the shape the config implies and finite, nothing unexpected under `rnn.` / `head.`, and
+ * the resume metadata (optimizer, position, carried state) well-formed. Anything else is an
+ * InputError naming the file and the key or tensor.
  */
 export function loadCheckpoint(file: string): Checkpoint {
   let size: number;
   try {
-    size = statSync(file).size;
+    const st = statSync(file);
+    if (!st.isFile()) throw new InputError(`${file}: not a checkpoint file (it is a ${st.isDirectory() ? "directory" : "special file"})`);
+    size = st.size;
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    throw new InputError(`${file}: cannot read checkpoint: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  // One read holds at most MAX_CHECKPOINT_FILE bytes; the configs rnn accepts stay below it.
+  if (size > MAX_CHECKPOINT_FILE) throw new InputError(`${file}: ${size} bytes is larger than any checkpoint rnn writes`);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
   } catch (e) {
     throw new InputError(`${file}: cannot read checkpoint: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  if (size > MAX_CHECKPOINT_BYTES) throw new InputError(`${file}: ${size} bytes is larger than any checkpoint rnn writes`);
-  const st = decodeSafetensors(readFileSync(file), file);
+  const st = decodeSafetensors(bytes, file);
   const m = st.metadata;
   if (m.format !== FORMAT) {
     throw new InputError(`${file}: __metadata__.format is ${JSON.stringify(m.format ?? null)}, expected "${FORMAT}"`);
@@ -150,12 +199,18 @@ export function loadCheckpoint(file: string): Checkpoint {
   if (config.task === "classification" && (!classList || classList.length < 2)) {
     throw new InputError(`${file}: a classification checkpoint needs __metadata__.classes with at least 2 classes`);
   }
-  const normalization = parseJson<Normalization>(file, "normalization", m.normalization);
+  if (config.task === "regression" && classList) {
+    throw new InputError(`${file}: __metadata__.classes is given but the checkpoint's task is regression`);
+  }
+  if (classList && new Set(classList).size !== classList.length) {
+    throw new InputError(`${file}: __metadata__.classes lists a class twice`);
+  }
+  const normalization = parseJson<unknown>(file, "normalization", m.normalization);
   if (config.data.normalize) {
     const cols = [...config.data.inputs, ...(config.task === "regression" ? config.data.targets : [])];
     for (const c of cols) {
-      const s = normalization?.[c];
-      if (!s || !Number.isFinite(s.mean) || !Number.isFinite(s.std) || s.std <= 0) {
+      const s = isObject(normalization) && Object.hasOwn(normalization, c) ? normalization[c] : undefined;
+      if (!isObject(s) || !isFiniteNumber(s.mean) || !isFiniteNumber(s.std) || s.std <= 0) {
         throw new InputError(`${file}: __metadata__.normalization has no valid mean/std for column "${c}"`);
       }
     }
@@ -173,6 +228,7 @@ export function loadCheckpoint(file: string): Checkpoint {
     const dt: DType = t.dtype === "F32" ? "float32" : "float64";
     if (dtype !== null && dt !== dtype) throw new InputError(`${file}: tensors mix F32 and F64`);
     dtype = dt;
+    requireFinite(file, s.name, t.data);
     params.set(s.name, t.data);
   }
   for (const name of st.tensors.keys()) {
@@ -180,7 +236,7 @@ export function loadCheckpoint(file: string): Checkpoint {
       throw new InputError(`${file}: unexpected tensor ${name} for this model (${shape.layers} layer(s), bias ${shape.bias})`);
     }
   }
-  const opt = parseJson<{ name: string; steps: number }>(file, "optimizer", m.optimizer);
+  const opt = parseOptimizer(file, m.optimizer);
   let optimizer: Checkpoint["optimizer"] = null;
   if (opt) {
     const state = new Map<string, Float>();
@@ -191,8 +247,10 @@ export function loadCheckpoint(file: string): Checkpoint {
         const buf = new (dtype === "float32" ? Float32Array : Float64Array)(size);
         let off = 0;
         for (const s of specs) {
-          const t = st.tensors.get(`optim.${mm[1]}.${s.name}`);
-          if (!t || t.data.length !== numel(s.shape)) throw new InputError(`${file}: optimizer state optim.${mm[1]}.${s.name} is missing or misshapen`);
+          const key = `optim.${mm[1]}.${s.name}`;
+          const t = st.tensors.get(key);
+          if (!t || t.data.length !== numel(s.shape)) throw new InputError(`${file}: optimizer state ${key} is missing or misshapen`);
+          requireFinite(file, key, t.data);
           buf.set(t.data, off); off += t.data.length;
         }
         state.set(mm[1], buf);
@@ -200,29 +258,48 @@ export function loadCheckpoint(file: string): Checkpoint {
     }
     optimizer = { name: opt.name, steps: opt.steps, state };
   }
-  const position = parseJson<Position>(file, "position", m.position);
+  const position = parsePosition(file, m.position);
   let carry: Float[] | null = null;
   if (position) {
     carry = [];
+    const S = stateSizeOf(shape), maxRows = config.training.batchSize;
     for (let k = 0; k < shape.layers; k++) {
-      const t = st.tensors.get(`resume.state_l${k}`);
-      if (!t) throw new InputError(`${file}: resume.state_l${k} is missing for a mid-epoch checkpoint`);
+      const name = `resume.state_l${k}`;
+      const t = st.tensors.get(name);
+      if (!t) throw new InputError(`${file}: ${name} is missing for a mid-epoch checkpoint`);
+      if (t.data.length === 0 || t.data.length % S !== 0 || t.data.length / S > maxRows) {
+        throw new InputError(`${file}: tensor ${name} has ${t.data.length} values, not [B × ${S}] with 1 ≤ B ≤ ${maxRows}`);
+      }
+      requireFinite(file, name, t.data);
       carry.push(t.data);
     }
   }
+  let bestValLoss: number | null = null;
+  if (m.best_val_loss !== undefined) {
+    bestValLoss = Number(m.best_val_loss);
+    if (m.best_val_loss.trim() === "" || !Number.isFinite(bestValLoss)) {
+      throw new InputError(`${file}: __metadata__.best_val_loss must be a finite number, got ${JSON.stringify(m.best_val_loss)}`);
+    }
+  }
   return {
-    config, shape, dtype: dtype ?? "float32", params, normalization: config.data.normalize ? normalization : null,
+    file, config, shape, dtype: dtype ?? "float32", params, normalization: config.data.normalize ? normalization as Normalization : null,
     classes: classList, epoch: nonNegInt(file, "epoch", m.epoch), step: nonNegInt(file, "step", m.step),
-    optimizer, position, carry,
-    bestValLoss: m.best_val_loss !== undefined ? Number(m.best_val_loss) : null,
+    optimizer, position, carry, bestValLoss,
   };
 }
 
-/** Copies a checkpoint's model tensors into a flat parameter buffer laid out by `specs` order. */
-export function copyParams(ck: Checkpoint, layout: { slots: readonly { name: string; offset: number }[] }, dst: Float): void {
+/**
+ * Copies a checkpoint's model tensors into a flat parameter buffer laid out by `specs` order.
+ * A model of another shape (a config changed between a run and its --resume, a model.init of
+ * another size) is an InputError naming the file and the first tensor that differs.
+ */
+export function copyParams(ck: Checkpoint, layout: { slots: readonly { name: string; offset: number; shape: readonly number[] }[] }, dst: Float): void {
+  const shapes = new Map(paramSpecs(ck.shape).map((s) => [s.name, s.shape]));
   for (const s of layout.slots) {
-    const t = ck.params.get(s.name);
-    if (!t) throw new Error(`missing ${s.name}`);
+    const t = ck.params.get(s.name), have = shapes.get(s.name);
+    if (!t || !have || have.length !== s.shape.length || have.some((d, i) => d !== s.shape[i])) {
+      throw new InputError(`${ck.file}: tensor ${s.name} is ${have ? `[${have.join(", ")}]` : "absent"} there, this model needs [${s.shape.join(", ")}] (the checkpoint holds a model of another shape: ${JSON.stringify(ck.shape)})`);
+    }
     dst.set(t, s.offset);
   }
 }

@@ -47,9 +47,16 @@ export function encodeSafetensors(tensors: readonly (readonly [string, StTensor]
   return out;
 }
 
+/** A tensor's description from the header, checked, before any of its data is read. */
+interface Entry { readonly name: string; readonly dtype: StDType; readonly shape: number[]; readonly begin: number; readonly end: number; readonly n: number }
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /**
- * Decodes and validates a safetensors buffer: every claimed size is checked against the
- * bytes actually present before anything is allocated from it.
+ * Decodes and validates a safetensors buffer. Every description is checked first — dtype,
+ * shape, data_offsets inside the data actually present, no two tensors overlapping — and
+ * only then is anything allocated, so the memory used is bounded by the buffer's real size
+ * whatever the header claims (many tensors claiming the same bytes are refused, not copied).
  */
 export function decodeSafetensors(buf: Buffer, file: string): Safetensors {
   const bad = (why: string): InputError => new InputError(`${file}: not a valid safetensors checkpoint: ${why}`);
@@ -66,21 +73,20 @@ export function decodeSafetensors(buf: Buffer, file: string): Safetensors {
   }
   if (typeof header !== "object" || header === null || Array.isArray(header)) throw bad("the header is not a JSON object");
   const dataStart = 8 + hlen, dataSize = buf.length - dataStart;
-  const metadata: Record<string, string> = {};
-  const tensors = new Map<string, StTensor>();
-  const spans: [number, number, string][] = [];
+  const metadata: Record<string, string> = Object.create(null) as Record<string, string>;
+  const entries: Entry[] = [];
   for (const [name, v] of Object.entries(header as Record<string, unknown>)) {
     if (name === "__metadata__") {
-      if (typeof v !== "object" || v === null) throw bad("__metadata__ is not an object");
+      if (typeof v !== "object" || v === null || Array.isArray(v)) throw bad("__metadata__ is not an object");
       for (const [k, s] of Object.entries(v)) {
         if (typeof s !== "string") throw bad(`__metadata__.${k} is not a string`);
         metadata[k] = s;
       }
       continue;
     }
+    if (typeof v !== "object" || v === null || Array.isArray(v)) throw bad(`tensor ${name} has no description`);
     const e = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof e !== "object" || e === null) throw bad(`tensor ${name} has no description`);
-    if (typeof e.dtype !== "string" || !KNOWN.has(e.dtype)) throw bad(`tensor ${name} has unknown dtype ${JSON.stringify(e.dtype)}`);
+    if (typeof e.dtype !== "string" || !KNOWN.has(e.dtype)) throw bad(`tensor ${name} has unknown dtype ${JSON.stringify(e.dtype ?? null)}`);
     if (e.dtype !== "F32" && e.dtype !== "F64") {
       throw new InputError(`${file}: tensor ${name} is ${e.dtype}; rnn reads F32 and F64 checkpoints`);
     }
@@ -91,19 +97,26 @@ export function decodeSafetensors(buf: Buffer, file: string): Safetensors {
     if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isSafeInteger(d) && d >= 0) || off[0] > off[1]) {
       throw bad(`tensor ${name} has bad data_offsets`);
     }
-    const [b, en] = off as [number, number];
-    if (en > dataSize) throw bad(`tensor ${name} ends at byte ${en}, past the ${dataSize} bytes of data`);
+    const [begin, end] = off as [number, number];
+    if (end > dataSize) throw bad(`tensor ${name} ends at byte ${end}, past the ${dataSize} bytes of data`);
     const n = shape.reduce((a, d) => a * d, 1);
-    if (n * ITEM[dtype] !== en - b) throw bad(`tensor ${name}: shape [${shape.join(", ")}] needs ${n * ITEM[dtype]} bytes, data_offsets give ${en - b}`);
-    spans.push([b, en, name]);
-    const data = dtype === "F32" ? new Float32Array(n) : new Float64Array(n);
-    const p0 = dataStart + b;
-    for (let i = 0; i < n; i++) data[i] = dtype === "F32" ? buf.readFloatLE(p0 + 4 * i) : buf.readDoubleLE(p0 + 8 * i);
-    tensors.set(name, { dtype, shape, data });
+    if (n * ITEM[dtype] !== end - begin) throw bad(`tensor ${name}: shape [${shape.join(", ")}] needs ${n * ITEM[dtype]} bytes, data_offsets give ${end - begin}`);
+    entries.push({ name, dtype, shape, begin, end, n });
   }
-  spans.sort((a, b) => a[0] - b[0]);
+  const spans = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   for (let i = 1; i < spans.length; i++) {
-    if (spans[i][0] < spans[i - 1][1]) throw bad(`tensors ${spans[i - 1][2]} and ${spans[i][2]} overlap`);
+    if (spans[i].begin < spans[i - 1].end) throw bad(`tensors ${spans[i - 1].name} and ${spans[i].name} overlap`);
+  }
+  const tensors = new Map<string, StTensor>();
+  for (const { name, dtype, shape, begin, n } of entries) {
+    const data = dtype === "F32" ? new Float32Array(n) : new Float64Array(n);
+    const p0 = dataStart + begin;
+    if (LITTLE_ENDIAN) {
+      new Uint8Array(data.buffer).set(buf.subarray(p0, p0 + n * ITEM[dtype]));
+    } else {
+      for (let i = 0; i < n; i++) data[i] = dtype === "F32" ? buf.readFloatLE(p0 + 4 * i) : buf.readDoubleLE(p0 + 8 * i);
+    }
+    tensors.set(name, { dtype, shape, data });
   }
   return { metadata, tensors };
 }

@@ -48,6 +48,18 @@ export interface Start {
   readonly carry: readonly Float[] | null;
 }
 
+/** Names the weight of largest magnitude (what blew the loss up). */
+function largestWeight(net: Network): string {
+  let best = "", m = -1;
+  for (const s of net.layout.slots) {
+    for (let i = 0; i < s.size; i++) {
+      const v = Math.abs(net.params[s.offset + i]);
+      if (v > m) { m = v; best = `${s.name}[${i}] = ${net.params[s.offset + i]}`; }
+    }
+  }
+  return best;
+}
+
 /** Names the first non-finite entry of a buffer, or null. */
 function firstNonFinite(net: Network, buf: Float): string | null {
   for (const s of net.layout.slots) {
@@ -90,7 +102,7 @@ export async function trainLoop(net: Network, opt: Optimizer, data: BatchSource,
         const loss = r.sum / r.count;
         const gradNorm = clipGradients(net.grads, s.clip);
         const where = `epoch ${epoch}, step ${step + 1}`;
-        if (!Number.isFinite(loss)) throw new JobError(`training diverged at ${where}: the loss is ${loss}; the last good checkpoint is kept`);
+        if (!Number.isFinite(loss)) throw new JobError(`training diverged at ${where}: the loss is ${loss} (largest weight ${largestWeight(net)}); the last good checkpoint is kept`);
         const badGrad = Number.isFinite(gradNorm) ? null : firstNonFinite(net, net.grads);
         if (badGrad) throw new JobError(`training diverged at ${where}: gradient ${badGrad}; the last good checkpoint is kept`);
         opt.step(net.params, net.grads);
