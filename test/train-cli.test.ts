@@ -69,6 +69,23 @@ describe("rnn train", () => {
     expect(rnn(["train", "c.yaml", "--force", "--quiet"], { cwd: dir }).code).toBe(0);
   });
 
+  it("--resume refuses a config whose model differs from the checkpoint's", () => {
+    writeFileSync(path.join(dir, "relu.yaml"), readFileSync(path.join(dir, "c.yaml"), "utf8").replace("model: { hiddenSize: 8 }", "model: { hiddenSize: 8, activation: relu }"));
+    const r = rnn(["train", "relu.yaml", "--resume", "run/last.safetensors"], { cwd: dir });
+    expect([r.code, r.stderr.trim()]).toEqual([2, "rnn: run/last.safetensors: was trained with model.activation tanh, the config says relu"]);
+  });
+
+  it("removes temp files that killed runs left, and keeps no-target data out", () => {
+    const stale = path.join(dir, "run", ".last.safetensors.tmp-999999999-abc");
+    writeFileSync(stale, "half a checkpoint");
+    expect(rnn(["train", "c.yaml", "--force", "--quiet"], { cwd: dir }).code).toBe(0);
+    expect(existsSync(stale)).toBe(false);
+    writeFileSync(path.join(dir, "e.csv"), "id,x,y\na,1,\na,2,\n");
+    writeFileSync(path.join(dir, "e.yaml"), "data: { train: e.csv, sequenceColumn: id, inputs: [x], targets: [y] }\n");
+    const r = rnn(["train", "e.yaml"], { cwd: dir });
+    expect([r.code, r.stderr.trim()]).toEqual([2, `rnn: ${path.join(dir, "e.csv")}: no target left to train on (every target cell is empty)`]);
+  });
+
   it("same config and seed give the same weights bit for bit; another seed does not", () => {
     expect(rnn(["train", "c.yaml", "--out", "a", "--quiet"], { cwd: dir }).code).toBe(0);
     expect(rnn(["train", "c.yaml", "--out", "b", "--quiet"], { cwd: dir }).code).toBe(0);

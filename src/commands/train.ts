@@ -1,4 +1,4 @@
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { totalmem } from "node:os";
 import path from "node:path";
 import { SingleBar } from "cli-progress";
@@ -42,6 +42,18 @@ function withOverrides(c: ResolvedConfig, o: TrainOptions): ResolvedConfig {
   };
 }
 
+/** Deletes temp files that killed runs left behind (`.<name>.tmp-<pid>-…` of a process that is gone). */
+function removeStaleTemps(dir: string): void {
+  for (const f of readdirSync(dir)) {
+    const m = /^\..+\.tmp-(\d+)-/.exec(f);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    let alive = pid === process.pid;
+    try { if (!alive) { process.kill(pid, 0); alive = true; } } catch (e) { alive = (e as NodeJS.ErrnoException).code === "EPERM"; }
+    if (!alive) rmSync(path.join(dir, f), { force: true });
+  }
+}
+
 /** Signals ask the loop to stop after the current update; a second one exits at once. */
 function watchSignals(): { requested: () => "SIGINT" | "SIGTERM" | null; dispose: () => void } {
   let got: "SIGINT" | "SIGTERM" | null = null;
@@ -80,6 +92,9 @@ export async function train(configPath: string, o: TrainOptions, io: Io): Promis
   const net = new Network(shape, dtype, { kernels: loadBackend().kernels });
   const opt = createOptimizer(cfg.training.optimizer, net.layout.size, dtype);
   if (resume) {
+    const was = resume.config.model, now = cfg.model;
+    const changed = (["cell", "activation", "hiddenSize", "layers", "bias"] as const).find((k) => was[k] !== now[k]);
+    if (changed) throw new InputError(`${o.resume}: was trained with model.${changed} ${String(was[changed])}, the config says ${String(now[changed])}`);
     copyParams(resume, net.layout, net.params);
     if (resume.optimizer) {
       if (resume.optimizer.name !== cfg.training.optimizer.name) {
@@ -115,6 +130,7 @@ export async function train(configPath: string, o: TrainOptions, io: Io): Promis
   };
 
   ensureDir(dir);
+  removeStaleTemps(dir);
   const updates = new CsvLog(path.join(dir, "updates.csv"), UPDATES_HEADER);
   const epochs = new CsvLog(path.join(dir, "epochs.csv"), EPOCHS_HEADER);
   const start: Start = resume

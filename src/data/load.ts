@@ -53,9 +53,13 @@ export async function loadTrainingData(c: ResolvedConfig,
     }
   }
   const normalization = !c.data.normalize ? null : fixed?.normalization ?? computeNormalization(train, plan);
+  const prepared = train.map((s) => prepareSequence(s, plan, classes, normalization, c.data.train));
+  const supervised = prepared.some((s) => (s.y ? s.y.some((v) => !Number.isNaN(v)) : (s.labels ?? []).some((l) => l >= 0)));
+  if (!supervised) {
+    throw new InputError(`${c.data.train}: no target left to train on (every target cell is empty${c.data.shift > 0 ? `, or data.shift ${c.data.shift} is not shorter than the sequences` : ""})`);
+  }
   return {
-    series, classes, normalization,
-    train: train.map((s) => prepareSequence(s, plan, classes, normalization, c.data.train)),
+    series, classes, normalization, train: prepared,
     val: valRaw.map((s) => prepareSequence(s, plan, classes, normalization, valFile)),
   };
 }
