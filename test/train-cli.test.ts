@@ -1,23 +1,13 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { Rng } from "../src/core/rng.js";
+import { sequenceCsv } from "./robustness/util.js";
 import { decodeSafetensors } from "../src/io/safetensors.js";
 import { rnn, rnnAsync, tempDir } from "./helpers/cli.js";
 
 /** A small sequence problem: the target is a running mean of x, so it needs memory. */
 function makeData(dir: string, sequences: number, steps: number): void {
-  const rng = new Rng(5);
-  const lines = ["id,x,y"];
-  for (let s = 0; s < sequences; s++) {
-    let m = 0;
-    for (let t = 0; t < steps; t++) {
-      const x = 2 * rng.uniform() - 1;
-      m = 0.8 * m + 0.2 * x;
-      lines.push(`s${s},${x.toFixed(5)},${t % 3 === 0 ? "" : m.toFixed(5)}`);
-    }
-  }
-  writeFileSync(path.join(dir, "d.csv"), lines.join("\n") + "\n");
+  writeFileSync(path.join(dir, "d.csv"), sequenceCsv(sequences, steps));
 }
 
 function config(dir: string, extra: { epochs: number; hidden: number }): void {
