@@ -6,31 +6,14 @@
 #include <cstring>
 
 #include "gemm.h"
+#include "napi-args.h"
 
 namespace {
 
-struct Arr {
-  void* data = nullptr;
-  size_t length = 0;
-  napi_typedarray_type type = napi_float32_array;
-};
-
-bool get_arr(napi_env env, napi_value v, Arr* out) {
-  napi_value ab;
-  size_t off;
-  return napi_get_typedarray_info(env, v, &out->type, &out->length, &out->data, &ab, &off) == napi_ok;
-}
-
-int32_t i32(napi_env env, napi_value v) {
-  int32_t r = 0;
-  napi_get_value_int32(env, v, &r);
-  return r;
-}
-
-napi_value fail(napi_env env, const char* msg) {
-  napi_throw_range_error(env, nullptr, msg);
-  return nullptr;
-}
+using napiargs::Arr;
+using napiargs::fail;
+using napiargs::get_arr;
+using napiargs::i32;
 
 // gemm(transA, transB, M, N, K, out, outOff, a, aOff, b, bOff, acc)
 napi_value Gemm(napi_env env, napi_callback_info info) {

@@ -26,3 +26,11 @@ export class Interrupted extends RnnError {
       signal === "SIGINT" ? 130 : 143);
   }
 }
+
+/**
+ * A failure that another rank of an MPI job reports (SPEC §9: rank 0 alone prints): this rank
+ * exits with the same code, silently.
+ */
+export class ReportedElsewhere extends RnnError {
+  constructor(exitCode: number) { super("reported by another rank", exitCode); }
+}

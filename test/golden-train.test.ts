@@ -1,90 +1,11 @@
-import { cpSync, readdirSync, readFileSync } from "node:fs";
-import path from "node:path";
-import { parse } from "csv-parse/sync";
 import { describe, expect, it } from "vitest";
-import { decodeSafetensors } from "../src/io/safetensors.js";
-import { closeTo } from "./helpers/compare.js";
-import { rnn, tempDir } from "./helpers/cli.js";
+import { rnn } from "./helpers/cli.js";
+import { checkGoldenCase, goldenCases } from "./helpers/golden.js";
 
-/**
- * Golden training runs: each case under test/golden/train was trained by the PyTorch
- * reference in scripts/golden/make_train_fixtures.py from its own config, data and initial
- * weights; here the CLI runs the same commands and must reproduce the files it wrote.
- */
-interface Check {
-  command: number; kind: "checkpoint" | "updates" | "epochs" | "json" | "csv";
-  file?: string; stdout?: boolean; expected: string;
-  metadata?: { epoch: string; step: string; normalization: "present" | "absent"; classes?: string[] };
-  keys?: string[]; exact?: string[];
-}
-interface Case { name: string; commands: string[][]; checks: Check[]; tol: number }
-
-const root = path.join(import.meta.dirname, "golden/train");
-const cases = readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
-
-function rows(text: string): Record<string, string>[] {
-  return parse(text, { columns: true, skip_empty_lines: true }) as Record<string, string>[];
-}
-
-function compareRows(what: string, got: Record<string, string>[], want: Record<string, string>[], exact: string[], tol: number): void {
-  expect(got.length, `${what}: rows`).toBe(want.length);
-  want.forEach((w, i) => {
-    for (const [k, v] of Object.entries(w)) {
-      const g = got[i][k];
-      expect(g, `${what} row ${i + 1} column ${k}`).toBeDefined();
-      if (exact.includes(k) || v === "" || Number.isNaN(Number(v))) expect(g, `${what} row ${i + 1} column ${k}`).toBe(v);
-      else closeTo(`${what} row ${i + 1} column ${k}`, [Number(g)], [Number(v)], tol);
-    }
-  });
-}
-
+/** Training runs against the PyTorch reference (test/golden/train, scripts/golden/make_train_fixtures.py). */
 describe("training runs against the PyTorch reference", () => {
-  it("has cases", () => expect(cases.length).toBeGreaterThanOrEqual(5));
-  for (const name of cases) {
-    it(name, () => {
-      const src = path.join(root, name);
-      const c = JSON.parse(readFileSync(path.join(src, "case.json"), "utf8")) as Case;
-      const dir = tempDir();
-      for (const f of readdirSync(src)) if (!f.startsWith("expected") && f !== "case.json") cpSync(path.join(src, f), path.join(dir, f));
-      const outs = c.commands.map((args) => {
-        const r = rnn(args, { cwd: dir });
-        expect(r.code, `rnn ${args.join(" ")}: ${r.stderr}`).toBe(0);
-        return r.stdout;
-      });
-      for (const ch of c.checks) {
-        const want = readFileSync(path.join(src, ch.expected));
-        const got = ch.stdout ? Buffer.from(outs[ch.command]) : readFileSync(path.join(dir, ch.file!));
-        if (ch.kind === "checkpoint") {
-          const g = decodeSafetensors(got, ch.file!), w = decodeSafetensors(want, ch.expected);
-          const model = (m: ReadonlyMap<string, unknown>) => [...m.keys()].filter((k) => /^(rnn|head)\./.test(k)).sort();
-          expect(model(g.tensors), `${ch.file}: tensors`).toEqual(model(w.tensors));
-          for (const k of model(w.tensors)) {
-            const gt = g.tensors.get(k)!, wt = w.tensors.get(k)!;
-            expect([gt.dtype, gt.shape], `${ch.file}: ${k}`).toEqual([wt.dtype, wt.shape]);
-            closeTo(`${ch.file}: ${k}`, gt.data, wt.data, c.tol);
-          }
-          const md = ch.metadata!;
-          expect(g.metadata.format).toBe("rnn-checkpoint/1");
-          expect([g.metadata.epoch, g.metadata.step], `${ch.file}: epoch, step`).toEqual([md.epoch, md.step]);
-          expect(g.metadata.normalization !== undefined, `${ch.file}: normalization ${md.normalization}`).toBe(md.normalization === "present");
-          if (md.classes) expect(JSON.parse(g.metadata.classes)).toEqual(md.classes);
-          expect(typeof JSON.parse(g.metadata.config)).toBe("object");
-        } else if (ch.kind === "updates") {
-          compareRows("updates.csv", rows(got.toString()), rows(want.toString()), ["epoch", "step"], c.tol);
-        } else if (ch.kind === "epochs") {
-          const strip = (r: Record<string, string>[]) => r.map(({ seconds: _s, ...rest }) => rest);
-          compareRows("epochs.csv", strip(rows(got.toString())), strip(rows(want.toString())), ["epoch"], c.tol);
-        } else if (ch.kind === "json") {
-          const g = JSON.parse(got.toString()) as Record<string, number>, w = JSON.parse(want.toString()) as Record<string, number>;
-          for (const [k, v] of Object.entries(w)) {
-            if (ch.exact?.includes(k)) expect(g[k], k).toBe(v); else closeTo(`eval ${k}`, [g[k]], [v], c.tol);
-          }
-        } else {
-          const text = got.toString();
-          expect(text.split("\n")[0]).toBe(want.toString().split("\n")[0]);
-          compareRows("predict", rows(text), rows(want.toString()), ch.keys ?? [], c.tol);
-        }
-      }
-    });
+  it("has cases", () => expect(goldenCases.length).toBeGreaterThanOrEqual(5));
+  for (const name of goldenCases) {
+    it(name, () => checkGoldenCase(name, (args, cwd) => rnn(args, { cwd })));
   }
 });

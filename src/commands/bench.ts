@@ -77,7 +77,7 @@ async function benchOne(name: WorkloadName, cell: CellKind, kernels: Kernels, ba
       batches: () => [[0]], make: () => batch, validate: () => null,
     }, { epochs: Math.ceil(updates / WINDOWS), bptt: { truncate: w.T, stride: w.T }, clip: { norm: 5 }, lr: 0.01 },
     { epoch: 0, step: 0, position: null, carry: null }, {
-      onUpdate: () => {}, onEpoch: () => {}, stopRequested: () => false, onStop: () => {},
+      onUpdate: () => {}, onEpoch: () => {}, stopRequested: () => null, onStop: () => {},
       now: () => performance.now() / 1000,
     });
     return (performance.now() - t0) / 1000 / (Math.ceil(updates / WINDOWS) * WINDOWS);

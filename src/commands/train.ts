@@ -1,24 +1,24 @@
-import { existsSync, readdirSync, rmSync } from "node:fs";
-import { totalmem } from "node:os";
+import { availableParallelism, totalmem } from "node:os";
 import path from "node:path";
 import { SingleBar } from "cli-progress";
 import { initParams } from "../core/init.js";
-import { Network, trainingBytes } from "../core/network.js";
-import { createOptimizer } from "../core/optim.js";
+import { Network, trainingBytes, type ModelShape } from "../core/network.js";
+import { createOptimizer, type Optimizer } from "../core/optim.js";
 import { Rng } from "../core/rng.js";
 import type { Float } from "../core/tensor.js";
 import { loadConfig, type ResolvedConfig } from "../config/load.js";
 import { batchify, epochBatches, makeBatch, type TargetShape } from "../data/batches.js";
-import { loadTrainingData } from "../data/load.js";
-import { InputError, Interrupted, JobError } from "../errors.js";
-import { copyParams, loadCheckpoint, modelShapeOf, saveCheckpoint, type Checkpoint, type Position } from "../io/checkpoint.js";
+import { loadTrainingData, type TrainingData } from "../data/load.js";
+import { rowShare, type Communicator } from "../distributed/comm.js";
+import { agree, joinWorld } from "../distributed/launch.js";
+import { InputError, Interrupted, JobError, ReportedElsewhere, RnnError } from "../errors.js";
+import { copyParams, loadCheckpoint, modelShapeOf, type Checkpoint, type Position } from "../io/checkpoint.js";
 import { num } from "../io/format.js";
-import { CsvLog, EPOCHS_HEADER, UPDATES_HEADER } from "../io/runlog.js";
+import { BEST, LAST, RunDir } from "../io/rundir.js";
 import { writeOut, type Io } from "../io/terminal.js";
-import { ensureDir } from "../io/atomic.js";
-import { pooledLoss } from "../train/evaluate.js";
-import { trainLoop, type BatchSource, type Start } from "../train/trainer.js";
 import { loadBackend } from "../kernels/backends.js";
+import { pooledLoss } from "../train/evaluate.js";
+import { trainLoop, type BatchSource, type EpochRow, type Start, type StopSignal, type UpdateRow } from "../train/trainer.js";
 import { RunPlotter } from "./plot.js";
 
 export interface TrainOptions {
@@ -30,9 +30,6 @@ export interface TrainOptions {
   quiet?: boolean;
 }
 
-const LAST = "last.safetensors";
-const BEST = "best.safetensors";
-
 /** Applies --seed and --out to the config (the checkpoint records what actually ran). */
 function withOverrides(c: ResolvedConfig, o: TrainOptions): ResolvedConfig {
   return {
@@ -42,22 +39,10 @@ function withOverrides(c: ResolvedConfig, o: TrainOptions): ResolvedConfig {
   };
 }
 
-/** Deletes temp files that killed runs left behind (`.<name>.tmp-<pid>-…` of a process that is gone). */
-function removeStaleTemps(dir: string): void {
-  for (const f of readdirSync(dir)) {
-    const m = /^\..+\.tmp-(\d+)-/.exec(f);
-    if (!m) continue;
-    const pid = Number(m[1]);
-    let alive = pid === process.pid;
-    try { if (!alive) { process.kill(pid, 0); alive = true; } } catch (e) { alive = (e as NodeJS.ErrnoException).code === "EPERM"; }
-    if (!alive) rmSync(path.join(dir, f), { force: true });
-  }
-}
-
 /** Signals ask the loop to stop after the current update; a second one exits at once. */
-function watchSignals(): { requested: () => "SIGINT" | "SIGTERM" | null; dispose: () => void } {
-  let got: "SIGINT" | "SIGTERM" | null = null;
-  const on = (sig: "SIGINT" | "SIGTERM") => () => {
+function watchSignals(): { requested: () => StopSignal | null; dispose: () => void } {
+  let got: StopSignal | null = null;
+  const on = (sig: StopSignal) => () => {
     if (got) process.exit(sig === "SIGINT" ? 130 : 143); // files are written atomically: nothing is torn
     got = sig;
   };
@@ -66,157 +51,227 @@ function watchSignals(): { requested: () => "SIGINT" | "SIGTERM" | null; dispose
   return { requested: () => got, dispose: () => { process.off("SIGINT", int); process.off("SIGTERM", term); } };
 }
 
-/**
- * `rnn train <config>`: trains as the config says and writes the run directory
- * (last.safetensors, best.safetensors, updates.csv, epochs.csv).
- */
-export async function train(configPath: string, o: TrainOptions, io: Io): Promise<number> {
-  const cfg = withOverrides(await loadConfig(configPath), o);
-  if (o.resume && o.force) throw new InputError("--resume and --force: choose one");
-  const dir = cfg.output.dir;
-  const resume: Checkpoint | null = o.resume ? loadCheckpoint(o.resume) : null;
-  if (!resume && !o.force && (existsSync(path.join(dir, LAST)) || existsSync(path.join(dir, BEST)))) {
-    throw new InputError(`${dir}: already holds a checkpoint; pass --resume ${path.join(dir, LAST)} to continue it or --force to start over`);
-  }
+/** Everything a run needs before its first update. */
+interface Setup {
+  readonly cfg: ResolvedConfig;
+  readonly data: TrainingData;
+  readonly shape: ModelShape;
+  readonly net: Network;
+  readonly opt: Optimizer;
+  readonly resume: Checkpoint | null;
+  readonly start: Start;
+  /** The run directory, on rank 0 only. */
+  readonly run: RunDir | null;
+}
 
-  const data = await loadTrainingData(cfg, resume ?? undefined);
-  const shape = modelShapeOf(cfg, data.classes);
-  const dtype = cfg.training.dtype;
-  const longest = data.series ? Math.floor(data.train[0].length / cfg.training.batchSize) : Math.max(...data.train.map((s) => s.length));
+/** Refuses a model whose windows would not fit in memory, before allocating them. */
+function checkMemory(configPath: string, cfg: ResolvedConfig, data: TrainingData, shape: ModelShape): void {
+  const B = cfg.training.batchSize;
+  const longest = data.series ? Math.floor(data.train[0].length / B) : Math.max(...data.train.map((s) => s.length));
   const windowT = Math.min(longest, cfg.training.bptt?.truncate ?? longest);
-  const need = trainingBytes(shape, dtype, windowT, Math.min(cfg.training.batchSize, data.series ? cfg.training.batchSize : data.train.length));
+  const need = trainingBytes(shape, cfg.training.dtype, windowT, Math.min(B, data.series ? B : data.train.length));
   const have = totalmem();
   if (need > 0.8 * have) {
     throw new InputError(`${configPath}: model.hiddenSize ${shape.hiddenSize} × layers ${shape.layers}: training would need about ${(need / 2 ** 30).toFixed(1)} GiB, more than 80% of this machine's ${(have / 2 ** 30).toFixed(1)} GiB`);
   }
-  const net = new Network(shape, dtype, { kernels: loadBackend().kernels });
-  const opt = createOptimizer(cfg.training.optimizer, net.layout.size, dtype);
+}
+
+/** Starting weights: the checkpoint resumed (with its optimizer state), model.init, or seeded. */
+function initialWeights(net: Network, opt: Optimizer, cfg: ResolvedConfig, configPath: string, resume: Checkpoint | null): void {
   if (resume) {
     const was = resume.config.model, now = cfg.model;
     const changed = (["cell", "activation", "hiddenSize", "layers", "bias"] as const).find((k) => was[k] !== now[k]);
-    if (changed) throw new InputError(`${o.resume}: was trained with model.${changed} ${String(was[changed])}, the config says ${String(now[changed])}`);
+    if (changed) throw new InputError(`${resume.file}: was trained with model.${changed} ${String(was[changed])}, the config says ${String(now[changed])}`);
     copyParams(resume, net.layout, net.params);
     if (resume.optimizer) {
       if (resume.optimizer.name !== cfg.training.optimizer.name) {
-        throw new InputError(`${o.resume}: was trained with ${resume.optimizer.name}, the config says ${cfg.training.optimizer.name}`);
+        throw new InputError(`${resume.file}: was trained with ${resume.optimizer.name}, the config says ${cfg.training.optimizer.name}`);
       }
       for (const [k, buf] of resume.optimizer.state) opt.state[k]?.set(buf);
       opt.steps = resume.optimizer.steps;
     }
   } else if (cfg.model.init !== null) {
     const init = loadCheckpoint(cfg.model.init);
-    if (init.shape.inputSize !== shape.inputSize || init.shape.outputSize !== shape.outputSize
-      || init.shape.hiddenSize !== shape.hiddenSize || init.shape.layers !== shape.layers || init.shape.bias !== shape.bias) {
+    const s = net.shape;
+    if (init.shape.inputSize !== s.inputSize || init.shape.outputSize !== s.outputSize
+      || init.shape.hiddenSize !== s.hiddenSize || init.shape.layers !== s.layers || init.shape.bias !== s.bias) {
       throw new InputError(`${configPath}: model.init: ${cfg.model.init} holds a model of another shape (${JSON.stringify(init.shape)})`);
     }
     copyParams(init, net.layout, net.params);
   } else {
-    initParams(net.layout, net.params, shape.hiddenSize, new Rng(cfg.seed, 0));
+    initParams(net.layout, net.params, net.shape.hiddenSize, new Rng(cfg.seed, 0));
   }
+}
 
-  const ts: TargetShape = cfg.task === "regression"
-    ? { task: "regression", outputs: shape.outputSize } : { task: "classification", classes: shape.outputSize };
-  const B = cfg.training.batchSize;
-  const trainSeqs = data.series ? batchify(data.train[0], B, cfg.data.train) : data.train;
-  const source: BatchSource = {
-    batches: (epoch) => data.series ? [trainSeqs.map((_, i) => i)]
-      : epochBatches(trainSeqs.length, B, cfg.training.shuffle, cfg.seed, epoch),
-    make: (idx) => makeBatch(idx.map((i) => trainSeqs[i]), shape.inputSize, ts, dtype),
-    validate: () => {
-      if (data.val.length === 0) return null;
-      const r = pooledLoss(net, data.val, ts);
-      return r.count > 0 ? r.sum / r.count : null;
-    },
-  };
+/** Kernel threads of one rank: the machine's cores shared among the ranks on it (RNN_THREADS overrides). */
+function threadsFor(comm: Communicator): number | undefined {
+  if (comm.size === 1 || process.env.RNN_THREADS !== undefined) return undefined;
+  return Math.max(1, Math.floor(availableParallelism() / comm.localSize));
+}
 
-  ensureDir(dir);
-  removeStaleTemps(dir);
-  const updates = new CsvLog(path.join(dir, "updates.csv"), UPDATES_HEADER);
-  const epochs = new CsvLog(path.join(dir, "epochs.csv"), EPOCHS_HEADER);
+/** Loads and checks everything; every rank does, rank 0 alone also opens the run directory. */
+async function prepare(configPath: string, o: TrainOptions, comm: Communicator): Promise<Setup> {
+  const cfg = withOverrides(await loadConfig(configPath), o);
+  if (o.resume && o.force) throw new InputError("--resume and --force: choose one");
+  const lead = comm.rank === 0;
+  if (lead) RunDir.refuseFinished(cfg.output.dir, o.resume !== undefined, o.force === true);
+  const resume = o.resume ? loadCheckpoint(o.resume) : null;
+  const data = await loadTrainingData(cfg, resume ?? undefined);
+  const shape = modelShapeOf(cfg, data.classes);
+  checkMemory(configPath, cfg, data, shape);
+  const net = new Network(shape, cfg.training.dtype, { kernels: loadBackend(undefined, threadsFor(comm)).kernels });
+  const opt = createOptimizer(cfg.training.optimizer, net.layout.size, cfg.training.dtype);
+  initialWeights(net, opt, cfg, configPath, resume);
   const start: Start = resume
     ? { epoch: resume.position ? resume.position.epoch - 1 : resume.epoch, step: resume.step, position: resume.position, carry: resume.carry }
     : { epoch: 0, step: 0, position: null, carry: null };
-  if (resume) {
-    updates.truncate("step", start.step);
-    epochs.truncate("epoch", start.epoch);
-  } else {
-    if (o.force) for (const f of [LAST, BEST]) rmSync(path.join(dir, f), { force: true });
-    updates.reset(); epochs.reset();
-  }
+  const run = lead ? RunDir.open(cfg.output.dir, resume ? start : null, o.force === true) : null;
+  return { cfg, data, shape, net, opt, resume, start, run };
+}
 
-  const plots = new RunPlotter(dir, cfg.training.clip, (m) => io.stderr.write(`${io.color.yellow("warning")}: ${m}\n`));
-  let best = resume?.bestValLoss ?? Infinity;
-  let step = start.step;
-  const save = (file: string, epoch: number, position: Position | null, carry: readonly Float[] | null): void => {
-    updates.flush(); epochs.flush();
-    saveCheckpoint(path.join(dir, file), {
-      config: cfg, shape, dtype, params: net.params, normalization: data.normalization, classes: data.classes,
-      epoch, step, optimizer: { name: opt.config.name, steps: opt.steps, state: opt.state },
-      position, carry, bestValLoss: Number.isFinite(best) ? best : null,
-    });
+/**
+ * The training batches (shares of them, under MPI) and the validation loss, summed over the
+ * ranks: each rank runs its share of the validation sequences.
+ */
+function batchSource(s: Setup, comm: Communicator): BatchSource {
+  const { cfg, data, shape, net } = s;
+  const ts: TargetShape = cfg.task === "regression"
+    ? { task: "regression", outputs: shape.outputSize } : { task: "classification", classes: shape.outputSize };
+  const B = cfg.training.batchSize;
+  const seqs = data.series ? batchify(data.train[0], B, cfg.data.train) : data.train;
+  const [vlo, vhi] = rowShare(comm.rank, comm.size, data.val.length);
+  const valShare = data.val.slice(vlo, vhi);
+  return {
+    batches: (epoch) => data.series ? [seqs.map((_, i) => i)] : epochBatches(seqs.length, B, cfg.training.shuffle, cfg.seed, epoch),
+    make: (idx, lo, hi) => makeBatch(idx.slice(lo, hi).map((i) => seqs[i]), shape.inputSize, ts, cfg.training.dtype,
+      Math.max(...idx.map((i) => seqs[i].length))),
+    validate: () => {
+      if (data.val.length === 0) return null;
+      const r = valShare.length > 0 ? pooledLoss(net, valShare, ts) : { sum: 0, count: 0 };
+      const total = new Float64Array([r.sum, r.count]);
+      comm.allreduce(total, "sum");
+      return total[1] > 0 ? total[0] / total[1] : null;
+    },
   };
+}
 
-  const E = cfg.training.epochs;
+/** What a person sees on stderr (progress bar on a terminal, a line per epoch) and --json on stdout. */
+function reporter(io: Io, o: TrainOptions, epochs: number) {
   const c = io.color;
   const bar = io.interactive && !o.quiet
     ? new SingleBar({ format: "epoch {epoch}/{epochs} [{bar}] batch {value}/{total}  loss {loss}", stream: io.stderr as NodeJS.WriteStream, hideCursor: true, clearOnComplete: true })
     : null;
   let barEpoch = 0;
+  return {
+    update(u: UpdateRow, batch: number, batches: number): void {
+      if (!bar) return;
+      if (barEpoch !== u.epoch) {
+        if (barEpoch) bar.stop();
+        barEpoch = u.epoch;
+        bar.start(batches, 0, { epoch: u.epoch, epochs, loss: "" });
+      }
+      bar.update(batch - 1, { loss: u.loss.toPrecision(4) });
+    },
+    epoch(e: EpochRow, step: number, isBest: boolean): void {
+      if (bar && barEpoch) { bar.stop(); barEpoch = 0; }
+      if (!o.quiet) {
+        const val = e.valLoss === null ? "" : `  val_loss ${e.valLoss.toPrecision(6)}${isBest ? c.green(" *") : ""}`;
+        io.stderr.write(`${c.bold(`epoch ${e.epoch}/${epochs}`)}  train_loss ${e.trainLoss.toPrecision(6)}${val}  ${e.seconds.toFixed(2)}s\n`);
+      }
+      if (o.json) {
+        io.stdout.write(JSON.stringify({ epoch: e.epoch, step, train_loss: Number.isNaN(e.trainLoss) ? null : e.trainLoss, val_loss: e.valLoss, seconds: e.seconds }) + "\n");
+      }
+    },
+    stop(): void { bar?.stop(); },
+  };
+}
+
+/** Runs the loop, writing the run directory (rank 0); returns how it ended. */
+async function loop(s: Setup, o: TrainOptions, io: Io, comm: Communicator): Promise<{ result: "done" | StopSignal; step: number; best: number }> {
+  const { cfg, data, shape, net, opt, run } = s;
+  const lead = run !== null;
+  const show = reporter(io, o, cfg.training.epochs);
+  const plots = run ? new RunPlotter(run.dir, cfg.training.clip, (m) => io.stderr.write(`${io.color.yellow("warning")}: ${m}\n`)) : null;
+  let best = s.resume?.bestValLoss ?? Infinity;
+  let step = s.start.step;
+  const save = (file: typeof LAST | typeof BEST, epoch: number, position: Position | null, carry: readonly Float[] | null): void => {
+    run?.save(file, {
+      config: cfg, shape, dtype: cfg.training.dtype, params: net.params, normalization: data.normalization, classes: data.classes,
+      epoch, step, optimizer: { name: opt.config.name, steps: opt.steps, state: opt.state },
+      position, carry, bestValLoss: Number.isFinite(best) ? best : null,
+    });
+  };
   const signals = watchSignals();
-  const t0 = performance.now();
-  let result: "done" | "stopped";
   try {
-    result = await trainLoop(net, opt, source, {
-      epochs: E, bptt: cfg.training.bptt, clip: cfg.training.clip, lr: cfg.training.optimizer.lr,
-    }, start, {
+    const result = await trainLoop(net, opt, batchSource(s, comm), {
+      epochs: cfg.training.epochs, bptt: cfg.training.bptt, clip: cfg.training.clip, lr: cfg.training.optimizer.lr,
+    }, s.start, {
       now: () => performance.now() / 1000,
-      stopRequested: () => signals.requested() !== null,
+      stopRequested: signals.requested,
       onUpdate: (u, batch, batches) => {
         step = u.step;
-        updates.add([u.epoch, u.step, u.loss, u.gradNorm, u.lr]);
-        if (bar) {
-          if (barEpoch !== u.epoch) {
-            if (barEpoch) bar.stop();
-            barEpoch = u.epoch;
-            bar.start(batches, 0, { epoch: u.epoch, epochs: E, loss: "" });
-          }
-          bar.update(batch - 1, { loss: u.loss.toPrecision(4) });
-        }
+        run?.updates.add([u.epoch, u.step, u.loss, u.gradNorm, u.lr]);
+        if (lead) show.update(u, batch, batches);
       },
       onEpoch: async (e) => {
-        if (bar && barEpoch) { bar.stop(); barEpoch = 0; }
-        epochs.add([e.epoch, e.trainLoss, e.valLoss, e.seconds]);
+        run?.epochs.add([e.epoch, e.trainLoss, e.valLoss, e.seconds]);
         const isBest = e.valLoss !== null && e.valLoss < best;
         if (isBest) best = e.valLoss as number;
         if (isBest) save(BEST, e.epoch, null, null);
         save(LAST, e.epoch, null, null);
-        await plots.epochEnd(); // after save(): the CSV rows are flushed by then
-        if (!o.quiet) {
-          const val = e.valLoss === null ? "" : `  val_loss ${e.valLoss.toPrecision(6)}${isBest ? c.green(" *") : ""}`;
-          io.stderr.write(`${c.bold(`epoch ${e.epoch}/${E}`)}  train_loss ${e.trainLoss.toPrecision(6)}${val}  ${e.seconds.toFixed(2)}s\n`);
-        }
-        if (o.json) {
-          io.stdout.write(JSON.stringify({ epoch: e.epoch, step, train_loss: Number.isNaN(e.trainLoss) ? null : e.trainLoss, val_loss: e.valLoss, seconds: e.seconds }) + "\n");
-        }
+        await plots?.epochEnd(); // after save(): the CSV rows are flushed by then
+        if (lead) show.epoch(e, step, isBest);
       },
       onStop: (pos, carry) => save(LAST, pos.epoch - 1, pos, carry),
-    });
+    }, comm);
+    return { result, step, best };
   } catch (e) {
     // The updates up to a divergence are the user's best clue (its grad_norm column): keep them.
     // The checkpoint is not touched, so it stays the last good one.
-    if (e instanceof JobError) { updates.flush(); epochs.flush(); }
+    if (e instanceof JobError) run?.flush();
     throw e;
   } finally {
-    bar?.stop();
+    show.stop();
     signals.dispose();
-    await plots.finish(); // also after a stop or a divergence; never throws
+    await plots?.finish(); // also after a stop or a divergence; never throws
   }
-  const sig = signals.requested();
-  if (result === "stopped" && sig) throw new Interrupted(sig);
-  if (!o.quiet) {
-    const secs = (performance.now() - t0) / 1000;
-    io.stderr.write(`${c.green("done")}: ${step} updates in ${secs.toFixed(1)}s; ${path.join(dir, LAST)}${Number.isFinite(best) ? `, best val_loss ${num(best)} in ${BEST}` : ""}\n`);
+}
+
+/**
+ * `rnn train <config>`: trains as the config says and writes the run directory
+ * (last.safetensors, best.safetensors, updates.csv, epochs.csv). Under an MPI launcher
+ * (mpirun, srun) it trains data-parallel over the ranks (SPEC §9); rank 0 writes and prints.
+ */
+export async function train(configPath: string, o: TrainOptions, io: Io): Promise<number> {
+  const comm = joinWorld(process.env);
+  const lead = comm.rank === 0;
+  try {
+    // Every rank loads the same inputs; if any fails, all leave together (rank 0 says why).
+    const setup = await agree(comm, () => prepare(configPath, o, comm));
+    const t0 = performance.now();
+    let end: Awaited<ReturnType<typeof loop>>;
+    try {
+      end = await loop(setup, o, lead ? io : { ...io, interactive: false }, comm);
+      if (end.result !== "done") throw new Interrupted(end.result);
+    } catch (e) {
+      if (comm.size > 1) {
+        // A stop or a divergence meets every rank at the same update: rank 0 reports it. Anything
+        // else (a full disk on rank 0) leaves the others waiting in a collective: end them all.
+        if (e instanceof JobError || e instanceof Interrupted) throw lead ? e : new ReportedElsewhere(e.exitCode);
+        io.stderr.write(`rnn: ${lead ? "" : `rank ${comm.rank}: `}${e instanceof Error ? e.message : String(e)}\n`);
+        comm.abort(e instanceof RnnError ? e.exitCode : 1);
+      }
+      throw e;
+    }
+    if (lead && !o.quiet) {
+      const secs = (performance.now() - t0) / 1000;
+      const dir = setup.cfg.output.dir;
+      const world = comm.size > 1 ? ` on ${comm.size} ranks` : "";
+      io.stderr.write(`${io.color.green("done")}: ${end.step} updates in ${secs.toFixed(1)}s${world}; ${path.join(dir, LAST)}${Number.isFinite(end.best) ? `, best val_loss ${num(end.best)} in ${BEST}` : ""}\n`);
+    }
+    await writeOut(io, "");
+    return 0;
+  } finally {
+    comm.finalize();
   }
-  await writeOut(io, "");
-  return 0;
 }

@@ -42,22 +42,32 @@ export interface Batch {
 }
 
 /**
+ * What a pass does with gradients: nothing (false), the gradient of the pooled mean over the
+ * window's supervised elements ("mean", or true: the update of one process), or of their sum
+ * ("sum": one rank's part of a data-parallel update, summed over ranks and divided by the global
+ * count afterwards).
+ */
+export type GradMode = boolean | "mean" | "sum";
+
+/**
  * One pass of `net` over window w of `batch`, from the carried state `state0`.
- * Returns the loss summed over the window's supervised elements and their count. With
- * `grad` and at least one supervised element, `net.grads` is zeroed and then holds the
- * gradient of the pooled mean (sum / count): the batch-averaged gradient of this update.
+ * Returns the loss summed over the window's supervised elements and their count. With a grad
+ * mode, `net.grads` is zeroed and then holds the gradient of the pooled mean (sum / count) —
+ * left untouched when there is no supervised element — or, with "sum", of the sum (zero when
+ * there is no supervised element).
  */
 export function windowPass(net: Network, batch: Batch, w: Window, state0: readonly Float[],
-  grad: boolean): LossSum {
+  grad: GradMode): LossSum {
   const B = batch.B, T = w.end - w.start, I = net.shape.inputSize;
   net.forward(batch.x, w.start * B * I, state0, T, B);
   const head = net.head, O = net.shape.outputSize;
   const r0 = (w.lossStart - w.start) * B, r1 = T * B;
   const ls = lossSum(head.y, batch.targets, w.start * B, r0, r1, grad ? head.dy : null);
+  if (grad === "sum" && ls.count === 0) net.grads.fill(0);
   if (grad && ls.count > 0) {
-    const dy = head.dy, scale = 1 / ls.count;
+    const dy = head.dy, scale = grad === "sum" ? 1 : 1 / ls.count;
     dy.fill(0, 0, r0 * O);
-    for (let i = r0 * O; i < r1 * O; i++) dy[i] *= scale;
+    if (scale !== 1) for (let i = r0 * O; i < r1 * O; i++) dy[i] *= scale;
     net.grads.fill(0);
     net.backward(T, B);
   }

@@ -16,11 +16,12 @@ export interface SequenceBatch extends Batch {
 }
 
 /**
- * Pads B sequences to the longest and lays them out time-major: x [T,B,I] (zero padding),
- * targets [T,B,O] / [T,B] masked past each sequence's end.
+ * Pads B sequences to the longest (or to `padTo` steps: a rank's share of a batch is padded to
+ * the whole batch's length) and lays them out time-major: x [T,B,I] (zero padding), targets
+ * [T,B,O] / [T,B] masked past each sequence's end.
  */
-export function makeBatch(seqs: readonly Sequence[], inputs: number, ts: TargetShape, dtype: DType): SequenceBatch {
-  const B = seqs.length, T = Math.max(...seqs.map((s) => s.length)), I = inputs;
+export function makeBatch(seqs: readonly Sequence[], inputs: number, ts: TargetShape, dtype: DType, padTo?: number): SequenceBatch {
+  const B = seqs.length, T = padTo ?? Math.max(...seqs.map((s) => s.length)), I = inputs;
   const x = alloc(dtype, T * B * I);
   let targets: Targets;
   if (ts.task === "regression") {

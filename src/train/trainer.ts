@@ -4,8 +4,12 @@ import type { Network } from "../core/network.js";
 import type { Optimizer } from "../core/optim.js";
 import type { Float } from "../core/tensor.js";
 import { type SequenceBatch } from "../data/batches.js";
-import { JobError } from "../errors.js";
+import { soloComm, type Communicator } from "../distributed/comm.js";
+import { InputError, JobError } from "../errors.js";
 import type { Position } from "../io/checkpoint.js";
+import { WindowSync, type StopSignal } from "./sync.js";
+
+export type { StopSignal } from "./sync.js";
 
 export interface TrainSettings {
   readonly epochs: number;
@@ -21,10 +25,14 @@ export interface EpochRow { readonly epoch: number; readonly trainLoss: number; 
 
 /** The training data as the loop sees it: the batches of each epoch, made on demand. */
 export interface BatchSource {
-  /** Index lists of the epoch's batches. */
+  /** Index lists of the epoch's batches (the global batches, the same on every rank). */
   batches(epoch: number): number[][];
-  make(indices: readonly number[]): SequenceBatch;
-  /** Pooled validation loss with the current weights, or null without validation data. */
+  /**
+   * Rows [lo, hi) of the batch of these sequences — this rank's share — padded to the length
+   * of the longest sequence of the whole batch, so that every rank runs the same windows.
+   */
+  make(indices: readonly number[], lo: number, hi: number): SequenceBatch;
+  /** Pooled validation loss with the current weights (over every rank), or null without validation data. */
   validate(): number | null;
 }
 
@@ -33,8 +41,9 @@ export interface TrainHooks {
   /** After each update; `batch` of `batches` is the epoch's progress (1-based). */
   onUpdate(row: UpdateRow, batch: number, batches: number): void;
   onEpoch(row: EpochRow): void | Promise<void>;
-  /** Polled after every update: true stops the run at that point. */
-  stopRequested(): boolean;
+  /** Polled at every update: a signal stops the run after that update. */
+  stopRequested(): StopSignal | null;
+  /** The run stops at `pos`; `carry` is the whole batch's carried state (on rank 0). */
   onStop(pos: Position, carry: readonly Float[]): void;
   /** Seconds on a monotonic clock. */
   now(): number;
@@ -76,10 +85,16 @@ function firstNonFinite(net: Network, buf: Float): string | null {
  * latest pass computed at its first step (carried, detached); after a supervised window the
  * batch-mean gradient is clipped and the optimizer steps. Divergence (a non-finite loss,
  * gradient or weight) throws before anything is saved from it. It yields to the event loop
- * now and then so that signals are heard; returns "stopped" when one asked it to stop.
+ * now and then so that signals are heard; returns the signal that stopped it, or "done".
+ *
+ * Data-parallel (`comm` of N > 1 ranks, SPEC §9): each rank runs its rows of every batch
+ * through the same windows, and the window's gradient, loss and count are summed over the ranks
+ * before the update, so every rank takes the update one process would take on the whole batch.
  */
 export async function trainLoop(net: Network, opt: Optimizer, data: BatchSource, s: TrainSettings,
-  start: Start, hooks: TrainHooks): Promise<"done" | "stopped"> {
+  start: Start, hooks: TrainHooks, comm: Communicator = soloComm): Promise<"done" | StopSignal> {
+  const sync = comm.size > 1 ? new WindowSync(comm, net.grads) : null;
+  const S = net.stateSize;
   let step = start.step;
   let lastYield = hooks.now();
   for (let epoch = start.epoch + 1; epoch <= s.epochs; epoch++) {
@@ -88,16 +103,30 @@ export async function trainLoop(net: Network, opt: Optimizer, data: BatchSource,
     const t0 = hooks.now() - (resume?.seconds ?? 0);
     const batches = data.batches(epoch);
     for (let bi = resume?.batch ?? 0; bi < batches.length; bi++) {
-      const batch = data.make(batches[bi]);
+      const Bg = batches[bi].length;
+      const [lo, hi] = sync ? sync.share(Bg) : [0, Bg];
+      const batch = data.make(batches[bi], lo, hi);
       const windows = tbpttWindows(batch.T, s.bptt);
       const carry = net.zeroState(batch.B);
       const from = resume && bi === resume.batch ? resume.window : 0;
-      if (from > 0 && start.carry) start.carry.forEach((c, k) => carry[k].set(c));
+      if (from > 0 && start.carry) {
+        start.carry.forEach((c, k) => {
+          if (c.length !== Bg * S) throw new InputError(`the checkpoint's carried state resume.state_l${k} has ${c.length} values; batch ${bi + 1} of epoch ${epoch} needs ${Bg} × ${S}`);
+          carry[k].set(c.subarray(lo * S, hi * S));
+        });
+      }
       for (let wi = from; wi < windows.length; wi++) {
         const w = windows[wi];
-        const r = windowPass(net, batch, w, carry, true);
+        let r: { sum: number; count: number; stop?: StopSignal | null };
+        if (batch.B > 0) {
+          r = windowPass(net, batch, w, carry, sync ? "sum" : "mean");
+        } else { // a rank without rows in this batch still joins the sum, with zeros
+          r = { sum: 0, count: 0 };
+          net.grads.fill(0);
+        }
         const next = windows[wi + 1];
-        if (next) net.stateAfter(next.start - w.start, batch.B, carry);
+        if (next && batch.B > 0) net.stateAfter(next.start - w.start, batch.B, carry);
+        if (sync) r = sync.reduce(r, hooks.stopRequested());
         if (r.count === 0) continue; // no supervised element: the state moved on, no update
         const loss = r.sum / r.count;
         const gradNorm = clipGradients(net.grads, s.clip);
@@ -114,14 +143,19 @@ export async function trainLoop(net: Network, opt: Optimizer, data: BatchSource,
           await new Promise((res) => setImmediate(res));
           lastYield = hooks.now();
         }
-        if (hooks.stopRequested()) {
+        // One process asks now; ranks take the stop that travelled with this update's sum.
+        const stop = sync ? r.stop ?? null : hooks.stopRequested();
+        if (stop) {
           const at = wi + 1 < windows.length ? { batch: bi, window: wi + 1 } : { batch: bi + 1, window: 0 };
-          hooks.onStop({ epoch, ...at, lossSum, updates, seconds: hooks.now() - t0 }, carry);
-          return "stopped";
+          hooks.onStop({ epoch, ...at, lossSum, updates, seconds: hooks.now() - t0 }, sync ? sync.gatherRows(carry, Bg, S) : carry);
+          return stop;
         }
       }
     }
     const valLoss = data.validate();
+    if (sync && !sync.sameEverywhere(net.params)) {
+      throw new JobError(`after epoch ${epoch} the weights differ between ranks: the MPI library's all-reduce did not give every rank the same sums`);
+    }
     await hooks.onEpoch({ epoch, trainLoss: updates > 0 ? lossSum / updates : NaN, valLoss, seconds: hooks.now() - t0 });
   }
   return "done";

@@ -1,0 +1,78 @@
+import { InputError, ReportedElsewhere, RnnError } from "../errors.js";
+import { soloComm, type Communicator } from "./comm.js";
+import { loadMpi, mpiComm } from "./mpi.js";
+
+/** What the environment says about the launcher that started this process. */
+export interface Launch {
+  /** The launcher's name, or null when no launcher started this process. */
+  readonly launcher: string | null;
+  /** The variable that says how many processes it started, and their number (null: not said). */
+  readonly sizeVar: string | null;
+  readonly promised: number | null;
+  /** This process's rank as the environment says (0 when it does not). */
+  readonly rank: number;
+}
+
+const count = (v: string | undefined): number | null => (v !== undefined && /^\d+$/.test(v.trim()) ? Number(v) : null);
+
+/**
+ * Reads the launcher's variables: Open MPI's mpirun (OMPI_COMM_WORLD_SIZE/RANK), MPICH's
+ * Hydra and Slurm's PMI-2 (PMI_SIZE/RANK), a PMIx server (PMIX_RANK; Open MPI 5, srun
+ * --mpi=pmix), Slurm's srun (SLURM_NTASKS/PROCID); the first found wins.
+ */
+export function detectLaunch(env: NodeJS.ProcessEnv): Launch {
+  const kinds: [string, string, string][] = [
+    ["mpirun (Open MPI)", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK"],
+    ["a PMI launcher (mpiexec, srun --mpi=pmi2)", "PMI_SIZE", "PMI_RANK"],
+    ["srun (Slurm)", "SLURM_NTASKS", "SLURM_PROCID"],
+  ];
+  for (const [launcher, sizeVar, rankVar] of kinds) {
+    const n = count(env[sizeVar]);
+    if (n !== null) return { launcher, sizeVar, promised: n, rank: count(env[rankVar]) ?? 0 };
+  }
+  const pmix = count(env.PMIX_RANK);
+  if (pmix !== null) return { launcher: "a PMIx launcher", sizeVar: null, promised: null, rank: pmix };
+  return { launcher: null, sizeVar: null, promised: null, rank: 0 };
+}
+
+/**
+ * The world this process trains in: a single process when no launcher asked for more, else
+ * MPI_COMM_WORLD. Refused (exit 2): a launcher asking for N > 1 processes where this rnn was
+ * built without MPI, and a world of 1 where N were promised (the MPI library could not reach
+ * the launcher's PMI: the processes would each train alone and overwrite one another).
+ */
+export function joinWorld(env: NodeJS.ProcessEnv): Communicator {
+  const l = detectLaunch(env);
+  if (l.launcher === null || l.promised === 1) return soloComm;
+  // Every process finds the same fault: rank 0 says it once.
+  const refuse = (msg: string): never => { throw l.rank === 0 ? new InputError(msg) : new ReportedElsewhere(2); };
+  const addon = loadMpi();
+  if (addon instanceof Error) {
+    return refuse(`started by ${l.launcher} as one of ${l.promised ?? "several"} processes, but this rnn has no MPI support (no MPI was found when it was installed): apt-get install libopenmpi-dev (or your MPI's development files), then npm rebuild`);
+  }
+  const comm = mpiComm(addon);
+  if (comm.size === 1 && l.promised !== null && l.promised > 1) {
+    comm.finalize();
+    return refuse(`${l.launcher} promised ${l.promised} processes (${l.sizeVar}=${l.promised}), but MPI started a world of 1: the MPI library rnn was built with (${comm.library}) could not reach the launcher; launch with that MPI's own mpirun, or srun --mpi=<its PMI>`);
+  }
+  return comm;
+}
+
+/**
+ * Runs `step` on every rank and agrees on how it went, so that no rank is left waiting in a
+ * collective for one that failed: when any rank failed, every rank throws — the lowest failing
+ * rank its own error (prefixed with its rank when not 0), the others ReportedElsewhere — with
+ * the largest exit code among them.
+ */
+export async function agree<T>(comm: Communicator, step: () => T | Promise<T>): Promise<T> {
+  if (comm.size === 1) return step();
+  let value: T | undefined, error: unknown = null, failed = false;
+  try { value = await step(); } catch (e) { error = e; failed = true; }
+  const code = !failed ? 0 : error instanceof RnnError ? error.exitCode : 1;
+  const buf = new Float64Array([code, failed ? -comm.rank : -comm.size]);
+  comm.allreduce(buf, "max");
+  if (buf[0] === 0) return value as T;
+  if (!failed || -buf[1] !== comm.rank) throw new ReportedElsewhere(buf[0]);
+  if (comm.rank === 0 || !(error instanceof RnnError)) throw error;
+  throw new RnnError(`rank ${comm.rank}: ${error.message}`, buf[0]);
+}

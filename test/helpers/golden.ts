@@ -1,0 +1,89 @@
+import { cpSync, readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { parse } from "csv-parse/sync";
+import { expect } from "vitest";
+import { decodeSafetensors } from "../../src/io/safetensors.js";
+import { closeTo } from "./compare.js";
+import { tempDir, type Run } from "./cli.js";
+
+/**
+ * Golden training runs: each case under test/golden/train was trained by the PyTorch
+ * reference in scripts/golden/make_train_fixtures.py from its own config, data and initial
+ * weights; a test runs the same commands and must reproduce the files it wrote.
+ */
+interface Check {
+  command: number; kind: "checkpoint" | "updates" | "epochs" | "json" | "csv";
+  file?: string; stdout?: boolean; expected: string;
+  metadata?: { epoch: string; step: string; normalization: "present" | "absent"; classes?: string[] };
+  keys?: string[]; exact?: string[];
+}
+interface Case { name: string; commands: string[][]; checks: Check[]; tol: number }
+
+export const GOLDEN_TRAIN = path.resolve(import.meta.dirname, "../golden/train");
+export const goldenCases = readdirSync(GOLDEN_TRAIN, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+
+function rows(text: string): Record<string, string>[] {
+  return parse(text, { columns: true, skip_empty_lines: true }) as Record<string, string>[];
+}
+
+function compareRows(what: string, got: Record<string, string>[], want: Record<string, string>[], exact: string[], tol: number): void {
+  expect(got.length, `${what}: rows`).toBe(want.length);
+  want.forEach((w, i) => {
+    for (const [k, v] of Object.entries(w)) {
+      const g = got[i][k];
+      expect(g, `${what} row ${i + 1} column ${k}`).toBeDefined();
+      if (exact.includes(k) || v === "" || Number.isNaN(Number(v))) expect(g, `${what} row ${i + 1} column ${k}`).toBe(v);
+      else closeTo(`${what} row ${i + 1} column ${k}`, [Number(g)], [Number(v)], tol);
+    }
+  });
+}
+
+/**
+ * Runs golden case `name` in a copy of its folder — each command through `run` (command 0 is
+ * always `train`) — and compares every output with the PyTorch reference's.
+ */
+export function checkGoldenCase(name: string, run: (args: string[], cwd: string, index: number) => Run): void {
+  const src = path.join(GOLDEN_TRAIN, name);
+  const c = JSON.parse(readFileSync(path.join(src, "case.json"), "utf8")) as Case;
+  const dir = tempDir();
+  for (const f of readdirSync(src)) if (!f.startsWith("expected") && f !== "case.json") cpSync(path.join(src, f), path.join(dir, f));
+  const outs = c.commands.map((args, i) => {
+    const r = run(args, dir, i);
+    expect(r.code, `rnn ${args.join(" ")}: ${r.stderr}`).toBe(0);
+    return r.stdout;
+  });
+  for (const ch of c.checks) {
+    const want = readFileSync(path.join(src, ch.expected));
+    const got = ch.stdout ? Buffer.from(outs[ch.command]) : readFileSync(path.join(dir, ch.file!));
+    if (ch.kind === "checkpoint") {
+      const g = decodeSafetensors(got, ch.file!), w = decodeSafetensors(want, ch.expected);
+      const model = (m: ReadonlyMap<string, unknown>) => [...m.keys()].filter((k) => /^(rnn|head)\./.test(k)).sort();
+      expect(model(g.tensors), `${ch.file}: tensors`).toEqual(model(w.tensors));
+      for (const k of model(w.tensors)) {
+        const gt = g.tensors.get(k)!, wt = w.tensors.get(k)!;
+        expect([gt.dtype, gt.shape], `${ch.file}: ${k}`).toEqual([wt.dtype, wt.shape]);
+        closeTo(`${ch.file}: ${k}`, gt.data, wt.data, c.tol);
+      }
+      const md = ch.metadata!;
+      expect(g.metadata.format).toBe("rnn-checkpoint/1");
+      expect([g.metadata.epoch, g.metadata.step], `${ch.file}: epoch, step`).toEqual([md.epoch, md.step]);
+      expect(g.metadata.normalization !== undefined, `${ch.file}: normalization ${md.normalization}`).toBe(md.normalization === "present");
+      if (md.classes) expect(JSON.parse(g.metadata.classes)).toEqual(md.classes);
+      expect(typeof JSON.parse(g.metadata.config)).toBe("object");
+    } else if (ch.kind === "updates") {
+      compareRows("updates.csv", rows(got.toString()), rows(want.toString()), ["epoch", "step"], c.tol);
+    } else if (ch.kind === "epochs") {
+      const strip = (r: Record<string, string>[]) => r.map(({ seconds: _s, ...rest }) => rest);
+      compareRows("epochs.csv", strip(rows(got.toString())), strip(rows(want.toString())), ["epoch"], c.tol);
+    } else if (ch.kind === "json") {
+      const g = JSON.parse(got.toString()) as Record<string, number>, w = JSON.parse(want.toString()) as Record<string, number>;
+      for (const [k, v] of Object.entries(w)) {
+        if (ch.exact?.includes(k)) expect(g[k], k).toBe(v); else closeTo(`eval ${k}`, [g[k]], [v], c.tol);
+      }
+    } else {
+      const text = got.toString();
+      expect(text.split("\n")[0]).toBe(want.toString().split("\n")[0]);
+      compareRows("predict", rows(text), rows(want.toString()), ch.keys ?? [], c.tol);
+    }
+  }
+}
