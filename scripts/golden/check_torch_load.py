@@ -4,7 +4,8 @@ of `rnn predict`, to diff by hand against `rnn predict` (SPEC §2, §5).
 
     /usr/bin/python3 scripts/golden/check_torch_load.py <ckpt.safetensors> <data.csv> [<config>] [--last]
 
-- The checkpoint is read with a small safetensors reader of its own (F64/F32/F16/BF16), then
+- The checkpoint is read with the shared safetensors reader of scripts/golden/common.py
+  (F64/F32/F16/BF16), then
       rnn  = nn.RNN(inputs, hidden, num_layers=L, nonlinearity=Φ, bias=…, batch_first=True)
              (nn.LSTM / nn.GRU when model.cell is lstm / gru)
       head = nn.Linear(hidden, outputs, bias=…)
@@ -26,15 +27,14 @@ of `rnn predict`, to diff by hand against `rnn predict` (SPEC §2, §5).
 """
 import csv
 import json
-import math
 import os
-import struct
 import sys
 
 import numpy as np
 import torch
-import torch.nn as nn
 import yaml
+
+from common import GATES, SafetensorsError, load_modules, predict_header, read_csv, read_safetensors, torch_modules
 
 
 def die(msg, code=2):
@@ -42,34 +42,17 @@ def die(msg, code=2):
     sys.exit(code)
 
 
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    if len(raw) < 8:
-        die(f"{path}: too short")
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n].decode("utf-8"))
-    meta = header.pop("__metadata__", {}) or {}
-    data = raw[8 + n:]
-    dts = {"F64": (np.float64, torch.float64), "F32": (np.float32, torch.float32),
-           "F16": (np.float16, torch.float16)}
-    tensors, dtypes = {}, set()
-    for name, info in header.items():
-        s, e = info["data_offsets"]
-        if info["dtype"] == "BF16":
-            u = np.frombuffer(data[s:e], dtype="<u2").astype(np.uint32) << 16
-            t = torch.tensor(u.view(np.float32).reshape(info["shape"]))
-            dtypes.add(torch.float32)
-        else:
-            if info["dtype"] not in dts:
-                die(f"{path}: tensor {name}: dtype {info['dtype']} not supported")
-            npd, td = dts[info["dtype"]]
-            t = torch.tensor(np.frombuffer(data[s:e], dtype=np.dtype(npd).newbyteorder("<"))
-                             .astype(npd).reshape(info["shape"]))
-            if name.startswith(("rnn.", "head.")):
-                dtypes.add(td)
-        tensors[name] = t
-    return tensors, meta, (torch.float64 if torch.float64 in dtypes or not dtypes else torch.float32)
+def read_checkpoint(path):
+    """-> (tensors {name: torch tensor in its stored precision, BF16 as float32}, metadata, the dtype
+    to run in: float64 when an rnn.* / head.* tensor is F64 (or there is none), else float32)."""
+    try:
+        arrays, meta = read_safetensors(path)
+    except SafetensorsError as ex:
+        die(str(ex))
+    tensors = {name: torch.tensor(a) for name, a in arrays.items()}
+    model = [a for name, a in arrays.items() if name.startswith(("rnn.", "head."))]
+    f64 = not model or any(a.dtype == np.float64 for a in model)
+    return tensors, meta, (torch.float64 if f64 else torch.float32)
 
 
 MEAN_KEYS = ("mean", "mu", "avg", "center")
@@ -141,7 +124,7 @@ def main(argv):
     if len(args) not in (2, 3):
         die("usage: check_torch_load.py <ckpt.safetensors> <data.csv> [<config>] [--last]")
     ckpt, data_path = args[0], args[1]
-    tensors, meta, dtype = read_safetensors(ckpt)
+    tensors, meta, dtype = read_checkpoint(ckpt)
     cfg, cfg_dir = load_config(args[2] if len(args) == 3 else None, meta)
     d, m = cfg["data"], cfg.get("model", {})
     task = cfg.get("task", "regression")
@@ -150,7 +133,7 @@ def main(argv):
     L = sum(1 for k in tensors if k.startswith("rnn.weight_ih_l"))
     if L == 0 or "head.weight" not in tensors:
         die(f"{ckpt}: no rnn.weight_ih_l0 / head.weight", 1)
-    gates = {"elman": 1, "lstm": 4, "gru": 3}[cell]
+    gates = GATES[cell]
     H = tensors["rnn.weight_hh_l0"].shape[1]
     I = tensors["rnn.weight_ih_l0"].shape[1]
     O = tensors["head.weight"].shape[0]
@@ -158,19 +141,12 @@ def main(argv):
     head_bias = "head.bias" in tensors
     if tensors["rnn.weight_hh_l0"].shape[0] != gates * H:
         die(f"{ckpt}: rnn.weight_hh_l0 shape {list(tensors['rnn.weight_hh_l0'].shape)} does not fit cell {cell}", 1)
-    if cell == "elman":
-        if act not in ("tanh", "relu"):
-            die(f"activation {act} has no nn.RNN equivalent")
-        rnn = nn.RNN(I, H, num_layers=L, nonlinearity=act, bias=bias, batch_first=True)
-    elif cell == "lstm":
-        rnn = nn.LSTM(I, H, num_layers=L, bias=bias, batch_first=True)
-    else:
-        rnn = nn.GRU(I, H, num_layers=L, bias=bias, batch_first=True)
-    head = nn.Linear(H, O, bias=head_bias)
+    if cell == "elman" and act not in ("tanh", "relu"):
+        die(f"activation {act} has no nn.RNN equivalent")
+    rnn, head = torch_modules(cell, I, H, L, O, act, bias, head_bias=head_bias)
     rnn, head = rnn.to(dtype), head.to(dtype)
     try:
-        rnn.load_state_dict({k[4:]: v.to(dtype) for k, v in tensors.items() if k.startswith("rnn.")}, strict=True)
-        head.load_state_dict({k[5:]: v.to(dtype) for k, v in tensors.items() if k.startswith("head.")}, strict=True)
+        load_modules(rnn, head, {k: v.to(dtype) for k, v in tensors.items() if k.startswith(("rnn.", "head."))})
     except RuntimeError as ex:
         die(f"{ckpt}: load_state_dict(strict=True) failed: {ex}", 1)
     if I != len(d["inputs"]):
@@ -203,10 +179,7 @@ def main(argv):
                   file=sys.stderr)
 
     sc = d.get("sequenceColumn")
-    with open(data_path, newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))
-    header, body = rows[0], rows[1:]
-    col = {h: i for i, h in enumerate(header)}
+    header, body, col = read_csv(data_path)
     for c in list(d["inputs"]) + ([sc] if sc else []):
         if c not in col:
             die(f"{data_path}: no column {c}")
@@ -222,12 +195,7 @@ def main(argv):
         seqs[-1][1].append(x)
 
     out = csv.writer(sys.stdout, lineterminator="\n")
-    hdr = ([sc] if sc else []) + ["t"]
-    if task == "regression":
-        hdr += [f"pred_{c}" for c in d["targets"]]
-    else:
-        hdr += [f"pred_{d['targets'][0]}"] + [f"p_{c}" for c in classes]
-    out.writerow(hdr)
+    out.writerow(predict_header(sc, task, d["targets"], classes))
     for sid, xs in seqs:
         X = np.array(xs, dtype=np.float64)
         if in_stats is not None:

@@ -41,11 +41,11 @@ import sys
 import torch
 import torch.nn as nn
 
+from common import ACT_T, REPO, load_modules, param_names, param_shapes, torch_modules, write_text
+
 torch.set_num_threads(1)
 torch.use_deterministic_algorithms(True)
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
 OUT_DIR = os.path.join(REPO, "test", "fixtures", "core")
 
 RELU_MARGIN = 1e-3  # no relu pre-activation may lie this close to 0
@@ -121,8 +121,6 @@ CASES = [
          targetMask="random", dtype="float32"),
 ]
 
-GATES = {"elman": 1, "lstm": 4, "gru": 3}
-
 I_SIZE, H_SIZE, T_LEN, B_SIZE = 3, 4, 5, 3
 W_SCALE = 0.5
 
@@ -131,41 +129,15 @@ W_SCALE = 0.5
 # data generation (always in float64, rounded to the case dtype afterwards)
 # --------------------------------------------------------------------------
 
-def param_names(layers, bias):
-    names = []
-    for k in range(layers):
-        names += [f"rnn.weight_ih_l{k}", f"rnn.weight_hh_l{k}"]
-        if bias:
-            names += [f"rnn.bias_ih_l{k}", f"rnn.bias_hh_l{k}"]
-    names.append("head.weight")
-    if bias:
-        names.append("head.bias")
-    return names
-
-
-def param_shape(name, I, H, O, G=1):
-    """G: rows per hidden unit (1 Elman, 4 LSTM i|f|g|o, 3 GRU r|z|n)."""
-    if name == "head.weight":
-        return [O, H]
-    if name == "head.bias":
-        return [O]
-    k = int(name.rsplit("_l", 1)[1])
-    if name.startswith("rnn.weight_ih"):
-        return [G * H, I if k == 0 else H]
-    if name.startswith("rnn.weight_hh"):
-        return [G * H, H]
-    return [G * H]
-
-
 def generate(case, attempt):
     """Random draw for one case; float64 tensors + python-side targets."""
     g = torch.Generator().manual_seed(case["seed"] * 1000 + attempt)
     L, I, H, O, T, B = case["layers"], I_SIZE, H_SIZE, case["O"], T_LEN, B_SIZE
     names = param_names(L, case["bias"])
-    G = GATES[case.get("cell", "elman")]
+    shapes = param_shapes(I, H, L, O, case["bias"], case.get("cell", "elman"))
     params = {}
     for n in names:
-        params[n] = torch.randn(param_shape(n, I, H, O, G), generator=g, dtype=torch.float64) * W_SCALE
+        params[n] = torch.randn(shapes[n], generator=g, dtype=torch.float64) * W_SCALE
     lengths = list(case["lengths"]) if case["lengths"] is not None else [T] * B
     x = torch.randn(T, B, I, generator=g, dtype=torch.float64)
     for b in range(B):
@@ -221,16 +193,6 @@ def generate(case, attempt):
 # --------------------------------------------------------------------------
 # the computation
 # --------------------------------------------------------------------------
-
-def act(name, z):
-    if name == "tanh":
-        return torch.tanh(z)
-    if name == "relu":
-        return torch.relu(z)
-    if name == "sigmoid":
-        return torch.sigmoid(z)
-    raise ValueError(name)
-
 
 def lstm_gru_forward(case, P, x, h0, c0):
     """Explicit per-step stacked LSTM / GRU (nn.LSTM / nn.GRU's documented equations)
@@ -294,7 +256,7 @@ def loop_forward(case, P, x, h0):
             if case["bias"]:
                 z = z + P[f"rnn.bias_hh_l{k}"]
             preacts.append(z)
-            s = act(case["activation"], z)
+            s = ACT_T[case["activation"]](z)
             outs.append(s)
         finals.append(s)
         inp = outs
@@ -335,13 +297,9 @@ def loss_of(case, y, targets, mask, dtype):
 def module_check(case, P, x, h0, targets, mask, dtype, y_ref, hT_ref, loss_ref, grads_ref, dh0_ref):
     """Same weights in nn.RNN + nn.Linear; outputs, loss and grads must agree."""
     L, I, H, O = case["layers"], I_SIZE, H_SIZE, case["O"]
-    rnn = nn.RNN(I, H, num_layers=L, nonlinearity=case["activation"], bias=case["bias"],
-                 batch_first=True).to(dtype)
-    head = nn.Linear(H, O, bias=case["bias"]).to(dtype)
-    rnn_sd = {n[len("rnn."):]: P[n].detach().clone() for n in P if n.startswith("rnn.")}
-    head_sd = {n[len("head."):]: P[n].detach().clone() for n in P if n.startswith("head.")}
-    rnn.load_state_dict(rnn_sd, strict=True)
-    head.load_state_dict(head_sd, strict=True)
+    rnn, head = torch_modules("elman", I, H, L, O, case["activation"], case["bias"])
+    rnn, head = rnn.to(dtype), head.to(dtype)
+    load_modules(rnn, head, {n: P[n].detach().clone() for n in P})
     h0m = h0.detach().clone().requires_grad_(True)
     out, hT = rnn(x.transpose(0, 1).contiguous(), h0m)  # [B,T,H]
     y = head(out).transpose(0, 1)  # [T,B,O]
@@ -368,13 +326,10 @@ def module_check_cell(case, P, x, h0, c0, targets, mask, dtype, y_ref, hT_ref, c
                       dh0_ref, dc0_ref):
     """Same weights in nn.LSTM / nn.GRU + nn.Linear; outputs, states, loss and grads must agree."""
     L, I, H, O = case["layers"], I_SIZE, H_SIZE, case["O"]
-    cls = nn.LSTM if case["cell"] == "lstm" else nn.GRU
-    rnn = cls(I, H, num_layers=L, bias=case["bias"], batch_first=True).to(dtype)
-    head = nn.Linear(H, O, bias=case["bias"]).to(dtype)
-    rnn_sd = {n[len("rnn."):]: P[n].detach().clone() for n in P if n.startswith("rnn.")}
-    head_sd = {n[len("head."):]: P[n].detach().clone() for n in P if n.startswith("head.")}
-    rnn.load_state_dict(rnn_sd, strict=True)
-    head.load_state_dict(head_sd, strict=True)
+    rnn, head = torch_modules(case["cell"], I, H, L, O, case["activation"], case["bias"])
+    rnn, head = rnn.to(dtype), head.to(dtype)
+    load_modules(rnn, head, {n: P[n].detach().clone() for n in P})
+    cls = type(rnn)
     h0m = h0.detach().clone().requires_grad_(True)
     if case["cell"] == "lstm":
         c0m = c0.detach().clone().requires_grad_(True)
@@ -574,8 +529,7 @@ def main():
             fx, worst = fx
             extra = f"  vs nn.{case['cell'].upper()}: max rel diff {worst:.2e}"
         path = os.path.join(OUT_DIR, case["name"] + ".json")
-        with open(path, "w", encoding="utf-8", newline="\n") as f:
-            f.write(dumps(fx) + "\n")
+        write_text(path, dumps(fx) + "\n")
         print(f"wrote {os.path.relpath(path, REPO)}  loss={fx['expected']['loss']!r}{extra}", file=sys.stderr)
     print(f"torch {torch.__version__}", file=sys.stderr)
 

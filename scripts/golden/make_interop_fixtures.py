@@ -41,14 +41,11 @@ Per case it
 case.json records the commands, which expected file goes with which, the tolerance (f64 1e-9,
 f32 1e-5: |got - want| <= tol * (1 + |want|)) and the columns compared exactly.
 """
-import argparse
 import csv
 import io
 import json
 import math
 import os
-import shutil
-import struct
 import subprocess
 import sys
 
@@ -57,83 +54,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from common import (CKPT_FORMAT, HERE, REPO, CheckFailed, cell, checkpoint_meta, csv_text, fresh_dir, full_config,
+                    max_rel, normalization_json, num, out_only_args, param_names, predict_header, read_safetensors,
+                    read_table, require, torch_modules, write_safetensors, write_text)
+
 torch.set_num_threads(1)
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(REPO, "test", "golden", "interop")
 TORCH_DT = {"float32": torch.float32, "float64": torch.float64}
-ST_DT = {"F32": ("<f4", torch.float32), "F64": ("<f8", torch.float64)}
 TOL = {"float32": 1e-5, "float64": 1e-9}
-
-
-class CheckFailed(Exception):
-    pass
-
-
-def require(cond, msg):
-    if not cond:
-        raise CheckFailed(msg)
-
-
-# ------------------------------------------------------------------ formatting and files
-
-def num(x):
-    x = float(x)
-    require(math.isfinite(x), f"non-finite number {x}")
-    return repr(x)
-
-
-def cell(v, digits=6):
-    r = round(float(v), digits)
-    return repr(0.0 if r == 0 else r)
-
-
-def write_text(path, text):
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-
-
-def csv_text(header, rows):
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    for r in rows:
-        w.writerow(r)
-    return buf.getvalue()
-
-
-def write_safetensors(path, state, metadata):
-    """state: ordered name -> torch tensor (F32 or F64), written little-endian back to back."""
-    header = {"__metadata__": {str(k): str(v) for k, v in metadata.items()}}
-    blobs, off = [], 0
-    for name, t in state.items():
-        st = {torch.float32: "F32", torch.float64: "F64"}[t.dtype]
-        b = np.ascontiguousarray(t.detach().cpu().numpy().astype(ST_DT[st][0])).tobytes()
-        header[name] = {"dtype": st, "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    h += b" " * ((-len(h)) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n].decode("utf-8"))
-    meta = header.pop("__metadata__", {})
-    data = raw[8 + n:]
-    out = {}
-    for name, info in header.items():
-        s, e = info["data_offsets"]
-        npd, td = ST_DT[info["dtype"]]
-        out[name] = torch.tensor(np.frombuffer(data[s:e], dtype=npd).reshape(info["shape"]).copy(), dtype=td)
-    return out, meta
 
 
 # ------------------------------------------------------------------ the model
@@ -143,8 +71,7 @@ class Model(nn.Module):
 
     def __init__(self, I, H, L, O, act, bias):
         super().__init__()
-        self.rnn = nn.RNN(I, H, num_layers=L, nonlinearity=act, bias=bias, batch_first=True)
-        self.head = nn.Linear(H, O, bias=bias)
+        self.rnn, self.head = torch_modules("elman", I, H, L, O, act, bias)
 
     def forward(self, x):
         return self.head(self.rnn(x)[0])
@@ -187,20 +114,14 @@ def np_forward(W, x, act, L, bias):
     return y + W["head.bias"] if bias else y
 
 
-def full_config(dtype, seq_col, inputs, targets, task, H, L, act, bias, normalize):
-    """Every SPEC §3 key, as rnn's resolved config has them."""
-    return {
-        "seed": 0,
-        "data": {"train": "data.csv", "validation": None, "validationSplit": 0, "sequenceColumn": seq_col,
-                 "inputs": inputs, "targets": targets, "shift": 0, "normalize": normalize},
-        "task": task,
-        "targetsAt": "every",
-        "model": {"cell": "elman", "hiddenSize": H, "layers": L, "activation": act, "bias": bias, "init": None},
-        "training": {"epochs": 1, "batchSize": 4, "shuffle": False, "dtype": dtype, "bptt": None,
-                     "optimizer": {"name": "adam", "lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-08},
-                     "clip": None},
-        "output": {"dir": None},
-    }
+def case_config(dtype, seq_col, inputs, targets, task, H, L, act, bias, normalize):
+    """An interop case's config: every SPEC §3 key (common.full_config), as rnn's resolved config has them."""
+    return full_config(
+        seed=0, train="data.csv", validation=None, validationSplit=0, sequenceColumn=seq_col, inputs=inputs,
+        targets=targets, shift=0, normalize=normalize, task=task, targetsAt="every", cell="elman", hiddenSize=H,
+        layers=L, activation=act, bias=bias, init=None, epochs=1, batchSize=4, shuffle=False, dtype=dtype,
+        bptt=None, optimizer={"name": "adam", "lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-08},
+        clip=None, out_dir=None)
 
 
 # ------------------------------------------------------------------ case definitions
@@ -291,31 +212,11 @@ CASES = [case_f32_regression, case_f64_classification, case_f64_series]
 
 # ------------------------------------------------------------------ reading back and the expected outputs
 
-def read_data(path, cfg):
-    """data.csv -> list of (id, X [T,I] float64, raw targets [T][O] strings), contiguous ids."""
-    d = cfg["data"]
-    with open(path, newline="", encoding="utf-8") as f:
-        table = list(csv.reader(f))
-    header, body = table[0], table[1:]
-    col = {h: i for i, h in enumerate(header)}
-    sc = d["sequenceColumn"]
-    seqs, seen = [], set()
-    for row in body:
-        require(len(row) == len(header), "ragged row")
-        sid = row[col[sc]] if sc else None
-        if not seqs or seqs[-1][0] != sid:
-            require(sid not in seen, f"id {sid} reappears")
-            seen.add(sid)
-            seqs.append((sid, [], []))
-        seqs[-1][1].append([float(row[col[c]]) for c in d["inputs"]])
-        seqs[-1][2].append([row[col[c]] for c in d["targets"]])
-    return [(sid, np.array(x, dtype=np.float64), raw) for sid, x, raw in seqs]
-
-
 def expected_outputs(d):
     """From the files only: ckpt.safetensors + data.csv -> predict rows, predict --last rows, eval dict."""
     tensors, meta = read_safetensors(os.path.join(d, "ckpt.safetensors"))
-    require(meta["format"] == "rnn-checkpoint/1", "format")
+    tensors = {k: torch.tensor(v) for k, v in tensors.items()}
+    require(meta["format"] == CKPT_FORMAT, "format")
     cfg = json.loads(meta["config"])
     dc, mc, task = cfg["data"], cfg["model"], cfg["task"]
     dtype = TORCH_DT[cfg["training"]["dtype"]]
@@ -337,22 +238,20 @@ def expected_outputs(d):
 
     in_m, in_s = stat(dc["inputs"])
     out_m, out_s = stat(dc["targets"]) if task == "regression" else (None, None)
-    header = ([sc] if sc else []) + ["t"]
-    header += [f"pred_{c}" for c in dc["targets"]] if task == "regression" else \
-        [f"pred_{dc['targets'][0]}"] + [f"p_{c}" for c in classes]
+    header = predict_header(sc, task, dc["targets"], classes)
     pred_rows, last_rows = [], []
     ys, tgts, masks, labels = [], [], [], []      # eval pieces, all sequences
     diag = {"max_rel_numpy": 0.0, "max_rel_loop": 0.0, "min_argmax_gap": None}
     W64 = {k: v.double().numpy() for k, v in tensors.items()}
-    for sid, X, raw in read_data(os.path.join(d, "data.csv"), cfg):
+    for s in read_table(os.path.join(d, "data.csv"), cfg):
+        sid, X, raw = s["id"], s["X"], s["raw"]
         x = (torch.tensor(X, dtype=dtype) - in_m) / in_s          # in the checkpoint's dtype
         with torch.no_grad():
             y = m(x[None])[0]                                     # [T, O], dtype
             yl = loop_forward(m, x, mc["activation"], L, mc["bias"])
         yn = np_forward(W64, ((X - in_m.double().numpy()) / in_s.double().numpy()), mc["activation"], L, mc["bias"])
-        rel = lambda a, b: float(np.max(np.abs(a - b) / (1 + np.abs(b))))
-        diag["max_rel_numpy"] = max(diag["max_rel_numpy"], rel(y.double().numpy(), yn))
-        diag["max_rel_loop"] = max(diag["max_rel_loop"], rel(y.double().numpy(), yl.double().numpy()))
+        diag["max_rel_numpy"] = max(diag["max_rel_numpy"], max_rel(y.double().numpy(), yn))
+        diag["max_rel_loop"] = max(diag["max_rel_loop"], max_rel(y.double().numpy(), yl.double().numpy()))
         key = lambda t: ([sid] if sc else []) + [str(t)]
         if task == "regression":
             p = y * out_s + out_m                                 # original units, in dtype
@@ -397,10 +296,7 @@ def build_case(spec, out_root):
     c = spec()
     name, dtype = c["name"], c["dtype"]
     tdt = TORCH_DT[dtype]
-    d = os.path.join(out_root, name)
-    if os.path.isdir(d):
-        shutil.rmtree(d)
-    os.makedirs(d)
+    d = fresh_dir(out_root, name)
     print(f"{name}:")
 
     # 1. the model, in torch, PyTorch's own init scaled
@@ -411,26 +307,18 @@ def build_case(spec, out_root):
             p.mul_(c["scale"])
     m = m.to(tdt)
     state = m.state_dict()
-    expect_names = []
-    for k in range(c["L"]):
-        expect_names += [f"rnn.weight_ih_l{k}", f"rnn.weight_hh_l{k}"]
-        if c["bias"]:
-            expect_names += [f"rnn.bias_ih_l{k}", f"rnn.bias_hh_l{k}"]
-    expect_names += ["head.weight"] + (["head.bias"] if c["bias"] else [])
-    require(sorted(state) == sorted(expect_names), f"state_dict keys {list(state)}")
+    require(sorted(state) == sorted(param_names(c["L"], c["bias"])), f"state_dict keys {list(state)}")
 
     # 2. the checkpoint
-    cfg = full_config(dtype, c["seq_col"], c["inputs"], c["targets"], c["task"], c["H"], c["L"], c["act"],
+    cfg = case_config(dtype, c["seq_col"], c["inputs"], c["targets"], c["task"], c["H"], c["L"], c["act"],
                       c["bias"], c["normalize"])
-    meta = {"format": "rnn-checkpoint/1", "config": json.dumps(cfg, separators=(",", ":")),
-            "epoch": str(c["epoch"]), "step": str(c["step"])}
+    meta = checkpoint_meta(cfg, c["epoch"], c["step"])
     if c["normalize"]:
-        meta["normalization"] = json.dumps({col: {"mean": mu, "std": sd} for col, (mu, sd) in c["stats"].items()},
-                                           separators=(",", ":"))
+        meta["normalization"] = normalization_json(c["stats"].items())
     if c["task"] == "classification":
         meta["classes"] = json.dumps(c["classes"])
         require(c["classes"] == sorted(c["classes"]), "classes not in code-point order")
-    write_safetensors(os.path.join(d, "ckpt.safetensors"), state, meta)
+    write_safetensors(os.path.join(d, "ckpt.safetensors"), state.items(), meta)
 
     # 3. the data
     rows = [[r[h] for h in c["header"]] for r in c["rows"]]
@@ -439,9 +327,9 @@ def build_case(spec, out_root):
     # 4. expected outputs, from the files
     header, pred_rows, last_rows, ev, diag, rcfg = expected_outputs(d)
     require(rcfg == cfg, "config metadata does not read back as written")
-    back = read_data(os.path.join(d, "data.csv"), rcfg)
-    require(sum(len(x) for _, x, _ in back) == len(c["rows"]), "row count")
-    flat = np.concatenate([x for _, x, _ in back])
+    back = read_table(os.path.join(d, "data.csv"), rcfg)
+    require(sum(len(s["X"]) for s in back) == len(c["rows"]), "row count")
+    flat = np.concatenate([s["X"] for s in back])
     gen = np.array([[float(r[col]) for col in c["inputs"]] for r in c["rows"]])
     require(np.array_equal(flat, gen), "data.csv inputs do not read back")
     write_text(os.path.join(d, "expected_predict.csv"), csv_text(header, pred_rows))
@@ -517,11 +405,7 @@ f64 1e-9, f32 1e-5), the columns compared exactly and the generator's self-check
 
 
 def main(argv):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", default=DEFAULT_OUT)
-    ap.add_argument("--only", action="append", default=[])
-    a = ap.parse_args(argv)
-    os.makedirs(a.out, exist_ok=True)
+    a = out_only_args(argv, __doc__.split("\n")[0], DEFAULT_OUT)
     names = {s().get("name"): s for s in CASES}
     for o in a.only:
         if o not in names:

@@ -38,26 +38,23 @@ What it does, per case:
 A case whose data/threshold trial fails a knife-edge check is regenerated with the next trial
 (deterministically), so the committed fixtures are the first trial that passes.
 """
-import argparse
-import csv
-import io
 import json
 import math
 import os
-import shutil
-import struct
 import sys
 
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 import yaml
+
+from common import (ACT_T, CKPT_FORMAT, REPO, CheckFailed, cell, checkpoint_meta, csv_text, fresh_dir, full_config,
+                    load_modules, max_rel, normalization_json, num, out_only_args, param_names, param_shapes,
+                    predict_header, read_safetensors, read_table, require, torch_modules, write_safetensors,
+                    write_text)
 
 torch.set_num_threads(1)
 F64 = torch.float64
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_OUT = os.path.join(REPO, "test", "golden", "train")
 TOL = 1e-9
 LOG = []
@@ -68,17 +65,8 @@ def say(msg=""):
     LOG.append(msg)
 
 
-class CheckFailed(Exception):
-    pass
-
-
 class TrialRejected(Exception):
     pass
-
-
-def require(cond, msg):
-    if not cond:
-        raise CheckFailed(msg)
 
 
 def knife(cond, msg):
@@ -86,22 +74,8 @@ def knife(cond, msg):
         raise TrialRejected(msg)
 
 
-# ------------------------------------------------------------------ formatting and file writers
-
-def num(x):
-    """Round-trip (shortest) decimal form of a float: Python repr."""
-    x = float(x)
-    require(math.isfinite(x), f"non-finite number {x}")
-    return repr(x)
-
-
-def cell(v, digits=6):
-    """A data cell: the value rounded to `digits` decimals, printed round-trip."""
-    r = round(float(v), digits)
-    if r == 0:
-        r = 0.0
-    return repr(r)
-
+# ------------------------------------------------------------------ formatting and the config file
+# (num, cell, CSV / text files and safetensors: common.py)
 
 def rounded(v, digits=6):
     return float(cell(v, digits))
@@ -151,84 +125,7 @@ def config_yaml(cfg):
     return "\n".join(out) + "\n"
 
 
-def write_text(path, text):
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-
-
-def csv_text(header, rows):
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    for r in rows:
-        w.writerow(r)
-    return buf.getvalue()
-
-
-def write_safetensors(path, tensors, metadata):
-    """tensors: list of (name, float64 ndarray), written F64 little-endian back to back."""
-    header = {"__metadata__": {str(k): str(v) for k, v in metadata.items()}}
-    blobs, off = [], 0
-    for name, arr in tensors:
-        b = np.ascontiguousarray(np.asarray(arr, dtype="<f8")).tobytes()
-        header[name] = {"dtype": "F64", "shape": list(np.shape(arr)), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    h += b" " * ((-len(h)) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n].decode("utf-8"))
-    meta = header.pop("__metadata__", {})
-    data = raw[8 + n:]
-    dt = {"F64": "<f8", "F32": "<f4"}
-    out = {}
-    for name, info in header.items():
-        s, e = info["data_offsets"]
-        out[name] = np.frombuffer(data[s:e], dtype=dt[info["dtype"]]).astype(np.float64).reshape(info["shape"])
-    return out, meta
-
-
 # ------------------------------------------------------------------ the model (SPEC §1, §5)
-
-def param_names(L, bias):
-    names = []
-    for k in range(L):
-        names += [f"rnn.weight_ih_l{k}", f"rnn.weight_hh_l{k}"]
-        if bias:
-            names += [f"rnn.bias_ih_l{k}", f"rnn.bias_hh_l{k}"]
-    names.append("head.weight")
-    if bias:
-        names.append("head.bias")
-    return names
-
-
-GATES = {"elman": 1, "lstm": 4, "gru": 3}     # rows per hidden unit: LSTM i|f|g|o, GRU r|z|n
-
-
-def param_shapes(I, H, L, O, bias, cell="elman"):
-    G = GATES[cell]
-    shp = {}
-    for k in range(L):
-        shp[f"rnn.weight_ih_l{k}"] = (G * H, I if k == 0 else H)
-        shp[f"rnn.weight_hh_l{k}"] = (G * H, H)
-        if bias:
-            shp[f"rnn.bias_ih_l{k}"] = (G * H,)
-            shp[f"rnn.bias_hh_l{k}"] = (G * H,)
-    shp["head.weight"] = (O, H)
-    if bias:
-        shp["head.bias"] = (O,)
-    return shp
-
 
 def random_init(rs, I, H, L, O, bias, scale=1.0, bias_shift=0.0, cell="elman"):
     """Uniform(-k, k), k = scale/sqrt(H) (PyTorch's default init), rounded to 1e-12 is not needed:
@@ -241,9 +138,6 @@ def random_init(rs, I, H, L, O, bias, scale=1.0, bias_shift=0.0, cell="elman"):
             w = w + bias_shift / 2
         W[name] = w
     return W
-
-
-ACT_T = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}
 
 
 def cell_of(cfg):
@@ -468,6 +362,7 @@ def np_loss(task, y, tgt, mask):
 
 
 # ------------------------------------------------------------------ data (SPEC §3, §4) from the files
+# (the CSV reader, read_table: common.py)
 
 def windows(T, trunc, stride):
     """TBPTT(truncate, stride) windows of a batch of (padded) length T: (start, prev_end, end).
@@ -482,37 +377,6 @@ def windows(T, trunc, stride):
         out.append((max(0, e - trunc), prev, e))
         prev = e
     return out
-
-
-def read_table(path, cfg, targets=True):
-    """CSV -> list of sequences {id, X [T,I], raw [T][O] target strings}; contiguous ids in file order.
-    Without sequenceColumn the file is one sequence (id None)."""
-    d = cfg["data"]
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))
-    header, body = rows[0], rows[1:]
-    col = {h: i for i, h in enumerate(header)}
-    sc = d.get("sequenceColumn")
-    for c in d["inputs"] + (d["targets"] if targets else []) + ([sc] if sc else []):
-        require(c in col, f"{path}: no column {c}")
-    seqs, seen = [], set()
-    for r, row in enumerate(body, start=2):
-        require(len(row) == len(header), f"{path}:{r}: ragged row")
-        sid = row[col[sc]] if sc else None
-        if not seqs or seqs[-1]["id"] != sid:
-            require(sid not in seen, f"{path}:{r}: id {sid} reappears")
-            seen.add(sid)
-            seqs.append({"id": sid, "X": [], "raw": []})
-        x = []
-        for c in d["inputs"]:
-            v = float(row[col[c]])
-            require(math.isfinite(v), f"{path}:{r}: bad input")
-            x.append(v)
-        seqs[-1]["X"].append(x)
-        seqs[-1]["raw"].append([row[col[c]] for c in d["targets"]] if targets else [])
-    for s in seqs:
-        s["X"] = np.array(s["X"], dtype=np.float64)
-    return seqs
 
 
 def cut(s, a, b):
@@ -877,11 +741,7 @@ def predict(cfg, pr, P, path, last=False):
     sc = d.get("sequenceColumn")
     if sc is None:
         require(len(seqs) == 1, "one long sequence")
-    header = ([sc] if sc else []) + ["t"]
-    if pr.task == "regression":
-        header += [f"pred_{c}" for c in d["targets"]]
-    else:
-        header += [f"pred_{d['targets'][0]}"] + [f"p_{c}" for c in pr.classes]
+    header = predict_header(sc, pr.task, d["targets"], pr.classes)
     rows, gap, pre_min, ys = [], math.inf, math.inf, []
     for s in seqs:
         X = s["X"] if pr.in_mean is None else (s["X"] - pr.in_mean) / pr.in_std
@@ -984,16 +844,10 @@ def check_against_nn_rnn(cfg, pr, W):
     if cell == "elman" and act not in ("tanh", "relu"):
         return None
     I, O = W["rnn.weight_ih_l0"].shape[1], W["head.weight"].shape[0]
-    if cell == "lstm":
-        rnn = nn.LSTM(I, H, num_layers=L, bias=bias, batch_first=True).double()
-    elif cell == "gru":
-        rnn = nn.GRU(I, H, num_layers=L, bias=bias, batch_first=True).double()
-    else:
-        rnn = nn.RNN(I, H, num_layers=L, nonlinearity=act, bias=bias, batch_first=True).double()
-    head = nn.Linear(H, O, bias=bias).double()
-    rnn.load_state_dict({n[4:]: torch.tensor(v) for n, v in W.items() if n.startswith("rnn.")}, strict=True)
-    head.load_state_dict({n[5:]: torch.tensor(v) for n, v in W.items() if n.startswith("head.")}, strict=True)
+    rnn, head = torch_modules(cell, I, H, L, O, act, bias)
+    rnn, head = rnn.double(), head.double()
     P = {n: torch.tensor(v) for n, v in W.items()}
+    load_modules(rnn, head, P)
     worst = 0.0
     for b in pr.batches + ([pr.val_batch] if pr.val_batch is not None else []):
         with torch.no_grad():
@@ -1023,10 +877,6 @@ def check_against_nn_rnn(cfg, pr, W):
     return worst
 
 
-def max_rel(a, b):
-    return float(np.max(np.abs(a - b) / (1 + np.abs(b))))
-
-
 def fingerprint(res):
     """Every number the case's expected files hold (weights, update rows, epoch rows)."""
     vals = [res.W[n].ravel() for n in res.names]
@@ -1046,53 +896,26 @@ def differs(res_a, res_b):
 # ------------------------------------------------------------------ case assembly
 
 def base_config(**kw):
-    cfg = {
-        "seed": kw.get("seed", 1),
-        "data": {
-            "train": "data.csv",
-            "validation": kw.get("validation"),
-            "validationSplit": kw.get("validationSplit", 0),
-            "sequenceColumn": kw.get("sequenceColumn"),
-            "inputs": kw["inputs"],
-            "targets": kw["targets"],
-            "shift": kw.get("shift", 0),
-            "normalize": kw.get("normalize", False),
-        },
-        "task": kw.get("task", "regression"),
-        "targetsAt": kw.get("targetsAt", "every"),
-        "model": {
-            "cell": kw.get("cell", "elman"),
-            "hiddenSize": kw["hidden"],
-            "layers": kw.get("layers", 1),
-            "activation": kw.get("activation", "tanh"),
-            "bias": kw.get("bias", True),
-            "init": "init.safetensors",
-        },
-        "training": {
-            "epochs": kw.get("epochs", 2),
-            "batchSize": kw["batchSize"],
-            "shuffle": False,
-            "dtype": "float64",
-            "bptt": kw["bptt"],
-            "optimizer": kw["optimizer"],
-            "clip": kw["clip"],
-        },
-        "output": {"dir": "run"},
-    }
-    return cfg
+    """A case's config: every SPEC §3 key (common.full_config), with this generator's fixed choices
+    (train data.csv, init.safetensors, shuffle false, float64, output run) and defaults."""
+    return full_config(
+        seed=kw.get("seed", 1), train="data.csv", validation=kw.get("validation"),
+        validationSplit=kw.get("validationSplit", 0), sequenceColumn=kw.get("sequenceColumn"),
+        inputs=kw["inputs"], targets=kw["targets"], shift=kw.get("shift", 0), normalize=kw.get("normalize", False),
+        task=kw.get("task", "regression"), targetsAt=kw.get("targetsAt", "every"),
+        cell=kw.get("cell", "elman"), hiddenSize=kw["hidden"], layers=kw.get("layers", 1),
+        activation=kw.get("activation", "tanh"), bias=kw.get("bias", True), init="init.safetensors",
+        epochs=kw.get("epochs", 2), batchSize=kw["batchSize"], shuffle=False, dtype="float64", bptt=kw["bptt"],
+        optimizer=kw["optimizer"], clip=kw["clip"], out_dir="run")
 
 
 def ckpt_meta(cfg, pr, epoch, step, with_norm=True):
-    meta = {"format": "rnn-checkpoint/1", "config": json.dumps(cfg, separators=(",", ":")),
-            "epoch": str(epoch), "step": str(step)}
+    meta = checkpoint_meta(cfg, epoch, step)
     if pr is not None and pr.classes is not None:
         meta["classes"] = json.dumps(pr.classes)
     if with_norm and pr is not None and pr.norm is not None:
-        flat = {}                    # per column (SPEC §5: "JSON of the per-column mean/std")
-        for grp in ("inputs", "targets"):
-            for c, (m, s) in pr.norm[grp].items():
-                flat[c] = {"mean": m, "std": s}
-        meta["normalization"] = json.dumps(flat, separators=(",", ":"))
+        # per column (SPEC §5: "JSON of the per-column mean/std")
+        meta["normalization"] = normalization_json([*pr.norm["inputs"].items(), *pr.norm["targets"].items()])
     return meta
 
 
@@ -1113,10 +936,7 @@ def run_case(spec, out_root):
 
 def build_case(case, out_root):
     name = case["name"]
-    d = os.path.join(out_root, name)
-    if os.path.isdir(d):
-        shutil.rmtree(d)
-    os.makedirs(d)
+    d = fresh_dir(out_root, name)
     cfg = case["config"]
     write_text(os.path.join(d, "config.yaml"), config_yaml(cfg))
     for fn, (header, rows) in case["files"].items():
@@ -1135,6 +955,7 @@ def build_case(case, out_root):
         rcfg = yaml.safe_load(f)
     require(rcfg == cfg, "config.yaml does not read back as written")
     Wf, meta = read_safetensors(os.path.join(d, "init.safetensors"))
+    Wf = {n: w.astype(np.float64) for n, w in Wf.items()}
     require(list(Wf) == names and all(np.array_equal(Wf[n], W0[n]) for n in names), "init.safetensors round trip")
     pr = prepare(rcfg, d)
     case["check_data"](pr)          # the files give exactly the generator's data
@@ -1197,7 +1018,7 @@ def build_case(case, out_root):
                csv_text(["epoch", "train_loss", "val_loss", "seconds"],
                         [[str(e), num(tl), "" if vl is None else num(vl), ""] for e, tl, vl in res.epochs]))
     def meta_expect(epoch, step):
-        me = {"format": "rnn-checkpoint/1", "epoch": str(epoch), "step": str(step),
+        me = {"format": CKPT_FORMAT, "epoch": str(epoch), "step": str(step),
               "normalization": "present" if pr.norm is not None else "absent"}
         if pr.classes is not None:
             me["classes"] = pr.classes
@@ -1945,11 +1766,7 @@ def write_readme(out_root, results):
 
 
 def main(argv):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", default=DEFAULT_OUT)
-    ap.add_argument("--only", action="append", default=[])
-    args = ap.parse_args(argv)
-    os.makedirs(args.out, exist_ok=True)
+    args = out_only_args(argv, __doc__.split("\n")[0], DEFAULT_OUT)
     say(f"torch {torch.__version__}, numpy {np.__version__}; writing {args.out}")
     check_windows()
     results = []
