@@ -40,13 +40,14 @@ export function detectLaunch(env: NodeJS.ProcessEnv): Launch {
  * MPI_COMM_WORLD. Refused (exit 2): a launcher asking for N > 1 processes where this rnn was
  * built without MPI, and a world of 1 where N were promised (the MPI library could not reach
  * the launcher's PMI: the processes would each train alone and overwrite one another).
+ * `load` is the binding's loader (a test passes one that fails).
  */
-export function joinWorld(env: NodeJS.ProcessEnv): Communicator {
+export function joinWorld(env: NodeJS.ProcessEnv, load: typeof loadMpi = loadMpi): Communicator {
   const l = detectLaunch(env);
   if (l.launcher === null || l.promised === 1) return soloComm;
   // Every process finds the same fault: rank 0 says it once.
   const refuse = (msg: string): never => { throw l.rank === 0 ? new InputError(msg) : new ReportedElsewhere(2); };
-  const addon = loadMpi();
+  const addon = load();
   if (addon instanceof Error) {
     return refuse(`started by ${l.launcher} as one of ${l.promised ?? "several"} processes, but this rnn has no MPI support (no MPI was found when it was installed): apt-get install libopenmpi-dev (or your MPI's development files), then npm rebuild`);
   }

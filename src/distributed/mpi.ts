@@ -3,7 +3,7 @@ import type { Float } from "../core/tensor.js";
 import type { Communicator, ReduceOp } from "./comm.js";
 
 /** The MPI binding (native/mpi/mpi.cc), built at install where an MPI is found. */
-interface MpiAddon {
+export interface MpiAddon {
   init(): { rank: number; size: number; localSize: number; library: string };
   allreduce(buf: Float, op: number): void;
   gather(send: Float, recv: Float | null, counts: readonly number[]): void;

@@ -1,0 +1,286 @@
+/**
+ * Data-parallel training under a real MPI (SPEC §9): `mpirun -np N rnn train` over TCP on this
+ * machine, 2 and 3 ranks, must train the model one process trains — against the PyTorch golden
+ * runs and against single-process runs (1e-9 in float64) — write only from rank 0, stop every
+ * rank at the same update on a signal, survive a killed rank with a loadable checkpoint, and
+ * resume at another world size. Skipped (loudly) where mpirun is missing; CI installs it.
+ */
+import { spawnSync, type ChildProcess } from "node:child_process";
+import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { Rng } from "../../src/core/rng.js";
+import { loadCheckpoint } from "../../src/io/checkpoint.js";
+import { decodeSafetensors } from "../../src/io/safetensors.js";
+import { BIN, rnn, rnnAsync, tempDir } from "../helpers/cli.js";
+import { closeTo } from "../helpers/compare.js";
+import { checkGoldenCase, goldenCases } from "../helpers/golden.js";
+import { mpiSkipReason, rankPids, rnnMpi, rnnMpiAsync } from "../helpers/mpi.js";
+
+if (mpiSkipReason) {
+  if (process.env.CI) throw new Error(`MPI tests cannot run in CI: ${mpiSkipReason} (.ci/run installs it)`);
+  console.warn(`\n*** MPI TESTS SKIPPED: ${mpiSkipReason} ***\n`);
+}
+const mpi = mpiSkipReason ? describe.skip : describe;
+
+/** Variable-length sequences `id,x1,x2,y,label` (label: a class name at every step). */
+function dataCsv(sequences: number, seed: number, minT = 5, maxT = 14): string {
+  const rng = new Rng(seed);
+  const lines = ["id,x1,x2,y,label"];
+  for (let s = 0; s < sequences; s++) {
+    const T = minT + Math.floor(rng.uniform() * (maxT - minT + 1));
+    let m = 0;
+    for (let t = 0; t < T; t++) {
+      const a = 2 * rng.uniform() - 1, b = 2 * rng.uniform() - 1;
+      m = 0.7 * m + 0.3 * a * b;
+      const label = m > 0.05 ? "up" : m < -0.05 ? "down" : "flat";
+      lines.push(`q${s},${a.toFixed(6)},${b.toFixed(6)},${t % 4 === 1 ? "" : (m + 0.1 * b).toFixed(6)},${label}`);
+    }
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** One long series `x` (batchify): a noisy sum of two sines. */
+function seriesCsv(rows: number, seed: number): string {
+  const rng = new Rng(seed);
+  const lines = ["x"];
+  for (let t = 0; t < rows; t++) lines.push((Math.sin(t / 5) + 0.5 * Math.sin(t / 3.1) + 0.1 * (rng.uniform() - 0.5)).toFixed(6));
+  return lines.join("\n") + "\n";
+}
+
+const CASES: Record<string, { data: string; config: string }> = {
+  // LSTM, shuffled batches of 7 (2 ranks: 3+4 rows, 3 ranks: 2+2+3), stride < truncate, normalised, validation split.
+  "lstm-shuffle-overlap": {
+    data: dataCsv(23, 1),
+    config: `seed: 11
+data: { train: d.csv, sequenceColumn: id, inputs: [x1, x2], targets: [y], validationSplit: 0.15, normalize: true }
+model: { cell: lstm, hiddenSize: 5, layers: 2 }
+training: { epochs: 2, batchSize: 7, shuffle: true, dtype: float64, bptt: { truncate: 6, stride: 3 }, optimizer: { name: adam, lr: 0.02 }, clip: { norm: 0.5 } }
+output: { dir: run }
+`,
+  },
+  // GRU classification with one target per sequence; 8 training sequences in batches 3,3,2: at 3
+  // ranks, rank 0 has no rows in the last batch and still joins every sum.
+  "gru-classify-last": {
+    data: dataCsv(10, 2),
+    config: `seed: 5
+data: { train: d.csv, sequenceColumn: id, inputs: [x1, x2], targets: [label], validationSplit: 0.2 }
+task: classification
+targetsAt: last
+model: { cell: gru, hiddenSize: 4 }
+training: { epochs: 3, batchSize: 3, shuffle: false, dtype: float64, bptt: { truncate: 4, stride: 4 }, optimizer: { name: sgd, lr: 0.3, momentum: 0.9 }, clip: { value: 0.2 } }
+output: { dir: run }
+`,
+  },
+  // One long series in 5 streams (batchify), shift 1, normalised, 2 relu layers, TBPTT(4,2).
+  "elman-batchify-shift": {
+    data: seriesCsv(260, 3),
+    config: `seed: 2
+data: { train: d.csv, inputs: [x], targets: [x], shift: 1, validationSplit: 0.1, normalize: true }
+model: { cell: elman, hiddenSize: 6, layers: 2, activation: relu }
+training: { epochs: 2, batchSize: 5, shuffle: false, dtype: float64, bptt: { truncate: 4, stride: 2 }, optimizer: { name: adam, lr: 0.01 }, clip: { norm: 1.0 } }
+output: { dir: run }
+`,
+  },
+  // float32: summation order moves the last bits; within 1e-4 as float32 vs float64 elsewhere.
+  "elman-float32": {
+    data: dataCsv(17, 4),
+    config: `seed: 9
+data: { train: d.csv, sequenceColumn: id, inputs: [x1, x2], targets: [y], validationSplit: 0.2, normalize: true }
+model: { hiddenSize: 8 }
+training: { epochs: 2, batchSize: 6, shuffle: true, dtype: float32, bptt: { truncate: 5, stride: 5 }, optimizer: { name: adam, lr: 0.01 }, clip: { norm: 1.0 } }
+output: { dir: run }
+`,
+  },
+};
+
+function setUp(name: string): string {
+  const dir = tempDir(`rnn-mpi-${name}-`);
+  writeFileSync(path.join(dir, "d.csv"), CASES[name].data);
+  writeFileSync(path.join(dir, "c.yaml"), CASES[name].config);
+  return dir;
+}
+
+/** Every tensor (model, optimizer, carried state) of two checkpoints within tol; same epoch and step. */
+function sameCheckpoint(what: string, got: string, want: string, tol: number): void {
+  const g = decodeSafetensors(readFileSync(got), got), w = decodeSafetensors(readFileSync(want), want);
+  expect([...g.tensors.keys()].sort(), `${what}: tensors`).toEqual([...w.tensors.keys()].sort());
+  for (const [k, t] of w.tensors) closeTo(`${what}: ${k}`, g.tensors.get(k)!.data, t.data, tol);
+  for (const k of ["epoch", "step", "normalization", "classes", "optimizer"]) expect(g.metadata[k], `${what}: metadata ${k}`).toBe(w.metadata[k]);
+}
+
+/** The numbers of a run's CSV log, row by row, within tol (epochs.csv without its seconds). */
+function sameLog(what: string, got: string, want: string, tol: number): void {
+  const read = (f: string) => readFileSync(f, "utf8").trim().split("\n").map((l) => l.split(","));
+  const [g, w] = [read(got), read(want)];
+  expect(g.length, `${what}: rows`).toBe(w.length);
+  expect(g[0]).toEqual(w[0]);
+  const seconds = w[0].indexOf("seconds");
+  w.slice(1).forEach((row, i) => row.forEach((v, j) => {
+    if (j === seconds) return;
+    if (v === "" || w[0][j] === "epoch" || w[0][j] === "step") expect(g[i + 1][j], `${what} row ${i + 1} ${w[0][j]}`).toBe(v);
+    else closeTo(`${what} row ${i + 1} ${w[0][j]}`, [Number(g[i + 1][j])], [Number(v)], tol);
+  }));
+}
+
+function sameRun(what: string, got: string, want: string, tol: number): void {
+  for (const f of ["last.safetensors", "best.safetensors"]) {
+    expect(existsSync(path.join(got, f)), `${what}: ${f}`).toBe(existsSync(path.join(want, f)));
+    if (existsSync(path.join(want, f))) sameCheckpoint(`${what} ${f}`, path.join(got, f), path.join(want, f), tol);
+  }
+  sameLog(`${what} updates.csv`, path.join(got, "updates.csv"), path.join(want, "updates.csv"), tol);
+  sameLog(`${what} epochs.csv`, path.join(got, "epochs.csv"), path.join(want, "epochs.csv"), tol);
+}
+
+mpi("mpirun -np N rnn train: the PyTorch golden runs", () => {
+  for (const np of [2, 3]) {
+    for (const name of goldenCases) {
+      it(`${name} on ${np} ranks`, () => checkGoldenCase(name, (args, cwd, i) => (i === 0 ? rnnMpi(np, args, cwd) : rnn(args, { cwd }))));
+    }
+  }
+});
+
+mpi("mpirun -np N rnn train: the model one process trains", () => {
+  for (const name of Object.keys(CASES)) {
+    it(name, () => {
+      const dir = setUp(name);
+      const one = rnn(["train", "c.yaml", "--out", "one", "--quiet"], { cwd: dir });
+      expect(one.code, one.stderr).toBe(0);
+      const tol = name.endsWith("float32") ? 1e-4 : 1e-9;
+      for (const np of [2, 3]) {
+        const r = rnnMpi(np, ["train", "c.yaml", "--out", `np${np}`, "--json"], dir);
+        expect(r.code, r.stderr).toBe(0);
+        sameRun(`${np} ranks`, path.join(dir, `np${np}`), path.join(dir, "one"), tol);
+        // Rank 0 alone prints: one JSON line per epoch, one "done" line.
+        const epochs = Number(/epochs: (\d+)/.exec(CASES[name].config)![1]);
+        expect(r.stdout.trim().split("\n").map((l) => (JSON.parse(l) as { epoch: number }).epoch)).toEqual(Array.from({ length: epochs }, (_, i) => i + 1));
+        expect(r.stderr.match(/^done: /gm)?.length, r.stderr).toBe(1);
+        expect(r.stderr).toContain(`on ${np} ranks`);
+      }
+    });
+  }
+
+  it("a bad config: exit 2, one line from rank 0, nothing written", () => {
+    const dir = setUp("elman-float32");
+    writeFileSync(path.join(dir, "bad.yaml"), CASES["elman-float32"].config.replace("hiddenSize: 8", "hiddenSize: 0"));
+    const r = rnnMpi(3, ["train", "bad.yaml"], dir);
+    expect(r.code).toBe(2);
+    const ours = r.stderr.split("\n").filter((l) => l.startsWith("rnn:"));
+    expect(ours).toEqual(["rnn: bad.yaml: model.hiddenSize: must be ≥ 1"]);
+    expect(existsSync(path.join(dir, "run"))).toBe(false);
+  });
+
+  it("a run directory that holds a checkpoint is refused on every rank (exit 2)", () => {
+    const dir = setUp("elman-float32");
+    expect(rnn(["train", "c.yaml", "--quiet"], { cwd: dir }).code).toBe(0);
+    const before = readFileSync(path.join(dir, "run/last.safetensors"));
+    const r = rnnMpi(2, ["train", "c.yaml"], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split("\n").filter((l) => l.startsWith("rnn:"))).toHaveLength(1);
+    expect(r.stderr).toContain("already holds a checkpoint");
+    expect(readFileSync(path.join(dir, "run/last.safetensors")).equals(before)).toBe(true);
+  });
+});
+
+/** A run long enough to be stopped in the middle: LSTM, 4 epochs of many small updates. */
+function longRun(): string {
+  const dir = tempDir("rnn-mpi-stop-");
+  writeFileSync(path.join(dir, "d.csv"), dataCsv(160, 7, 30, 50));
+  writeFileSync(path.join(dir, "c.yaml"), `seed: 4
+data: { train: d.csv, sequenceColumn: id, inputs: [x1, x2], targets: [y], validationSplit: 0.1, normalize: true }
+model: { cell: lstm, hiddenSize: 32 }
+training: { epochs: 4, batchSize: 5, shuffle: true, dtype: float64, bptt: { truncate: 6, stride: 3 }, optimizer: { name: adam, lr: 0.01 }, clip: { norm: 1.0 } }
+output: { dir: run }
+`);
+  return dir;
+}
+
+interface Exit { code: number | null; stderr: string }
+/**
+ * Waits for the run to end; calls `act` once `out`/last.safetensors exists (rank 0 wrote it after
+ * epoch 1). The file, not rank 0's "epoch 1" line: mpirun forwards the ranks' output late.
+ */
+function runUntil(child: ChildProcess, out: string, act: () => void): Promise<Exit> {
+  let stderr = "";
+  child.stdout?.resume();
+  child.stderr?.setEncoding("utf8").on("data", (d: string) => { stderr += d; });
+  const poll = setInterval(() => {
+    if (existsSync(path.join(out, "last.safetensors"))) { clearInterval(poll); act(); }
+  }, 10);
+  return new Promise((res) => child.on("close", (code) => { clearInterval(poll); res({ code, stderr }); }));
+}
+
+mpi("signals, a killed rank, resume at another world size", () => {
+  const dir = longRun();
+  it("the uninterrupted reference (one process)", () => {
+    const r = rnn(["train", "c.yaml", "--out", "ref", "--quiet"], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+  }, 120_000);
+
+  it("SIGTERM to every rank (srun, scancel, Kubernetes): all stop at one update, rank 0 saves, exit 143; resumed at 3 ranks and in one process it ends as the uninterrupted run", async () => {
+    const child = rnnMpiAsync(2, ["train", "c.yaml", "--out", "stop"], dir);
+    const end = await runUntil(child, path.join(dir, "stop"), () => { for (const pid of rankPids(child.pid!)) process.kill(pid, "SIGTERM"); });
+    expect(end.code, end.stderr).toBe(143);
+    expect(end.stderr).toContain("rnn: stopped by SIGTERM");
+    const ck = loadCheckpoint(path.join(dir, "stop/last.safetensors"));
+    expect(ck.position, "saved inside an epoch").not.toBeNull();
+    // The whole batch's carried state, gathered from both ranks: [B × 2H] for the LSTM's (h, c).
+    expect(ck.carry!.map((c) => c.length)).toEqual([5 * 64]);
+    expect(readFileSync(path.join(dir, "stop/updates.csv"), "utf8").trim().split("\n").length - 1).toBe(ck.step);
+    cpSync(path.join(dir, "stop"), path.join(dir, "stop1"), { recursive: true });
+    const at3 = rnnMpi(3, ["train", "c.yaml", "--out", "stop", "--resume", "stop/last.safetensors", "--quiet"], dir);
+    expect(at3.code, at3.stderr).toBe(0);
+    sameRun("stopped at 2 ranks, resumed at 3", path.join(dir, "stop"), path.join(dir, "ref"), 1e-9);
+    const at1 = rnn(["train", "c.yaml", "--out", "stop1", "--resume", "stop1/last.safetensors", "--quiet"], { cwd: dir });
+    expect(at1.code, at1.stderr).toBe(0);
+    sameRun("stopped at 2 ranks, resumed in one process", path.join(dir, "stop1"), path.join(dir, "ref"), 1e-9);
+  }, 180_000);
+
+  it("SIGINT to mpirun: it passes SIGTERM to the ranks, which stop and save; mpirun exits non-zero", async () => {
+    const child = rnnMpiAsync(3, ["train", "c.yaml", "--out", "int"], dir);
+    const end = await runUntil(child, path.join(dir, "int"), () => child.kill("SIGINT"));
+    expect(end.code).not.toBe(0);
+    const ck = loadCheckpoint(path.join(dir, "int/last.safetensors"));
+    expect(ck.position, "saved inside an epoch").not.toBeNull();
+    const resumed = rnnMpi(2, ["train", "c.yaml", "--out", "int", "--resume", "int/last.safetensors", "--quiet"], dir);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    sameRun("SIGINT at 3 ranks, resumed at 2", path.join(dir, "int"), path.join(dir, "ref"), 1e-9);
+  }, 180_000);
+
+  it("kill -9 of one rank ends the job non-zero; the last checkpoint loads and resumes in one process", async () => {
+    const child = rnnMpiAsync(3, ["train", "c.yaml", "--out", "kill"], dir);
+    const end = await runUntil(child, path.join(dir, "kill"), () => { const pids = rankPids(child.pid!); process.kill(pids[pids.length - 1], "SIGKILL"); });
+    expect(end.code).not.toBe(0);
+    expect(end.code).not.toBeNull();
+    const names = readdirSync(path.join(dir, "kill"));
+    expect(names).toContain("last.safetensors");
+    const ck = loadCheckpoint(path.join(dir, "kill/last.safetensors"));
+    expect(ck.epoch).toBeGreaterThanOrEqual(1);
+    const r = rnn(["train", "c.yaml", "--out", "kill", "--resume", "kill/last.safetensors", "--quiet"], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    sameRun("killed at 3 ranks, resumed in one process", path.join(dir, "kill"), path.join(dir, "ref"), 1e-9);
+  }, 180_000);
+
+  it("a one-process mid-epoch checkpoint resumes at 2 ranks", async () => {
+    const child = rnnAsync(["train", "c.yaml", "--out", "solo"], dir);
+    const end = await runUntil(child, path.join(dir, "solo"), () => child.kill("SIGINT"));
+    expect(end.code, end.stderr).toBe(130);
+    expect(loadCheckpoint(path.join(dir, "solo/last.safetensors")).position).not.toBeNull();
+    const r = rnnMpi(2, ["train", "c.yaml", "--out", "solo", "--resume", "solo/last.safetensors", "--quiet"], dir);
+    expect(r.code, r.stderr).toBe(0);
+    sameRun("stopped in one process, resumed at 2 ranks", path.join(dir, "solo"), path.join(dir, "ref"), 1e-9);
+  }, 180_000);
+});
+
+mpi("a launcher that promised N processes but gave a world of 1", () => {
+  for (const [name, vars] of [["srun", { SLURM_NTASKS: "2", SLURM_PROCID: "0" }], ["a PMI launcher", { PMI_SIZE: "3", PMI_RANK: "0" }]] as const) {
+    it(`${name}: exit 2, nothing written`, () => {
+      const dir = setUp("elman-float32");
+      const r = spawnSync(process.execPath, [BIN, "train", "c.yaml"], { cwd: dir, encoding: "utf8", env: { ...process.env, ...vars }, timeout: 60_000 });
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toMatch(/promised \d processes .* but MPI started a world of 1/);
+      expect(existsSync(path.join(dir, "run"))).toBe(false);
+    });
+  }
+});
