@@ -242,4 +242,12 @@ describe("rnn sweep", () => {
     const notSweep = run(["sweep", "summary", "cfg"]);
     expect([notSweep.code, notSweep.stderr]).toEqual([2, "rnn: cfg: no sweep.json here (not a sweep folder written by rnn sweep)\n"]);
   });
+
+  it("--force over a sweep whose points have run keeps runs/ and says so", () => {
+    const r = run(["sweep", "cfg/c.yaml", ...grid, "--force"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr.split("\n")[0]).toBe("warning: the run directories of 4 points exist already (an earlier sweep?); rnn train refuses those that hold a checkpoint unless given --force");
+    expect(readdirSync(path.join(folder, "runs")).sort()).toEqual(["000", "001", "002", "003"]);
+    expect(run(["train", "cfg/c-sweep", "--index", "1"]).stderr).toMatch(/already holds a checkpoint; pass --resume .* or --force/);
+  });
 });

@@ -163,12 +163,12 @@ export async function sweep(configPath: string, o: SweepOptions, io: Io): Promis
     if (/^point-\d+\.yaml$/.test(f) && !current.has(f)) rmSync(path.join(folder, f), { force: true });
   }
 
-  const c = io.color;
+  const count = (n: number): string => `${n} point${n === 1 ? "" : "s"}`;
   const existing = planned.filter((p) => existsSync(p.runDir)).length;
   if (existing > 0) {
-    io.stderr.write(`${c.yellow("warning")}: ${existing} of the run directories already exist (an earlier sweep?); rnn train refuses those that hold a checkpoint unless given --force\n`);
+    io.stderr.write(`${io.color.yellow("warning")}: the run directories of ${count(existing)} exist already (an earlier sweep?); rnn train refuses those that hold a checkpoint unless given --force\n`);
   }
-  io.stderr.write(`${planned.length} points in ${folder}; train one with: rnn train ${folder} --index i\n`);
+  io.stderr.write(`${count(planned.length)} in ${folder}; train one with: rnn train ${folder} --index i\n`);
   await writeOut(io, planned.map((p) => `${path.join(folder, path.basename(p.file))}\n`).join(""));
   return 0;
 }
