@@ -177,6 +177,7 @@ describe("rnn sweep", () => {
     expect(await resolveTrainConfig(cfg, undefined, { SLURM_ARRAY_TASK_ID: "2" })).toBe(cfg);
     await expect(resolveTrainConfig(cfg, "1", {})).rejects.toThrow(`--index 1: ${cfg} is not a sweep folder`);
     await expect(resolveTrainConfig(path.join(dir, "cfg"), "1", {})).rejects.toThrow(`${path.join(dir, "cfg")}: no sweep.json here`);
+    expect(await resolveTrainConfig(path.join(dir, "cfg"), undefined, { SLURM_ARRAY_TASK_ID: "2" }), "left to train, which refuses a directory").toBe(path.join(dir, "cfg"));
   });
 
   it("an index out of range, not an integer, or missing everywhere: exit 2 naming the folder and its points", () => {

@@ -61,10 +61,10 @@ function pointRange(m: Manifest): string {
  */
 export async function resolveTrainConfig(arg: string, index: string | undefined,
   env: Readonly<Record<string, string | undefined>>): Promise<string> {
-  if (!statSync(arg, { throwIfNoEntry: false })?.isDirectory()) {
-    if (index !== undefined) throw new InputError(`--index ${index}: ${arg} is not a sweep folder (--index picks one of its points)`);
-    return arg;
-  }
+  const isDir = statSync(arg, { throwIfNoEntry: false })?.isDirectory() === true;
+  if (!isDir && index !== undefined) throw new InputError(`--index ${index}: ${arg} is not a sweep folder (--index picks one of its points)`);
+  // Another directory is left to train, which refuses it as it refuses anything but a file.
+  if (!isDir || (index === undefined && !existsSync(path.join(arg, MANIFEST)))) return arg;
   const m = await readManifest(arg);
   // An empty variable is taken as unset: a job script's `export X=` is not a choice of point.
   const from = index !== undefined ? { name: "--index", text: index }
