@@ -16,7 +16,7 @@ const MANIFEST = "sweep.json";
 const MAX_MANIFEST_BYTES = 64 << 20;
 
 /** Where `rnn train <folder>` looks for the point to train when --index is not given, in order. */
-export const INDEX_ENV = ["SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"] as const;
+const INDEX_ENV = ["SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"] as const;
 
 const scalarSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 
@@ -36,7 +36,7 @@ const manifestSchema = z.object({
   });
 });
 
-export type Manifest = z.output<typeof manifestSchema>;
+type Manifest = z.output<typeof manifestSchema>;
 
 /** Reads a sweep folder's sweep.json; paths in it are absolute or relative to the folder. */
 async function readManifest(folder: string): Promise<Manifest> {
