@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { ReportedElsewhere, RnnError } from "./errors.js";
+import { InputError, ReportedElsewhere, RnnError } from "./errors.js";
 import { processIo, type Io } from "./io/terminal.js";
 
 function version(): string {
@@ -30,16 +30,44 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
 
   program.command("train")
     .description("train the model a config describes; writes a run directory")
-    .argument("<config>", "config file (.yaml, .yml or .json)")
+    .argument("<config>", "config file (.yaml, .yml or .json), or a sweep folder (written by rnn sweep)")
+    .option("--index <i>", "with a sweep folder: the point to train (default: $SLURM_ARRAY_TASK_ID, else $JOB_COMPLETION_INDEX)")
     .option("--resume <ckpt>", "continue the run saved in this checkpoint")
     .option("--force", "start over in a run directory that already holds a checkpoint")
     .option("--out <dir>", "run directory (default: the config's output.dir)")
     .option("--seed <n>", "seed for initialisation and shuffling (overrides the config)", intArg("--seed"))
     .option("--json", "print one JSON object per epoch on stdout")
     .option("--quiet", "print nothing on stderr but errors")
-    .action(async (config: string, opts: import("./commands/train.js").TrainOptions) => {
+    .action(async (arg: string, opts: import("./commands/train.js").TrainOptions & { index?: string }) => {
+      const { resolveTrainConfig } = await import("./commands/sweep.js");
+      const { index, ...trainOpts } = opts;
+      const config = await resolveTrainConfig(arg, index, process.env);
+      if (config !== arg && !opts.quiet) io.stderr.write(`sweep point: ${config}\n`);
       const { train } = await import("./commands/train.js");
-      setCode(await train(config, opts, io));
+      setCode(await train(config, trainOpts, io));
+    });
+
+  const sweepCommand = program.command("sweep")
+    .description("write one config per point of a hyper-parameter grid into a sweep folder; see also: rnn sweep summary <folder>")
+    .argument("<config>", "the config the grid varies")
+    .option("--grid <key=v1,v2,…>", "a dotted config key and its values, read as YAML scalars; repeat it for a grid (the last varies fastest)",
+      (v: string, all: string[] | undefined) => [...(all ?? []), v])
+    .option("--out <folder>", "the sweep folder (default: <config dir>/<config name>-sweep)")
+    .option("--force", "replace the sweep this folder already holds")
+    .action(async (config: string, opts: import("./commands/sweep.js").SweepOptions) => {
+      const { sweep } = await import("./commands/sweep.js");
+      setCode(await sweep(config, opts, io));
+    });
+  sweepCommand.command("summary")
+    .description("one row per point of a sweep: its grid values, best_val_loss, best_epoch, epochs, status (CSV)")
+    .argument("<folder>", "a sweep folder (written by rnn sweep)")
+    .option("--json", "print one JSON array instead of CSV")
+    .action(async (folder: string, opts: { json?: boolean }, cmd: Command) => {
+      // Commander lets `sweep` take its options from anywhere on the line, `summary …` included.
+      const stray = Object.keys(cmd.parent?.opts() ?? {});
+      if (stray.length > 0) throw new InputError(`sweep summary: --${stray[0]} is an option of rnn sweep <config>, not of sweep summary`);
+      const { sweepSummary } = await import("./commands/sweep.js");
+      setCode(await sweepSummary(folder, opts, io));
     });
 
   program.command("eval")

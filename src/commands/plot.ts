@@ -22,7 +22,7 @@ const NON_FINITE = new Set(["NaN", "Infinity", "-Infinity"]);
  * short with no newline after it is a row `rnn train` is appending right now, and is left
  * out; any other malformed row is an InputError naming the file and the line.
  */
-function readLog(file: string, required: readonly string[], optional: readonly string[]): Log {
+export function readLog(file: string, required: readonly string[], optional: readonly string[]): Log {
   let text: string;
   try {
     text = readFileSync(file, "utf8");

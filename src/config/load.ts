@@ -106,28 +106,46 @@ const errorMap: z.core.$ZodErrorMap = (iss) => {
   }
 };
 
+/** The dotted keys an issue is about: each unknown key, else the issue's own path ("" at the top). */
+export function issueKeys(issue: z.core.$ZodIssue): string[] {
+  const where = keyPath(issue.path);
+  return issue.code === "unrecognized_keys" ? issue.keys.map((k) => (where ? `${where}.${k}` : k)) : [where];
+}
+
 /** One line for a zod issue: `config.yaml: training.bptt.stride: must be ≤ truncate`. */
 export function formatIssue(file: string, issue: z.core.$ZodIssue): string {
-  const where = keyPath(issue.path);
-  if (issue.code === "unrecognized_keys") {
-    const keys = issue.keys.map((k) => (where ? `${where}.${k}` : k));
-    return `${file}: ${keys.join(", ")}: unknown key${keys.length > 1 ? "s" : ""}`;
-  }
-  return `${file}: ${where || "(top level)"}: ${issue.message}`;
+  const keys = issueKeys(issue);
+  if (issue.code === "unrecognized_keys") return `${file}: ${keys.join(", ")}: unknown key${keys.length > 1 ? "s" : ""}`;
+  return `${file}: ${keys[0] || "(top level)"}: ${issue.message}`;
+}
+
+/** A value checked against a schema: the parsed value (defaults filled), or the issue to report. */
+export type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly issue: z.core.$ZodIssue };
+
+/**
+ * Checks a parsed file (a config, a sweep manifest) against its schema, in the words of a
+ * config file; of several issues, the one that best explains the others.
+ */
+export function checkAgainst<S extends z.ZodType>(schema: S, value: unknown): Checked<z.output<S>> {
+  const r = schema.safeParse(value, { error: errorMap });
+  if (r.success) return { ok: true, value: r.data };
+  // An unknown key is the likeliest typo, and explains the "is required" issues it causes.
+  // zod's own safe-integer bound (±2^53) says less than the key's real range: rank it last.
+  const rank = (i: z.core.$ZodIssue): number => (i.code === "unrecognized_keys" ? 0
+    : (i.code === "too_big" && Number(i.maximum) >= Number.MAX_SAFE_INTEGER) || (i.code === "too_small" && Number(i.minimum) <= Number.MIN_SAFE_INTEGER) ? 2 : 1);
+  return { ok: false, issue: [...r.error.issues].sort((a, b) => rank(a) - rank(b))[0] };
+}
+
+/** Checks a parsed config (an empty file is an empty config). */
+export function checkConfig(value: unknown): Checked<Config> {
+  return checkAgainst(configSchema, value ?? {});
 }
 
 /** Validates a parsed config (defaults filled); errors name the file and the key path. */
 export function validateConfig(value: unknown, file: string): Config {
-  const r = configSchema.safeParse(value ?? {}, { error: errorMap });
-  if (!r.success) {
-    // An unknown key is the likeliest typo, and explains the "is required" issues it causes.
-    // zod's own safe-integer bound (±2^53) says less than the key's real range: rank it last.
-    const rank = (i: z.core.$ZodIssue): number => (i.code === "unrecognized_keys" ? 0
-      : (i.code === "too_big" && Number(i.maximum) >= Number.MAX_SAFE_INTEGER) || (i.code === "too_small" && Number(i.minimum) <= Number.MIN_SAFE_INTEGER) ? 2 : 1);
-    const issues = [...r.error.issues].sort((a, b) => rank(a) - rank(b));
-    throw new InputError(formatIssue(file, issues[0]));
-  }
-  return r.data;
+  const r = checkConfig(value);
+  if (!r.ok) throw new InputError(formatIssue(file, r.issue));
+  return r.value;
 }
 
 /** A config ready to run: defaults filled and every path absolute. */
@@ -153,18 +171,26 @@ export function resolvePaths(c: Config, file: string): ResolvedConfig {
 /** Largest config file read: real ones are a few hundred bytes. */
 const MAX_CONFIG_BYTES = 1 << 20;
 
-/** Reads, parses, validates and resolves a config file. */
-export async function loadConfig(file: string): Promise<ResolvedConfig> {
+/**
+ * Reads and parses a config file (YAML or JSON by extension) into a plain value, not yet
+ * validated. `maxBytes` bounds the read (a sweep manifest may be larger than a config).
+ */
+export async function readConfigFile(file: string, maxBytes = MAX_CONFIG_BYTES): Promise<unknown> {
   let text: string;
   try {
     // A config must be a regular file of sane size: /dev/zero or a FIFO would never end.
     const st = await stat(file);
     if (!st.isFile()) throw new InputError(`${file}: not a config file (it is a ${st.isDirectory() ? "directory" : "special file"})`);
-    if (st.size > MAX_CONFIG_BYTES) throw new InputError(`${file}: ${st.size} bytes is too large for a config (at most ${MAX_CONFIG_BYTES})`);
+    if (st.size > maxBytes) throw new InputError(`${file}: ${st.size} bytes is too large for a config (at most ${maxBytes})`);
     text = await readFile(file, "utf8");
   } catch (e) {
     if (e instanceof InputError) throw e;
     throw new InputError(`${file}: cannot read config: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  return resolvePaths(validateConfig(parseText(text, file), path.basename(file)), file);
+  return parseText(text, file);
+}
+
+/** Reads, parses, validates and resolves a config file. */
+export async function loadConfig(file: string): Promise<ResolvedConfig> {
+  return resolvePaths(validateConfig(await readConfigFile(file), path.basename(file)), file);
 }
