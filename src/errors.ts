@@ -19,11 +19,14 @@ export class JobError extends RnnError {
   constructor(message: string) { super(message, 1); }
 }
 
+/** The signals that stop a training run after its current update, and their exit codes (128 + number). */
+export const STOP_SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGUSR1: 138 } as const;
+export type StopSignal = keyof typeof STOP_SIGNALS;
+
 /** Training was stopped by a signal after saving: exit 128 + the signal's number. */
 export class Interrupted extends RnnError {
-  constructor(readonly signal: "SIGINT" | "SIGTERM") {
-    super(`stopped by ${signal}; last.safetensors holds the run so far (continue with --resume)`,
-      signal === "SIGINT" ? 130 : 143);
+  constructor(readonly signal: StopSignal) {
+    super(`stopped by ${signal}; last.safetensors holds the run so far (continue with --resume)`, STOP_SIGNALS[signal]);
   }
 }
 

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import type { Batch } from "../core/bptt.js";
 import type { CellKind } from "../core/cell.js";
 import type { Kernels } from "../core/kernels.js";
@@ -7,6 +8,8 @@ import { createOptimizer } from "../core/optim.js";
 import { Rng } from "../core/rng.js";
 import { alloc } from "../core/tensor.js";
 import type { SequenceBatch } from "../data/batches.js";
+import { soloComm, type Communicator } from "../distributed/comm.js";
+import { joinWorld } from "../distributed/launch.js";
 import { InputError } from "../errors.js";
 import { writeOut, type Io } from "../io/terminal.js";
 import { trainLoop } from "../train/trainer.js";
@@ -40,6 +43,11 @@ export interface BenchResult {
   readonly secondsPerUpdate: number;
   readonly roundsStepsPerSecond: number[];
   readonly peakRssMb: number;
+  /** Under MPI: the ranks, and one rank alone on the whole batch (same threads) for the efficiency. */
+  readonly ranks?: number;
+  readonly oneRankStepsPerSecond?: number;
+  /** aggregate steps/s ÷ (ranks × one rank's steps/s). */
+  readonly efficiency?: number;
 }
 
 /** Windows per synthetic batch: the state is carried across them, as in training. */
@@ -50,37 +58,59 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** B rows of random inputs and targets, made the same on every rank (the seed is fixed); rows [lo, hi) kept. */
+function syntheticBatch(w: (typeof WORKLOADS)[WorkloadName], rng: Rng, lo: number, hi: number): SequenceBatch & Batch {
+  const T = w.T * WINDOWS, B = hi - lo;
+  const x = alloc("float32", T * B * w.I);
+  const values = new Float64Array(T * B * w.O);
+  for (let t = 0; t < T; t++) {
+    for (let b = 0; b < w.B; b++) {
+      const keep = b >= lo && b < hi;
+      for (let i = 0; i < w.I; i++) { const v = 2 * rng.uniform() - 1; if (keep) x[(t * B + b - lo) * w.I + i] = v; }
+    }
+  }
+  for (let t = 0; t < T; t++) {
+    for (let b = 0; b < w.B; b++) {
+      const keep = b >= lo && b < hi;
+      for (let o = 0; o < w.O; o++) { const v = 2 * rng.uniform() - 1; if (keep) values[(t * B + b - lo) * w.O + o] = v; }
+    }
+  }
+  return { T, B, x, targets: { task: "regression", values, outputs: w.O }, ids: [], lengths: [] };
+}
+
 /**
  * Times one workload through the real training loop (`trainLoop`: TBPTT window, MSE, BPTT,
  * global-norm clip 5, SGD) on random data made in memory. Each epoch is one batch of
- * WINDOWS windows of T steps; rounds of at least seconds/rounds each, after a warm-up.
+ * WINDOWS windows of T steps; rounds of at least seconds/rounds each, after a warm-up. Under
+ * MPI (`comm` of N ranks) each rank runs its share of the batch and the gradient is summed
+ * after every window, as in training; the ranks agree on each round's length.
  */
 async function benchOne(name: WorkloadName, cell: CellKind, kernels: Kernels, backend: string, threads: number,
-  seconds: number, rounds: number): Promise<BenchResult> {
+  seconds: number, rounds: number, comm: Communicator): Promise<BenchResult> {
   const w = WORKLOADS[name];
   const shape: ModelShape = { cell, inputSize: w.I, hiddenSize: w.H, outputSize: w.O, layers: 1, activation: "tanh", bias: true };
   const net = new Network(shape, "float32", { kernels });
   const rng = new Rng(1);
   initParams(net.layout, net.params, w.H, rng);
-  const T = w.T * WINDOWS;
-  const x = alloc("float32", T * w.B * w.I);
-  for (let i = 0; i < x.length; i++) x[i] = 2 * rng.uniform() - 1;
-  const values = new Float64Array(T * w.B * w.O);
-  for (let i = 0; i < values.length; i++) values[i] = 2 * rng.uniform() - 1;
-  const batch: SequenceBatch & Batch = {
-    T, B: w.B, x, targets: { task: "regression", values, outputs: w.O }, ids: [], lengths: [],
-  };
+  const [lo, hi] = [Math.floor((comm.rank * w.B) / comm.size), Math.floor(((comm.rank + 1) * w.B) / comm.size)];
+  const batch = syntheticBatch(w, rng, lo, hi);
   const opt = createOptimizer({ name: "sgd", lr: 0.01, momentum: 0 }, net.layout.size, "float32");
-  const run = async (updates: number): Promise<number> => {
+  const agreed = new Float64Array(1);
+  const run = async (want: number): Promise<number> => {
+    agreed[0] = want;
+    comm.allreduce(agreed, "max"); // every rank must take the same number of updates
+    const epochs = Math.ceil(agreed[0] / WINDOWS);
     const t0 = performance.now();
     await trainLoop(net, opt, {
-      batches: () => [[0]], make: () => batch, validate: () => null,
-    }, { epochs: Math.ceil(updates / WINDOWS), bptt: { truncate: w.T, stride: w.T }, clip: { norm: 5 }, lr: 0.01 },
+      batches: () => [Array.from({ length: w.B }, (_, i) => i)], make: () => batch, validate: () => null,
+    }, { epochs, bptt: { truncate: w.T, stride: w.T }, clip: { norm: 5 }, lr: 0.01 },
     { epoch: 0, step: 0, position: null, carry: null }, {
       onUpdate: () => {}, onEpoch: () => {}, stopRequested: () => null, onStop: () => {},
       now: () => performance.now() / 1000,
-    });
-    return (performance.now() - t0) / 1000 / (Math.ceil(updates / WINDOWS) * WINDOWS);
+    }, comm);
+    agreed[0] = (performance.now() - t0) / 1000 / (epochs * WINDOWS);
+    comm.allreduce(agreed, "max"); // the slowest rank sets the pace
+    return agreed[0];
   };
   // Warm-up, and a first estimate to size the rounds.
   let perUpdate = await run(WINDOWS);
@@ -100,7 +130,23 @@ async function benchOne(name: WorkloadName, cell: CellKind, kernels: Kernels, ba
   };
 }
 
-/** `rnn bench`: training speed on the standard workloads. */
+/**
+ * Under MPI: one rank alone on the whole batch (rank 0, same threads; the others wait), then
+ * all ranks together; the efficiency is aggregate ÷ (N × alone).
+ */
+async function benchWorld(name: WorkloadName, cell: CellKind, kernels: Kernels, backend: string, threads: number,
+  seconds: number, rounds: number, comm: Communicator): Promise<BenchResult> {
+  const alone = new Float64Array(1);
+  if (comm.rank === 0) alone[0] = (await benchOne(name, cell, kernels, backend, threads, seconds, rounds, soloComm)).stepsPerSecond;
+  comm.allreduce(alone, "max");
+  const r = await benchOne(name, cell, kernels, backend, threads, seconds, rounds, comm);
+  return { ...r, ranks: comm.size, oneRankStepsPerSecond: alone[0], efficiency: r.stepsPerSecond / (comm.size * alone[0]) };
+}
+
+/**
+ * `rnn bench`: training speed on the standard workloads. Under an MPI launcher it measures
+ * data-parallel training over the ranks (aggregate steps/s and scaling efficiency); rank 0 prints.
+ */
 export async function bench(o: BenchOptions, io: Io): Promise<number> {
   const names = (o.workload ?? "small,medium,large").split(",").map((s) => s.trim());
   for (const n of names) if (!(n in WORKLOADS)) throw new InputError(`--workload: unknown workload "${n}" (small, medium, large)`);
@@ -112,14 +158,29 @@ export async function bench(o: BenchOptions, io: Io): Promise<number> {
   if (!["elman", "lstm", "gru"].includes(cell)) throw new InputError(`--cell: unknown cell "${o.cell}" (elman, lstm, gru)`);
   const seconds = o.seconds ?? 3, rounds = o.rounds ?? 5;
   if (!(seconds > 0) || !(rounds >= 1)) throw new InputError("--seconds and --rounds must be positive");
-  const backend = loadBackend(backendName, o.threads);
-  const results: BenchResult[] = [];
-  for (const n of names as WorkloadName[]) {
-    const r = await benchOne(n, cell, backend.kernels, backend.name, backend.threads, seconds, rounds);
-    results.push(r);
-    io.stderr.write(`${n.padEnd(7)} ${cell.padEnd(5)} ${backend.name}×${backend.threads}  ${Math.round(r.stepsPerSecond).toLocaleString("en-US").padStart(10)} steps/s  ${r.gflops.toFixed(2).padStart(6)} GFLOP/s  ${(r.secondsPerUpdate * 1e3).toFixed(3)} ms/update  peak RSS ${r.peakRssMb.toFixed(0)} MB\n`);
+  const comm = joinWorld(process.env);
+  try {
+    // Ranks on one machine share its cores: each takes its part unless told otherwise.
+    const perRank = comm.size > 1 && o.threads === undefined && process.env.RNN_THREADS === undefined
+      ? Math.max(1, Math.floor(availableParallelism() / comm.localSize)) : o.threads;
+    const backend = loadBackend(backendName, perRank);
+    const lead = comm.rank === 0;
+    const results: BenchResult[] = [];
+    for (const n of names as WorkloadName[]) {
+      const r = comm.size > 1
+        ? await benchWorld(n, cell, backend.kernels, backend.name, backend.threads, seconds, rounds, comm)
+        : await benchOne(n, cell, backend.kernels, backend.name, backend.threads, seconds, rounds, soloComm);
+      results.push(r);
+      if (!lead) continue;
+      const world = r.ranks ? ` ×${r.ranks} ranks` : "";
+      const scaling = r.efficiency !== undefined
+        ? `  (1 rank ${Math.round(r.oneRankStepsPerSecond!).toLocaleString("en-US")} steps/s, efficiency ${r.efficiency.toFixed(2)})` : "";
+      io.stderr.write(`${n.padEnd(7)} ${cell.padEnd(5)} ${backend.name}×${backend.threads}${world}  ${Math.round(r.stepsPerSecond).toLocaleString("en-US").padStart(10)} steps/s  ${r.gflops.toFixed(2).padStart(6)} GFLOP/s  ${(r.secondsPerUpdate * 1e3).toFixed(3)} ms/update  peak RSS ${r.peakRssMb.toFixed(0)} MB${scaling}\n`);
+    }
+    backend.dispose();
+    if (o.json && lead) await writeOut(io, JSON.stringify({ node: process.version, backend: backend.name, threads: backend.threads, ranks: comm.size, results }) + "\n");
+    return 0;
+  } finally {
+    comm.finalize();
   }
-  backend.dispose();
-  if (o.json) await writeOut(io, JSON.stringify({ node: process.version, backend: backend.name, threads: backend.threads, results }) + "\n");
-  return 0;
 }

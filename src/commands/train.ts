@@ -11,14 +11,14 @@ import { batchify, epochBatches, makeBatch, type TargetShape } from "../data/bat
 import { loadTrainingData, type TrainingData } from "../data/load.js";
 import { rowShare, type Communicator } from "../distributed/comm.js";
 import { agree, joinWorld } from "../distributed/launch.js";
-import { InputError, Interrupted, JobError, ReportedElsewhere, RnnError } from "../errors.js";
+import { InputError, Interrupted, JobError, ReportedElsewhere, RnnError, STOP_SIGNALS, type StopSignal } from "../errors.js";
 import { copyParams, loadCheckpoint, modelShapeOf, type Checkpoint, type Position } from "../io/checkpoint.js";
 import { num } from "../io/format.js";
 import { BEST, LAST, RunDir } from "../io/rundir.js";
 import { writeOut, type Io } from "../io/terminal.js";
 import { loadBackend } from "../kernels/backends.js";
 import { pooledLoss } from "../train/evaluate.js";
-import { trainLoop, type BatchSource, type EpochRow, type Start, type StopSignal, type UpdateRow } from "../train/trainer.js";
+import { trainLoop, type BatchSource, type EpochRow, type Start, type UpdateRow } from "../train/trainer.js";
 import { RunPlotter } from "./plot.js";
 
 export interface TrainOptions {
@@ -39,16 +39,19 @@ function withOverrides(c: ResolvedConfig, o: TrainOptions): ResolvedConfig {
   };
 }
 
-/** Signals ask the loop to stop after the current update; a second one exits at once. */
+/**
+ * Signals ask the loop to stop after the current update; a second one exits at once. SIGUSR1
+ * too: Open MPI's mpirun passes it on to every rank as it is (SIGINT and SIGTERM it turns into
+ * SIGTERM followed by SIGKILL a second later), and Slurm can send it ahead of a preemption.
+ */
 function watchSignals(): { requested: () => StopSignal | null; dispose: () => void } {
   let got: StopSignal | null = null;
-  const on = (sig: StopSignal) => () => {
-    if (got) process.exit(sig === "SIGINT" ? 130 : 143); // files are written atomically: nothing is torn
+  const handlers = (Object.keys(STOP_SIGNALS) as StopSignal[]).map((sig) => [sig, () => {
+    if (got) process.exit(STOP_SIGNALS[sig]); // files are written atomically: nothing is torn
     got = sig;
-  };
-  const int = on("SIGINT"), term = on("SIGTERM");
-  process.on("SIGINT", int); process.on("SIGTERM", term);
-  return { requested: () => got, dispose: () => { process.off("SIGINT", int); process.off("SIGTERM", term); } };
+  }] as const);
+  for (const [sig, h] of handlers) process.on(sig, h);
+  return { requested: () => got, dispose: () => { for (const [sig, h] of handlers) process.off(sig, h); } };
 }
 
 /** Everything a run needs before its first update. */

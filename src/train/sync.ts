@@ -2,7 +2,9 @@ import type { LossSum } from "../core/loss.js";
 import { alloc, dtypeOf, type Float } from "../core/tensor.js";
 import { rowShare, type Communicator } from "../distributed/comm.js";
 
-export type StopSignal = "SIGINT" | "SIGTERM";
+import { STOP_SIGNALS, type StopSignal } from "../errors.js";
+
+const SIGNALS = Object.keys(STOP_SIGNALS) as StopSignal[];
 
 /** The window's totals over every rank, and whether any rank was asked to stop. */
 export interface GlobalWindow extends LossSum {
@@ -16,13 +18,13 @@ export interface GlobalWindow extends LossSum {
  * at the same step, and stops at the same one.
  */
 export class WindowSync {
-  /** [P gradient sums | loss sum, count, SIGINT, SIGTERM]. */
+  /** [P gradient sums | loss sum, count, one flag per stop signal]. */
   private readonly buf: Float;
   private readonly P: number;
 
   constructor(readonly comm: Communicator, private readonly grads: Float) {
     this.P = grads.length;
-    this.buf = alloc(dtypeOf(grads), this.P + 4);
+    this.buf = alloc(dtypeOf(grads), this.P + 2 + SIGNALS.length);
   }
 
   /**
@@ -35,14 +37,14 @@ export class WindowSync {
     const { buf, P, grads } = this;
     buf.set(grads);
     buf[P] = local.sum; buf[P + 1] = local.count;
-    buf[P + 2] = stop === "SIGINT" ? 1 : 0; buf[P + 3] = stop === "SIGTERM" ? 1 : 0;
+    SIGNALS.forEach((sig, k) => { buf[P + 2 + k] = stop === sig ? 1 : 0; });
     this.comm.allreduce(buf, "sum");
     const count = buf[P + 1];
     if (count > 0) {
       const scale = 1 / count;
       for (let i = 0; i < P; i++) grads[i] = buf[i] * scale;
     }
-    return { sum: buf[P], count, stop: buf[P + 2] > 0 ? "SIGINT" : buf[P + 3] > 0 ? "SIGTERM" : null };
+    return { sum: buf[P], count, stop: SIGNALS.find((_, k) => buf[P + 2 + k] > 0) ?? null };
   }
 
   /** This rank's rows [start, end) of a batch of B. */

@@ -7,9 +7,10 @@ import { type SequenceBatch } from "../data/batches.js";
 import { soloComm, type Communicator } from "../distributed/comm.js";
 import { InputError, JobError } from "../errors.js";
 import type { Position } from "../io/checkpoint.js";
-import { WindowSync, type StopSignal } from "./sync.js";
+import { WindowSync } from "./sync.js";
+import type { StopSignal } from "../errors.js";
 
-export type { StopSignal } from "./sync.js";
+export type { StopSignal } from "../errors.js";
 
 export interface TrainSettings {
   readonly epochs: number;
