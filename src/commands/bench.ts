@@ -8,7 +8,7 @@ import { createOptimizer } from "../core/optim.js";
 import { Rng } from "../core/rng.js";
 import { alloc } from "../core/tensor.js";
 import type { SequenceBatch } from "../data/batches.js";
-import { soloComm, type Communicator } from "../distributed/comm.js";
+import { rowShare, soloComm, type Communicator } from "../distributed/comm.js";
 import { joinWorld } from "../distributed/launch.js";
 import { InputError } from "../errors.js";
 import { writeOut, type Io } from "../io/terminal.js";
@@ -92,7 +92,7 @@ async function benchOne(name: WorkloadName, cell: CellKind, kernels: Kernels, ba
   const net = new Network(shape, "float32", { kernels });
   const rng = new Rng(1);
   initParams(net.layout, net.params, w.H, rng);
-  const [lo, hi] = [Math.floor((comm.rank * w.B) / comm.size), Math.floor(((comm.rank + 1) * w.B) / comm.size)];
+  const [lo, hi] = rowShare(comm.rank, comm.size, w.B);
   const batch = syntheticBatch(w, rng, lo, hi);
   const opt = createOptimizer({ name: "sgd", lr: 0.01, momentum: 0 }, net.layout.size, "float32");
   const agreed = new Float64Array(1);
