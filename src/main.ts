@@ -8,10 +8,13 @@ function version(): string {
   return pkg.version;
 }
 
-function intArg(name: string) {
+/** A whole-number flag, bounded: an absurd value is refused here, not met as an allocation later. */
+function intArg(name: string, max: number = Number.MAX_SAFE_INTEGER) {
   return (v: string): number => {
     if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be a non-negative integer.`);
-    return Number(v);
+    const n = Number(v);
+    if (n > max) throw new InvalidArgumentError(`${name} must be at most ${max}.`);
+    return n;
   };
 }
 
@@ -93,8 +96,12 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
   program.command("bench")
     .description("measure training speed on the standard workloads (small, medium, large)")
     .option("--workload <names>", "comma-separated workloads", "small,medium,large")
-    .option("--seconds <s>", "timed seconds per workload, after warm-up", (v) => Number(v), 3)
-    .option("--rounds <n>", "timed rounds per workload (the median is reported)", intArg("--rounds"), 5)
+    .option("--seconds <s>", "timed seconds per workload, after warm-up", (v) => {
+      const n = Number(v);
+      if (!(n > 0 && n <= 3600)) throw new InvalidArgumentError("--seconds must be a number of seconds from 0 to 3600.");
+      return n;
+    }, 3)
+    .option("--rounds <n>", "timed rounds per workload (the median is reported)", intArg("--rounds", 1000), 5)
     .option("--backend <name>", "native, js or auto", "auto")
     .option("--threads <n>", "threads for the native kernels (default: all cores)", intArg("--threads"))
     .option("--cell <cell>", "elman, lstm or gru", "elman")
@@ -108,8 +115,8 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .description("how gradients flow back through time: ‖∂L_t/∂h_(t−k)‖ and ‖∏ ∂h_j/∂h_(j−1)‖ per lag k and layer")
     .argument("<model>", "a checkpoint (.safetensors) or a config (its model.init weights, or seeded ones)")
     .option("--data <csv>", "sequences to measure on (default: the checkpoint's validation data, else its training data)")
-    .option("--lags <k>", "largest lag", intArg("--lags"), 50)
-    .option("--sequences <n>", "at most this many sequences", intArg("--sequences"), 64)
+    .option("--lags <k>", "largest lag", intArg("--lags", 100_000), 50)
+    .option("--sequences <n>", "at most this many sequences", intArg("--sequences", 1_000_000), 64)
     .option("--json", "print JSON on stdout instead of CSV")
     .option("--plot <file.svg>", "also write a log-scale plot")
     .action(async (model: string, opts: import("./commands/grad-flow.js").GradFlowOptions) => {

@@ -1,4 +1,4 @@
-import { availableParallelism, totalmem } from "node:os";
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { SingleBar } from "cli-progress";
 import { initParams } from "../core/init.js";
@@ -14,6 +14,7 @@ import { agree, joinWorld } from "../distributed/launch.js";
 import { InputError, Interrupted, JobError, ReportedElsewhere, RnnError, STOP_SIGNALS, type StopSignal } from "../errors.js";
 import { copyParams, loadCheckpoint, modelShapeOf, type Checkpoint, type Position } from "../io/checkpoint.js";
 import { num } from "../io/format.js";
+import { memoryLimit } from "../io/memory.js";
 import { BEST, LAST, RunDir } from "../io/rundir.js";
 import { writeOut, type Io } from "../io/terminal.js";
 import { loadBackend } from "../kernels/backends.js";
@@ -73,9 +74,10 @@ function checkMemory(configPath: string, cfg: ResolvedConfig, data: TrainingData
   const longest = data.series ? Math.floor(data.train[0].length / B) : Math.max(...data.train.map((s) => s.length));
   const windowT = Math.min(longest, cfg.training.bptt?.truncate ?? longest);
   const need = trainingBytes(shape, cfg.training.dtype, windowT, Math.min(B, data.series ? B : data.train.length));
-  const have = totalmem();
-  if (need > 0.8 * have) {
-    throw new InputError(`${configPath}: model.hiddenSize ${shape.hiddenSize} × layers ${shape.layers}: training would need about ${(need / 2 ** 30).toFixed(1)} GiB, more than 80% of this machine's ${(have / 2 ** 30).toFixed(1)} GiB`);
+  const have = memoryLimit();
+  if (need > 0.8 * have.bytes) {
+    const of = have.source === "this machine" ? "this machine's" : `the limit of ${have.source}:`;
+    throw new InputError(`${configPath}: model.hiddenSize ${shape.hiddenSize} × layers ${shape.layers}: training would need about ${(need / 2 ** 30).toFixed(1)} GiB, more than 80% of ${of} ${(have.bytes / 2 ** 30).toFixed(1)} GiB`);
   }
 }
 
