@@ -61,7 +61,8 @@ function parseText(text: string, file: string): unknown {
   const deep = deepestFlow(text);
   if (deep) throw new InputError(`${name}:${deep.line}:${deep.col}: not valid YAML: nested deeper than ${MAX_DEPTH} levels`);
   // Aliases are capped so that an alias bomb ("billion laughs") is refused, not expanded.
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  // YAML 1.1 merge keys (`<<: *defaults`) are how configs share blocks: take them as such.
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, merge: true });
   const err = doc.errors[0];
   if (err) {
     const pos = err.linePos?.[0];
@@ -85,7 +86,9 @@ function keyPath(p: readonly PropertyKey[]): string {
 export function shown(v: unknown): string {
   if (Array.isArray(v)) return `a list of ${v.length}`;
   if (typeof v === "object" && v !== null) return "an object";
-  const s = typeof v === "string" || typeof v === "number" || typeof v === "boolean" || v === null ? JSON.stringify(v) : String(v);
+  // JSON.stringify(Infinity) is "null": a non-finite number shows as itself.
+  const s = typeof v === "number" && !Number.isFinite(v) ? String(v)
+    : typeof v === "string" || typeof v === "number" || typeof v === "boolean" || v === null ? JSON.stringify(v) : String(v);
   return s.length > 60 ? `${s.slice(0, 57)}…` : s;
 }
 
@@ -94,6 +97,7 @@ const errorMap: z.core.$ZodErrorMap = (iss) => {
   switch (iss.code) {
     case "invalid_type":
       if (iss.input === undefined) return "is required";
+      if (typeof iss.input === "number" && !Number.isFinite(iss.input)) return `must be a finite number, got ${shown(iss.input)}`;
       return `must be ${iss.expected === "int" ? "an integer" : iss.expected === "array" ? "a list" : `a${/^[aeiou]/.test(iss.expected) ? "n" : ""} ${iss.expected}`}, got ${shown(iss.input)}`;
     case "too_small":
       return `must be ${iss.inclusive ? "≥" : ">"} ${iss.minimum}${iss.origin === "array" || iss.origin === "string" ? " long" : ""}`;

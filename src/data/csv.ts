@@ -36,7 +36,8 @@ function csvFailure(file: string, e: unknown): InputError {
 }
 
 /**
- * Reads a CSV from a stream (csv-parse): BOM and CRLF accepted, quoted fields per RFC 4180,
+ * Reads a CSV from a stream (csv-parse): BOM accepted, lines ended by CRLF or LF — mixed too
+ * (a header saved on Windows above rows appended on Linux), quoted fields per RFC 4180,
  * blank lines skipped. Ragged rows are reported by this reader, in order, so the rows
  * before a bad one are delivered first.
  */
@@ -48,6 +49,8 @@ export async function openCsv(input: Readable, file: string): Promise<CsvStream>
   const parsed: Parsed[] = [];
   const parser = input.pipe(parse({
     bom: true, info: true, skip_empty_lines: true, relax_column_count: true,
+    // Not auto-detected from the first line: that would read every LF row after a CRLF header as one.
+    record_delimiter: ["\r\n", "\n"],
     max_record_size: MAX_RECORD_BYTES,
     // With `info`, a record is { record, info } whatever the typings say.
     on_record: (r: string[]) => { parsed.push(r as unknown as Parsed); return r; },
@@ -76,6 +79,10 @@ export async function openCsv(input: Readable, file: string): Promise<CsvStream>
   const first = await nextRecord();
   if (first === null) throw new InputError(`${file}: empty file: a header row is required`);
   const header = first.record.map((h) => h.trim());
+  // UTF-16 (a spreadsheet's "Unicode text") decodes as UTF-8 into NULs around every character.
+  if (header.some((h) => h.includes("\u0000"))) {
+    throw new InputError(`${file}: line 1: the header holds NUL bytes: the file looks like UTF-16 text; save it as UTF-8`);
+  }
   const rows: AsyncIterator<CsvRow> = {
     async next(): Promise<IteratorResult<CsvRow>> {
       const r = await nextRecord();
@@ -94,9 +101,13 @@ export async function openCsv(input: Readable, file: string): Promise<CsvStream>
   return { file, header, rows };
 }
 
-/** The index of a named column; a missing column is an error naming the file. */
+/** The index of a named column; a missing column, or one named twice, is an error naming the file. */
 export function columnIndex(csv: { file: string; header: readonly string[] }, name: string, role: string): number {
   const i = csv.header.indexOf(name);
+  const again = i < 0 ? -1 : csv.header.indexOf(name, i + 1);
+  if (again >= 0) {
+    throw new InputError(`${csv.file}: line 1: ${role} column ${quoted(name, 40)} appears twice (fields ${i + 1} and ${again + 1}): rename one`);
+  }
   if (i < 0) {
     const shownCols = csv.header.slice(0, 12).map((h) => quoted(h, 40)).join(", ");
     const more = csv.header.length > 12 ? `, … ${csv.header.length} columns in all` : "";
