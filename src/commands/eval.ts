@@ -1,11 +1,11 @@
 import { lossSum } from "../core/loss.js";
 import { prepareSequence, splitValidation, type Sequence } from "../data/dataset.js";
 import { columnSpec, targetPlan } from "../data/load.js";
-import { openInput, readSequences, readSequencesFile } from "../data/table.js";
+import { openInput, readSequences } from "../data/table.js";
 import { InputError } from "../errors.js";
 import { writeOut, type Io } from "../io/terminal.js";
 import { forwardSequences } from "../train/evaluate.js";
-import { loadModel, withAbsoluteData } from "./model.js";
+import { loadModel, readCheckpointData, withAbsoluteData } from "./model.js";
 
 export interface EvalOptions {
   data?: string;
@@ -20,21 +20,18 @@ export async function evaluate(ckFile: string, o: EvalOptions, io: Io): Promise<
   const { ck, net, ts } = loadModel(ckFile);
   const cfg = withAbsoluteData(ckFile, ck.config);
   const spec = columnSpec(cfg, true), plan = targetPlan(cfg);
-  let file: string;
-  let raws;
+  let seqs: Sequence[];
+  const file = o.data === undefined ? cfg.data.validation ?? cfg.data.train : o.data === "-" ? "<stdin>" : o.data;
   if (o.data !== undefined) {
-    file = o.data === "-" ? "<stdin>" : o.data;
-    raws = await readSequences(openInput(o.data, io.stdin), file, spec);
-  } else if (cfg.data.validation !== null) {
-    file = cfg.data.validation;
-    raws = await readSequencesFile(file, spec);
-  } else if (cfg.data.validationSplit > 0) {
-    file = cfg.data.train;
-    raws = splitValidation(await readSequencesFile(file, spec), cfg.data.validationSplit, cfg.data.sequenceColumn === null, file).val;
+    seqs = (await readSequences(openInput(o.data, io.stdin), file, spec)).map((s) => prepareSequence(s, plan, ck.classes, ck.normalization, file));
+  } else if (cfg.data.validation !== null || cfg.data.validationSplit > 0) {
+    const split = cfg.data.validation === null;
+    seqs = await readCheckpointData(ckFile, file, spec, (all) => (split
+      ? splitValidation(all, cfg.data.validationSplit, cfg.data.sequenceColumn === null, file).val : all)
+      .map((s) => prepareSequence(s, plan, ck.classes, ck.normalization, file)));
   } else {
     throw new InputError(`${ckFile}: its config has no validation data (data.validation, validationSplit); pass --data <csv>`);
   }
-  const seqs: Sequence[] = raws.map((s) => prepareSequence(s, plan, ck.classes, ck.normalization, file));
 
   const O = net.shape.outputSize;
   let sum = 0, count = 0, se = 0, ae = 0, correct = 0;

@@ -5,7 +5,7 @@ import { loadConfig } from "../config/load.js";
 import type { TargetShape } from "../data/batches.js";
 import { prepareSequence, type Sequence } from "../data/dataset.js";
 import { columnSpec, loadTrainingData, targetPlan } from "../data/load.js";
-import { openInput, readSequences, readSequencesFile } from "../data/table.js";
+import { openInput, readSequences, type RawSequence } from "../data/table.js";
 import { InputError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { copyParams, loadCheckpoint, modelShapeOf } from "../io/checkpoint.js";
@@ -13,7 +13,7 @@ import { csvLine, num } from "../io/format.js";
 import { writeOut, type Io } from "../io/terminal.js";
 import { loadBackend } from "../kernels/backends.js";
 import { gradFlow, type LayerFlow } from "../train/gradflow.js";
-import { withAbsoluteData } from "./model.js";
+import { readCheckpointData, withAbsoluteData } from "./model.js";
 
 export interface GradFlowOptions {
   data?: string;
@@ -38,9 +38,9 @@ export async function gradFlowCommand(target: string, o: GradFlowOptions, io: Io
     net = new Network(ck.shape, ck.dtype, { kernels });
     copyParams(ck, net.layout, net.params);
     const file = o.data ?? cfg.data.validation ?? cfg.data.train;
-    const raws = o.data !== undefined ? await readSequences(openInput(o.data, io.stdin), o.data === "-" ? "<stdin>" : o.data, columnSpec(cfg, true))
-      : await readSequencesFile(file, columnSpec(cfg, true));
-    seqs = raws.slice(0, maxSeqs).map((s) => prepareSequence(s, targetPlan(cfg), ck.classes, ck.normalization, file));
+    const prepare = (raws: RawSequence[]): Sequence[] => raws.slice(0, maxSeqs).map((s) => prepareSequence(s, targetPlan(cfg), ck.classes, ck.normalization, file));
+    seqs = o.data !== undefined ? prepare(await readSequences(openInput(o.data, io.stdin), o.data === "-" ? "<stdin>" : o.data, columnSpec(cfg, true)))
+      : await readCheckpointData(target, file, columnSpec(cfg, true), prepare);
     ts = cfg.task === "regression" ? { task: "regression", outputs: ck.shape.outputSize } : { task: "classification", classes: ck.shape.outputSize };
   } else {
     const cfg = await loadConfig(target);

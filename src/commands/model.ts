@@ -1,9 +1,12 @@
+import { statSync } from "node:fs";
 import path from "node:path";
 import { Network } from "../core/network.js";
 import type { Config } from "../config/schema.js";
 import type { TargetShape } from "../data/batches.js";
 import { loadBackend } from "../kernels/backends.js";
 import { copyParams, loadCheckpoint, type Checkpoint } from "../io/checkpoint.js";
+import { readSequencesFile, type ColumnSpec, type RawSequence } from "../data/table.js";
+import { InputError } from "../errors.js";
 
 /** A checkpoint loaded into a ready network (eval, predict, grad-flow). */
 export interface LoadedModel {
@@ -33,4 +36,27 @@ export function withAbsoluteData(ckFile: string, c: Config): Config {
     data: { ...c.data, train: checkpointPath(ckFile, c.data.train),
       validation: c.data.validation === null ? null : checkpointPath(ckFile, c.data.validation) },
   };
+}
+
+/**
+ * Reads the data a checkpoint's config names (eval and grad-flow without --data). That path
+ * comes from a file anyone may have crafted: it must be a regular file (a FIFO would hang, a
+ * device never end), and a failure names the place but never quotes what the file holds — it
+ * may be /etc/shadow rather than CSV. `then` prepares the sequences under the same rule.
+ */
+export async function readCheckpointData<T>(ckFile: string, file: string, spec: ColumnSpec,
+  then: (raws: RawSequence[]) => T): Promise<T> {
+  let kind = "missing";
+  try {
+    const st = statSync(file);
+    kind = st.isFile() ? "" : st.isDirectory() ? "a directory" : "a special file";
+  } catch { /* kind stays "missing" */ }
+  if (kind) throw new InputError(`${ckFile}: its config's data file ${file} is ${kind === "missing" ? "missing" : `not a regular file (${kind})`}; pass --data <csv>`);
+  try {
+    return then(await readSequencesFile(file, spec));
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    const where = /: (line \d+)/.exec(e.message)?.[1];
+    throw new InputError(`${ckFile}: its config's data file ${file} is not data this model can read${where ? ` (${where})` : ""}; its content is not shown; pass --data <csv>`);
+  }
 }

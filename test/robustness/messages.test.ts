@@ -2,12 +2,13 @@
  * Inputs that used to give a silent wrong answer or a misleading message (issue 13, items 11–12):
  * each attack, then what the user now gets.
  */
+import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { decodeSafetensors } from "../../src/io/safetensors.js";
-import { rnn } from "../helpers/cli.js";
-import { sequenceCsv, smallConfig, tempDir } from "./util.js";
+import { BIN, rnn } from "../helpers/cli.js";
+import { joinSafetensors, sequenceCsv, smallConfig, splitSafetensors, tempDir } from "./util.js";
 
 /** Model tensors of a run's last checkpoint, as hex bytes. */
 function weights(file: string): Record<string, string> {
@@ -84,4 +85,55 @@ describe("config values", () => {
     expect(viaMerge.r.code, viaMerge.r.stderr).toBe(0);
     expect(weights(path.join(viaMerge.dir, "run/last.safetensors"))).toEqual(weights(path.join(written.dir, "run/last.safetensors")));
   });
+});
+
+describe("data paths a checkpoint names (item 10): no disclosure, no hang", () => {
+  const secret = "root:$6$SECRET-HASH-do-not-print:19000:0:99999:7:::";
+  const setUp = (dataPath: string) => {
+    const { r, dir } = trainOn(sequenceCsv(10, 8));
+    expect(r.code, r.stderr).toBe(0);
+    const ck = path.join(dir, "run/last.safetensors");
+    const p = splitSafetensors(readFileSync(ck));
+    const meta = p.header.__metadata__ as Record<string, string>;
+    const cfg = JSON.parse(meta.config) as { data: { train: string; validation: string | null } };
+    cfg.data.train = dataPath;
+    meta.config = JSON.stringify(cfg);
+    const crafted = path.join(dir, "crafted.safetensors");
+    writeFileSync(crafted, joinSafetensors(p.header, p.data));
+    return { dir, crafted };
+  };
+
+  it("a path to a secret file: eval exits 2 naming the place, never the content", () => {
+    const d = tempDir();
+    writeFileSync(path.join(d, "shadow"), `${secret}\nbin:*:19000:0:99999:7:::\n`);
+    const { dir, crafted } = setUp(path.join(d, "shadow"));
+    for (const args of [["eval", crafted, "--json"], ["grad-flow", crafted]]) {
+      const r = rnn(args, { cwd: dir });
+      oneLine(r, 2, /crafted\.safetensors: its config's data file .*shadow is not data this model can read \(line 1\); its content is not shown; pass --data <csv>/);
+      expect(r.stderr).not.toContain("SECRET");
+      expect(r.stdout).toBe("");
+    }
+  });
+
+  it("/proc/self/environ: no variable is printed", () => {
+    const { dir, crafted } = setUp("/proc/self/environ");
+    const r = spawnSync(process.execPath, [BIN, "eval", crafted], { cwd: dir, encoding: "utf8", env: { ...process.env, RNN_SECRET_TOKEN: "tok-12345" }, timeout: 60_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).not.toContain("tok-12345");
+    expect(r.stderr).not.toContain("PATH=");
+  });
+
+  for (const [kind, make] of [
+    ["a FIFO (was: eval hung)", (d: string) => { const f = path.join(d, "fifo"); spawnSync("mkfifo", [f]); return f; }],
+    ["a directory", (d: string) => d],
+    ["a device", () => "/dev/zero"],
+  ] as const) {
+    it(`${kind}: refused at once, exit 2`, () => {
+      const { dir, crafted } = setUp(make(tempDir()));
+      const t0 = Date.now();
+      const r = rnn(["eval", crafted], { cwd: dir });
+      oneLine(r, 2, /its config's data file .* is not a regular file/);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+    });
+  }
 });
