@@ -10,7 +10,7 @@ import { MAX_CHECKPOINT_FILE } from "../config/schema.js";
 import type { Normalization } from "../data/dataset.js";
 import { InputError } from "../errors.js";
 import { writeFileAtomic } from "./atomic.js";
-import { decodeSafetensors, encodeSafetensors, type StTensor } from "./safetensors.js";
+import { dataChecksum, dataSection, decodeSafetensors, encodeSafetensors, type StTensor } from "./safetensors.js";
 
 export const FORMAT = "rnn-checkpoint/1";
 
@@ -105,7 +105,7 @@ export function saveCheckpoint(file: string, a: SaveArgs): void {
   if (a.optimizer) meta.optimizer = JSON.stringify({ name: a.optimizer.name, steps: a.optimizer.steps });
   if (a.position) meta.position = JSON.stringify(a.position);
   if (a.bestValLoss !== null) meta.best_val_loss = String(a.bestValLoss);
-  writeFileAtomic(file, encodeSafetensors(tensors, meta));
+  writeFileAtomic(file, encodeSafetensors(tensors, meta, "checksum"));
 }
 
 function parseJson<T>(file: string, key: string, s: string | undefined): T | null {
@@ -186,6 +186,11 @@ export function loadCheckpoint(file: string): Checkpoint {
   }
   const st = decodeSafetensors(bytes, file);
   const m = st.metadata;
+  // Our checkpoints carry a checksum of their tensor bytes: a flipped bit must not load as other
+  // numbers. One written by PyTorch has none and loads as it is.
+  if (m.checksum !== undefined && m.checksum !== dataChecksum(dataSection(bytes))) {
+    throw new InputError(`${file}: the tensor data does not match __metadata__.checksum: the file is damaged or was edited`);
+  }
   if (m.format !== FORMAT) {
     throw new InputError(`${file}: __metadata__.format is ${JSON.stringify(m.format ?? null)}, expected "${FORMAT}"`);
   }

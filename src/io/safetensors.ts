@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { InputError } from "../errors.js";
 
 /** Tensor element types this project stores (`training.dtype` float32 / float64). */
@@ -19,32 +20,43 @@ const KNOWN = new Set(["BOOL", "U8", "I8", "U16", "I16", "U32", "I32", "U64", "I
 /** A header larger than this is refused before it is read (real ones are a few KB). */
 const MAX_HEADER = 100 * 1024 * 1024;
 
+/** The checksum of a data section as stored under `__metadata__`: "sha256:<hex>". */
+export function dataChecksum(data: Uint8Array): string {
+  return `sha256:${createHash("sha256").update(data).digest("hex")}`;
+}
+
+/** The raw tensor bytes of a safetensors buffer (after its header); call after decoding it. */
+export function dataSection(buf: Buffer): Buffer {
+  return buf.subarray(8 + Number(buf.readBigUInt64LE(0)));
+}
+
 /**
  * Encodes tensors as safetensors: 8-byte little-endian header length, a JSON header
  * (padded with spaces to a multiple of 8), then the raw little-endian tensor bytes back to back.
+ * With `checksumKey`, the metadata also holds dataChecksum() of those bytes under that key.
  */
 export function encodeSafetensors(tensors: readonly (readonly [string, StTensor])[],
-  metadata: Readonly<Record<string, string>>): Buffer {
-  const header: Record<string, unknown> = { __metadata__: metadata };
+  metadata: Readonly<Record<string, string>>, checksumKey?: string): Buffer {
+  const entries: Record<string, unknown> = {};
   let off = 0;
   for (const [name, t] of tensors) {
     const bytes = t.data.length * ITEM[t.dtype];
-    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [off, off + bytes] };
+    entries[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [off, off + bytes] };
     off += bytes;
   }
-  let json = JSON.stringify(header);
-  json += " ".repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
-  const hlen = Buffer.byteLength(json);
-  const out = Buffer.alloc(8 + hlen + off);
-  out.writeBigUInt64LE(BigInt(hlen), 0);
-  out.write(json, 8, "utf8");
-  let p = 8 + hlen;
+  const data = Buffer.alloc(off);
+  let p = 0;
   for (const [, t] of tensors) {
     for (let i = 0; i < t.data.length; i++) {
-      if (t.dtype === "F32") { out.writeFloatLE(t.data[i], p); p += 4; } else { out.writeDoubleLE(t.data[i], p); p += 8; }
+      if (t.dtype === "F32") { data.writeFloatLE(t.data[i], p); p += 4; } else { data.writeDoubleLE(t.data[i], p); p += 8; }
     }
   }
-  return out;
+  const meta = checksumKey ? { ...metadata, [checksumKey]: dataChecksum(data) } : metadata;
+  let json = JSON.stringify({ __metadata__: meta, ...entries });
+  json += " ".repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
+  const head = Buffer.alloc(8);
+  head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)), 0);
+  return Buffer.concat([head, Buffer.from(json, "utf8"), data]);
 }
 
 /** A tensor's description from the header, checked, before any of its data is read. */

@@ -286,7 +286,12 @@ const meta = (p: StParts): Record<string, unknown> => p.header.__metadata__ as R
 const metaConfig = (p: StParts): Record<string, Record<string, unknown>> => JSON.parse(meta(p).config as string) as Record<string, Record<string, unknown>>;
 const file = (p: StParts): Buffer => joinSafetensors(p.header, p.data);
 /** Writes value bits into a tensor's first element (F32). */
-const poke = (p: StParts, name: string, v: number): StParts => { p.data.writeFloatLE(v, desc(p, name).data_offsets[0]); return p; };
+/** Writes v into a tensor and drops the checksum, as a crafted (or PyTorch-written) file would have none. */
+const poke = (p: StParts, name: string, v: number): StParts => {
+  p.data.writeFloatLE(v, desc(p, name).data_offsets[0]);
+  delete (p.header.__metadata__ as Record<string, string>).checksum;
+  return p;
+};
 
 /** Bad checkpoints, made from the set-up's good one, and what the message must name. */
 const badCheckpoints: { name: string; make: Mutate; where: RegExp; measure?: boolean }[] = [
@@ -332,6 +337,7 @@ const badCheckpoints: { name: string; make: Mutate; where: RegExp; measure?: boo
   { name: "normalization std 0", make: (p) => { meta(p).normalization = JSON.stringify({ x: { mean: 0, std: 0 }, y: { mean: 0, std: 1 } }); return p; }, where: /normalization has no valid mean\/std for column "x"/ },
   { name: "normalization a number", make: (p) => { meta(p).normalization = "5"; return p; }, where: /normalization has no valid mean\/std/ },
   { name: "NaN weight", make: (p) => poke(p, "rnn.weight_hh_l0", NaN), where: /tensor rnn\.weight_hh_l0\[0\] is NaN/ },
+  { name: "one bit of a weight flipped, checksum kept", make: (p) => { p.data[desc(p, "head.weight").data_offsets[0]] ^= 1; return p; }, where: /the tensor data does not match __metadata__\.checksum: the file is damaged or was edited/ },
   { name: "infinite weight", make: (p) => poke(p, "head.weight", -Infinity), where: /tensor head\.weight\[0\] is -Infinity/ },
   { name: "infinite optimizer state", make: (p) => poke(p, "optim.exp_avg_sq.head.bias", Infinity), where: /tensor optim\.exp_avg_sq\.head\.bias\[0\] is Infinity/ },
   { name: "optimizer metadata with negative steps", make: (p) => { meta(p).optimizer = '{"name":"adam","steps":-1}'; return p; }, where: /__metadata__\.optimizer must be/ },
