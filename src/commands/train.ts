@@ -15,7 +15,7 @@ import { InputError, Interrupted, JobError, ReportedElsewhere, RnnError, STOP_SI
 import { copyParams, loadCheckpoint, modelShapeOf, type Checkpoint, type Position } from "../io/checkpoint.js";
 import { num } from "../io/format.js";
 import { BEST, LAST, RunDir } from "../io/rundir.js";
-import { writeOut, type Io } from "../io/terminal.js";
+import { requireStdout, writeOut, type Io } from "../io/terminal.js";
 import { loadBackend } from "../kernels/backends.js";
 import { pooledLoss } from "../train/evaluate.js";
 import { trainLoop, type BatchSource, type EpochRow, type Start, type UpdateRow } from "../train/trainer.js";
@@ -250,7 +250,10 @@ export async function train(configPath: string, o: TrainOptions, io: Io): Promis
   const lead = comm.rank === 0;
   try {
     // Every rank loads the same inputs; if any fails, all leave together (rank 0 says why).
-    const setup = await agree(comm, () => prepare(configPath, o, comm));
+    const setup = await agree(comm, () => {
+      if (o.json && lead) requireStdout(io); // --json into a closed stdout: refused before the run, not after it
+      return prepare(configPath, o, comm);
+    });
     const t0 = performance.now();
     let end: Awaited<ReturnType<typeof loop>>;
     try {
