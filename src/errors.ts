@@ -37,3 +37,12 @@ export class Interrupted extends RnnError {
 export class ReportedElsewhere extends RnnError {
   constructor(exitCode: number) { super("reported by another rank", exitCode); }
 }
+
+/**
+ * stdout's reader went away (EPIPE: `rnn predict … | head -1`). The command stops quietly with
+ * exit 0, as coreutils tools do under a shell (they die of SIGPIPE, which the shell takes for a
+ * normal end); Node ignores SIGPIPE, so the stop is this error, caught in main.
+ */
+export class ReaderGone extends RnnError {
+  constructor() { super("stdout's reader went away", 0); }
+}

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { InputError, ReportedElsewhere, RnnError } from "./errors.js";
+import { InputError, ReaderGone, ReportedElsewhere, RnnError } from "./errors.js";
 import { processIo, type Io } from "./io/terminal.js";
 
 function version(): string {
@@ -161,7 +161,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     const debug = argv.includes("--debug");
-    if (e instanceof ReportedElsewhere) return e.exitCode;
+    if (e instanceof ReportedElsewhere || e instanceof ReaderGone) return e.exitCode;
     if (e instanceof RnnError) {
       io.stderr.write(`rnn: ${e.message}\n`);
       if (debug && e.stack) io.stderr.write(e.stack + "\n");

@@ -4,7 +4,7 @@ import { openCsv, type CsvRow } from "../data/csv.js";
 import { openInput, RowDecoder } from "../data/table.js";
 import { InputError } from "../errors.js";
 import { csvLine, num } from "../io/format.js";
-import type { Io } from "../io/terminal.js";
+import { writeOut, type Io } from "../io/terminal.js";
 import { loadModel } from "./model.js";
 
 export interface PredictOptions {
@@ -49,7 +49,7 @@ export async function predict(ckFile: string, o: PredictOptions, io: Io): Promis
   const emit = async (force = false): Promise<void> => {
     if (out.length === 0 || (!force && out.length < 1 << 16)) return;
     const text = out; out = "";
-    if (!io.stdout.write(text)) await new Promise<void>((res) => io.stdout.once("drain", () => res()));
+    await writeOut(io, text); // a reader that went away stops the reading too (ReaderGone)
   };
   const rowText = (y: Float64Array | Float32Array, r: number, step: number): string => {
     const key = [...(seqCol !== null ? [id ?? ""] : []), String(step)];
@@ -94,10 +94,10 @@ export async function predict(ckFile: string, o: PredictOptions, io: Io): Promis
     endSequence();
   } catch (e) {
     // The rows before a bad one are still predicted and printed.
-    if (e instanceof InputError) { runChunk(); await emit(true); }
+    // A failed write of them is second to the bad row, which is what the user must fix.
+    if (e instanceof InputError) { runChunk(); await emit(true).catch(() => undefined); }
     throw e;
   }
   await emit(true);
-  await new Promise<void>((res) => io.stdout.write("", () => res()));
   return 0;
 }

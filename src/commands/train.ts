@@ -16,7 +16,7 @@ import { copyParams, loadCheckpoint, modelShapeOf, type Checkpoint, type Positio
 import { num } from "../io/format.js";
 import { memoryLimit } from "../io/memory.js";
 import { BEST, LAST, RunDir } from "../io/rundir.js";
-import { writeOut, type Io } from "../io/terminal.js";
+import { requireStdout, writeOut, type Io } from "../io/terminal.js";
 import { loadBackend } from "../kernels/backends.js";
 import { pooledLoss } from "../train/evaluate.js";
 import { trainLoop, type BatchSource, type EpochRow, type Start, type UpdateRow } from "../train/trainer.js";
@@ -252,7 +252,10 @@ export async function train(configPath: string, o: TrainOptions, io: Io): Promis
   const lead = comm.rank === 0;
   try {
     // Every rank loads the same inputs; if any fails, all leave together (rank 0 says why).
-    const setup = await agree(comm, () => prepare(configPath, o, comm));
+    const setup = await agree(comm, () => {
+      if (o.json && lead) requireStdout(io); // --json into a closed stdout: refused before the run, not after it
+      return prepare(configPath, o, comm);
+    });
     const t0 = performance.now();
     let end: Awaited<ReturnType<typeof loop>>;
     try {

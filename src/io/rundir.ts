@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { InputError } from "../errors.js";
-import { ensureDir } from "./atomic.js";
+import { ensureDir, removeFile } from "./atomic.js";
 import { saveCheckpoint, type SaveArgs } from "./checkpoint.js";
 import { CsvLog, EPOCHS_HEADER, UPDATES_HEADER } from "./runlog.js";
 
@@ -55,7 +55,7 @@ export class RunDir {
       run.updates.truncate("step", at.step);
       run.epochs.truncate("epoch", at.epoch);
     } else {
-      if (force) for (const f of [LAST, BEST]) rmSync(path.join(dir, f), { force: true });
+      if (force) for (const f of [LAST, BEST]) removeFile(path.join(dir, f));
       run.updates.reset();
       run.epochs.reset();
     }

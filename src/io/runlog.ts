@@ -1,6 +1,7 @@
-import { appendFileSync, existsSync, readFileSync } from "node:fs";
-import { writeFileAtomic } from "./atomic.js";
+import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readFileSync } from "node:fs";
+import { writeAll, writeFileAtomic } from "./atomic.js";
 import { csvLine, num } from "./format.js";
+import { fsError } from "./fserror.js";
 
 export const UPDATES_HEADER = ["epoch", "step", "loss", "grad_norm", "lr"] as const;
 export const EPOCHS_HEADER = ["epoch", "train_loss", "val_loss", "seconds"] as const;
@@ -36,9 +37,24 @@ export class CsvLog {
     this.pending.push(csvLine(values.map((v) => (v === null || Number.isNaN(v) ? "" : num(v)))));
   }
 
+  /**
+   * Appends the pending rows. A failed append (a full disk) is cut back to the rows before it,
+   * so the log never ends in a torn row, and is an InputError naming the log.
+   */
   flush(): void {
     if (this.pending.length === 0) return;
-    appendFileSync(this.file, this.pending.join(""));
+    const buf = Buffer.from(this.pending.join(""));
+    let fd: number | null = null, size = -1;
+    try {
+      fd = openSync(this.file, "a");
+      size = fstatSync(fd).size;
+      writeAll(fd, buf);
+    } catch (e) {
+      try { if (fd !== null && size >= 0) ftruncateSync(fd, size); } catch { /* the append's error is the one to report */ }
+      throw fsError(this.file, e);
+    } finally {
+      try { if (fd !== null) closeSync(fd); } catch { /* nothing left to save */ }
+    }
     this.pending = [];
   }
 }
