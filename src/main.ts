@@ -24,7 +24,7 @@ function intArg(name: string, max: number = Number.MAX_SAFE_INTEGER) {
  */
 export function buildProgram(io: Io, setCode: (code: number) => void): Command {
   const program = new Command("rnn")
-    .description("Train, evaluate and run recurrent neural networks (stacked Elman RNN, truncated BPTT).")
+    .description("Train, evaluate and run recurrent neural networks: stacked Elman, LSTM and GRU, truncated BPTT, gradient clipping; data-parallel under MPI (mpirun, srun).")
     .version(version(), "-V, --version")
     .option("--debug", "print stack traces of errors")
     .showSuggestionAfterError()
