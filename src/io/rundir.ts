@@ -22,23 +22,34 @@ const OURS = [LAST, BEST, UPDATES, EPOCHS, ...PLOTS, LOCK] as const;
  */
 const OUR_TEMP = new RegExp(`^\\.(${OURS.map((f) => f.replace(/[.]/g, "\\.")).join("|")})\\.tmp-(\\d+)-[0-9a-z]+$`);
 
-/** Is a process of this machine alive? (EPERM: alive, someone else's.) */
-function alive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === "EPERM"; }
-}
-
-/**
- * When a process started, as Linux's /proc/<pid>/stat says (clock ticks since boot), or null
- * elsewhere: with the pid it tells a live holder from an unrelated process that got its pid again.
- */
-function processStart(pid: number): string | null {
+/** Fields 3… of Linux's /proc/<pid>/stat (state, ppid, …), or null elsewhere or when gone. */
+function procStat(pid: number): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null; // field 22; the name in (…) may hold spaces
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" "); // the name in (…) may hold spaces
   } catch {
     return null;
   }
+}
+
+/**
+ * Is a process of this machine alive? (EPERM: alive, someone else's.) A zombie is not: a
+ * SIGKILLed run whose parent has not reaped it yet (mpirun's daemons, a container whose init
+ * reaps nothing) still answers kill(pid, 0).
+ */
+function alive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try { process.kill(pid, 0); } catch (e) { if ((e as NodeJS.ErrnoException).code !== "EPERM") return false; }
+  const state = procStat(pid)?.[0];
+  return state !== "Z" && state !== "X";
+}
+
+/**
+ * When a process started (Linux: clock ticks since boot, field 22 of /proc/<pid>/stat), or null
+ * elsewhere: with the pid it tells a live holder from an unrelated process that got its pid again.
+ */
+function processStart(pid: number): string | null {
+  return procStat(pid)?.[19] ?? null;
 }
 
 /** Deletes the temp files that killed runs left behind (ours, of a process that is gone). */
