@@ -1,6 +1,7 @@
 import { softmaxRow } from "../core/loss.js";
 import { alloc } from "../core/tensor.js";
 import { openCsv, type CsvRow } from "../data/csv.js";
+import { zScore } from "../data/dataset.js";
 import { openInput, RowDecoder } from "../data/table.js";
 import { InputError } from "../errors.js";
 import { csvLine, num } from "../io/format.js";
@@ -86,7 +87,7 @@ export async function predict(ckFile: string, o: PredictOptions, io: Io): Promis
       if (started && rid !== id) { endSequence(); await emit(); }
       id = rid; started = true;
       dec.inputs(row, raw, 0);
-      for (let i = 0; i < I; i++) x[pending * I + i] = (raw[i] - inStats[i].mean) / inStats[i].std;
+      for (let i = 0; i < I; i++) x[pending * I + i] = zScore(raw[i], inStats[i]);
       pending++; t++;
       if (pending === CHUNK) { runChunk(); await emit(); }
     }

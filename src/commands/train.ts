@@ -7,6 +7,7 @@ import { createOptimizer, type Optimizer } from "../core/optim.js";
 import { Rng } from "../core/rng.js";
 import type { Float } from "../core/tensor.js";
 import { loadConfig, type ResolvedConfig } from "../config/load.js";
+import { MAX_SEED } from "../config/schema.js";
 import { batchify, epochBatches, makeBatch, type TargetShape } from "../data/batches.js";
 import { loadTrainingData, type TrainingData } from "../data/load.js";
 import { rowShare, type Communicator } from "../distributed/comm.js";
@@ -19,6 +20,7 @@ import { BEST, LAST, RunDir } from "../io/rundir.js";
 import { requireStdout, writeOut, type Io } from "../io/terminal.js";
 import { loadBackend } from "../kernels/backends.js";
 import { pooledLoss } from "../train/evaluate.js";
+import { checkResumable } from "../train/resume.js";
 import { trainLoop, type BatchSource, type EpochRow, type Start, type UpdateRow } from "../train/trainer.js";
 import { RunPlotter } from "./plot.js";
 
@@ -33,6 +35,8 @@ export interface TrainOptions {
 
 /** Applies --seed and --out to the config (the checkpoint records what actually ran). */
 function withOverrides(c: ResolvedConfig, o: TrainOptions): ResolvedConfig {
+  // The checkpoint records the seed, and its reader holds it to the config's bound: so does --seed.
+  if (o.seed !== undefined && !(o.seed <= MAX_SEED)) throw new InputError(`--seed ${o.seed}: must be ≤ ${MAX_SEED}`);
   return {
     ...c,
     seed: o.seed ?? c.seed,
@@ -84,14 +88,8 @@ function checkMemory(configPath: string, cfg: ResolvedConfig, data: TrainingData
 /** Starting weights: the checkpoint resumed (with its optimizer state), model.init, or seeded. */
 function initialWeights(net: Network, opt: Optimizer, cfg: ResolvedConfig, configPath: string, resume: Checkpoint | null): void {
   if (resume) {
-    const was = resume.config.model, now = cfg.model;
-    const changed = (["cell", "activation", "hiddenSize", "layers", "bias"] as const).find((k) => was[k] !== now[k]);
-    if (changed) throw new InputError(`${resume.file}: was trained with model.${changed} ${String(was[changed])}, the config says ${String(now[changed])}`);
-    copyParams(resume, net.layout, net.params);
+    copyParams(resume, net.layout, net.params); // the config matches the checkpoint's: checkResumable
     if (resume.optimizer) {
-      if (resume.optimizer.name !== cfg.training.optimizer.name) {
-        throw new InputError(`${resume.file}: was trained with ${resume.optimizer.name}, the config says ${cfg.training.optimizer.name}`);
-      }
       for (const [k, buf] of resume.optimizer.state) opt.state[k]?.set(buf);
       opt.steps = resume.optimizer.steps;
     }
@@ -121,6 +119,7 @@ async function prepare(configPath: string, o: TrainOptions, comm: Communicator):
   const lead = comm.rank === 0;
   if (lead) RunDir.refuseFinished(cfg.output.dir, o.resume !== undefined, o.force === true);
   const resume = o.resume ? loadCheckpoint(o.resume) : null;
+  if (resume) checkResumable(resume, cfg);
   const data = await loadTrainingData(cfg, resume ?? undefined);
   const shape = modelShapeOf(cfg, data.classes);
   checkMemory(configPath, cfg, data, shape);
@@ -250,12 +249,14 @@ async function loop(s: Setup, o: TrainOptions, io: Io, comm: Communicator): Prom
 export async function train(configPath: string, o: TrainOptions, io: Io): Promise<number> {
   const comm = joinWorld(process.env);
   const lead = comm.rank === 0;
+  let run: RunDir | null = null;
   try {
     // Every rank loads the same inputs; if any fails, all leave together (rank 0 says why).
     const setup = await agree(comm, () => {
       if (o.json && lead) requireStdout(io); // --json into a closed stdout: refused before the run, not after it
       return prepare(configPath, o, comm);
     });
+    run = setup.run;
     const t0 = performance.now();
     let end: Awaited<ReturnType<typeof loop>>;
     try {
@@ -280,6 +281,7 @@ export async function train(configPath: string, o: TrainOptions, io: Io): Promis
     await writeOut(io, "");
     return 0;
   } finally {
+    run?.close(); // the run directory's lock (an exit hook frees it too, whatever the way out)
     comm.finalize();
   }
 }

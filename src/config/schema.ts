@@ -77,9 +77,15 @@ export function formatBytes(b: number): string {
   return i === 0 ? `${b} bytes` : `${b.toPrecision(3)} ${units[i]}`;
 }
 
+/**
+ * The largest seed: the generator takes 32 bits (src/core/rng.ts), so every seed up to this
+ * one gives its own run, and a larger one would wrap onto a smaller. `--seed` has this bound too.
+ */
+export const MAX_SEED = 2 ** 32 - 1;
+
 /** The config file of SPEC §3: every key, its type and its default. Unknown keys are errors. */
 export const configSchema = z.strictObject({
-  seed: z.int().min(0).max(2 ** 32 - 1).default(0),
+  seed: z.int().min(0).max(MAX_SEED).default(0),
   data: z.strictObject({
     train: filePath,
     validation: optionalPath,

@@ -83,23 +83,56 @@ export function countedLabels(raws: readonly RawSequence[], targetsAt: "every" |
   return out;
 }
 
-/** Mean and population std (ddof 0; a constant column gets 1) of each column's present cells. */
-export function computeNormalization(raws: readonly RawSequence[], plan: TargetPlan): Normalization {
+/**
+ * A power of two near a column's largest |value| when it is far from 1, else 1: the values are
+ * divided by it before summing and squaring, so that a column around 1e200 (whose squares, or
+ * sum, overflow) gets a finite std. Dividing by a power of two is exact, so ordinary columns
+ * get the very same bits as without it.
+ */
+function scaleOf(maxAbs: number): number {
+  if ((maxAbs > 2 ** -500 && maxAbs < 2 ** 500) || !(maxAbs > 0 && Number.isFinite(maxAbs))) return 1;
+  return 2 ** Math.max(-1022, Math.floor(Math.log2(maxAbs)));
+}
+
+/**
+ * Mean and population std (ddof 0; a constant column gets 1) of each column's present cells.
+ * Statistics that are not finite all the same are refused (exit 2, naming `file` and the
+ * column): the checkpoint could not hold them, and the column would train as noise.
+ */
+export function computeNormalization(raws: readonly RawSequence[], plan: TargetPlan, file: string): Normalization {
   const out: Record<string, ColumnStats> = {};
-  const stats = (get: (s: RawSequence) => Float64Array | null, col: number, width: number): ColumnStats => {
-    let n = 0, sum = 0;
-    for (const s of raws) { const a = get(s); if (!a) continue; for (let i = col; i < a.length; i += width) if (!Number.isNaN(a[i])) { sum += a[i]; n++; } }
-    const mean = n > 0 ? sum / n : 0;
+  const stats = (name: string, get: (s: RawSequence) => Float64Array | null, col: number, width: number): ColumnStats => {
+    const each = (f: (v: number) => void): void => {
+      for (const s of raws) { const a = get(s); if (!a) continue; for (let i = col; i < a.length; i += width) if (!Number.isNaN(a[i])) f(a[i]); }
+    };
+    let n = 0, maxAbs = 0;
+    each((v) => { n++; maxAbs = Math.max(maxAbs, Math.abs(v)); });
+    const k = scaleOf(maxAbs);
+    let sum = 0;
+    each((v) => { sum += v / k; });
+    const m = n > 0 ? sum / n : 0; // the mean, scaled
     let ss = 0;
-    for (const s of raws) { const a = get(s); if (!a) continue; for (let i = col; i < a.length; i += width) if (!Number.isNaN(a[i])) ss += (a[i] - mean) ** 2; }
-    const std = n > 0 ? Math.sqrt(ss / n) : 0;
+    each((v) => { ss += (v / k - m) ** 2; });
+    const mean = m * k, std = (n > 0 ? Math.sqrt(ss / n) : 0) * k;
+    if (!Number.isFinite(mean) || !Number.isFinite(std)) {
+      throw new InputError(`${file}: column "${name}": normalisation statistics overflow (mean ${mean}, std ${std}); scale the column down or set data.normalize: false`);
+    }
     return { mean, std: std > 0 ? std : 1 };
   };
-  plan.inputs.forEach((c, i) => { out[c] = stats((s) => s.x, i, plan.inputs.length); });
+  plan.inputs.forEach((c, i) => { out[c] = stats(c, (s) => s.x, i, plan.inputs.length); });
   if (plan.task === "regression") {
-    plan.targets.forEach((c, o) => { out[c] = stats((s) => s.y, o, plan.targets.length); });
+    plan.targets.forEach((c, o) => { out[c] = stats(c, (s) => s.y, o, plan.targets.length); });
   }
   return out;
+}
+
+/**
+ * (v − mean) / std. Where v − mean overflows (a value near ±1.8e308 far from the mean) the
+ * same quotient is taken as v/std − mean/std: the result is finite, only the difference is not.
+ */
+export function zScore(v: number, st: ColumnStats): number {
+  const z = (v - st.mean) / st.std;
+  return Number.isFinite(z) || !Number.isFinite(v) ? z : v / st.std - st.mean / st.std;
 }
 
 /**
@@ -111,7 +144,7 @@ export function prepareSequence(s: RawSequence, plan: TargetPlan, classes: reado
   const T = s.length, I = plan.inputs.length, O = plan.targets.length, sh = plan.shift;
   const x = Float64Array.from(s.x);
   if (norm) {
-    plan.inputs.forEach((c, i) => { const { mean, std } = norm[c]; for (let t = 0; t < T; t++) x[t * I + i] = (x[t * I + i] - mean) / std; });
+    plan.inputs.forEach((c, i) => { const st = norm[c]; for (let t = 0; t < T; t++) x[t * I + i] = zScore(x[t * I + i], st); });
   }
   // Target at t comes from row t + shift; with targetsAt: last only the final row has one.
   const source = (t: number): number => {
@@ -129,7 +162,7 @@ export function prepareSequence(s: RawSequence, plan: TargetPlan, classes: reado
         for (let o = 0; o < O; o++) {
           const v = s.y[r * O + o];
           const st = norm?.[plan.targets[o]];
-          y[t * O + o] = st ? (v - st.mean) / st.std : v;
+          y[t * O + o] = st ? zScore(v, st) : v;
         }
       }
     }

@@ -52,7 +52,7 @@ export async function loadTrainingData(c: ResolvedConfig,
       throw new InputError(`${c.data.train}: column "${c.data.targets[0]}": classification needs at least 2 classes, found ${classes.length}`);
     }
   }
-  const normalization = !c.data.normalize ? null : fixed?.normalization ?? computeNormalization(train, plan);
+  const normalization = !c.data.normalize ? null : fixed?.normalization ?? computeNormalization(train, plan, c.data.train);
   const prepared = train.map((s) => prepareSequence(s, plan, classes, normalization, c.data.train));
   const supervised = prepared.some((s) => (s.y ? s.y.some((v) => !Number.isNaN(v)) : (s.labels ?? []).some((l) => l >= 0)));
   if (!supervised) {

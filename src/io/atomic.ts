@@ -10,6 +10,14 @@ export function writeAll(fd: number, buf: Uint8Array): void {
 }
 
 /**
+ * The temp file name for `name` in its folder: `.<name>.tmp-<pid>-<base36 time>`. The pid tells
+ * a stale temp (its process is gone) from a live one; the run directory sweeps only these.
+ */
+export function tempName(name: string): string {
+  return `.${name}.tmp-${process.pid}-${Date.now().toString(36)}`;
+}
+
+/**
  * Writes a file atomically: a temp file in the same folder, fsync, rename over the target,
  * fsync the folder. A reader sees the old file or the new one, never half of one; a crash
  * leaves at most a stray `.<name>.tmp-*` file, which nothing reads. A failure (no space, a
@@ -28,7 +36,7 @@ export function writeFileAtomic(file: string, data: Uint8Array | string): void {
   }
   if (st && !st.isFile() && !st.isDirectory()) return writeInto(file, buf);
   const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+  const tmp = path.join(dir, tempName(path.basename(file)));
   let fd: number | null = null;
   try {
     fd = openSync(tmp, "w", 0o644);

@@ -261,13 +261,18 @@ mpi("signals, a killed rank, resume at another world size", () => {
 
   it("kill -9 of one rank ends the job non-zero; the last checkpoint loads and resumes in one process", async () => {
     const child = rnnMpiAsync(3, ["train", "c.yaml", "--out", "kill"], dir);
-    const end = await runUntil(child, path.join(dir, "kill"), () => { const pids = rankPids(child.pid!); process.kill(pids[pids.length - 1], "SIGKILL"); });
+    let ranks: number[] = [];
+    const end = await runUntil(child, path.join(dir, "kill"), () => { ranks = rankPids(child.pid!); process.kill(ranks[ranks.length - 1], "SIGKILL"); });
     expect(end.code).not.toBe(0);
     expect(end.code).not.toBeNull();
     const names = readdirSync(path.join(dir, "kill"));
     expect(names).toContain("last.safetensors");
     const ck = loadCheckpoint(path.join(dir, "kill/last.safetensors"));
     expect(ck.epoch).toBeGreaterThanOrEqual(1);
+    // mpirun may exit before its daemons have ended the other ranks; until they have, rank 0
+    // holds the run directory's lock (and could still write): wait for them, as a user would.
+    const running = (pid: number): boolean => { try { return !/\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, "utf8")); } catch { return false; } };
+    for (let i = 0; i < 300 && ranks.some(running); i++) await new Promise((res) => setTimeout(res, 100));
     const r = rnn(["train", "c.yaml", "--out", "kill", "--resume", "kill/last.safetensors", "--quiet"], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);
     sameRun("killed at 3 ranks, resumed in one process", path.join(dir, "kill"), path.join(dir, "ref"), 1e-9);
