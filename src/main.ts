@@ -9,7 +9,7 @@ function version(): string {
 }
 
 /** A whole-number flag, bounded: an absurd value is refused here, not met as an allocation later. */
-function intArg(name: string, max: number = Number.MAX_SAFE_INTEGER) {
+function intArg(name: string, max = Infinity) {
   return (v: string): number => {
     if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be a non-negative integer.`);
     const n = Number(v);

@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import path from "node:path";
 import { InputError } from "../errors.js";
 import { ensureDir, removeFile, tempName } from "./atomic.js";
+import { fsError } from "./fserror.js";
 import { saveCheckpoint, type SaveArgs } from "./checkpoint.js";
 import { CsvLog, EPOCHS_HEADER, UPDATES_HEADER } from "./runlog.js";
 
@@ -121,7 +122,7 @@ function acquireLock(dir: string): string {
       held.add(file);
       return file;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw new InputError(`${file}: cannot create the run directory's lock: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw fsError(file, e, "cannot create the run directory's lock");
     } finally {
       rmSync(tmp, { force: true });
     }

@@ -309,8 +309,10 @@ describe.skipIf(!CAN_MOUNT)("a full disk and a read-only one (tmpfs mounts)", ()
       const r0 = await cli(["train", "c.yaml", "--quiet", "--out", run], { cwd: dir, timeoutMs: 60_000 });
       expect(r0.code, r0.stderr).toBe(0);
       expect(spawnSync("mount", ["-o", "remount,ro", disk]).status).toBe(0);
-      expectOneLineError(await cli(["train", "c.yaml", "--quiet", "--out", run, "--force"], { cwd: dir }), `${last}: cannot remove: read-only file system`);
-      expectOneLineError(await cli(["train", "c.yaml", "--quiet", "--out", run, "--resume", last], { cwd: dir }), `${run}/updates.csv: cannot write: read-only file system`);
+      // The run directory's lock is the first thing a run writes there.
+      const lock = `${run}/rnn.lock: cannot create the run directory's lock: read-only file system`;
+      expectOneLineError(await cli(["train", "c.yaml", "--quiet", "--out", run, "--force"], { cwd: dir }), lock);
+      expectOneLineError(await cli(["train", "c.yaml", "--quiet", "--out", run, "--resume", last], { cwd: dir }), lock);
       expectOneLineError(await cli(["train", "c.yaml", "--quiet", "--out", path.join(disk, "new")], { cwd: dir }), "cannot create the run directory: read-only file system");
       expectOneLineError(await cli(["plot", run], { cwd: dir }), `${run}/loss.svg: cannot write: read-only file system`);
       await expectLoadableRun(run, 2);
