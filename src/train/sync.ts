@@ -1,7 +1,6 @@
 import type { LossSum } from "../core/loss.js";
 import { alloc, dtypeOf, type Float } from "../core/tensor.js";
 import { rowShare, type Communicator } from "../distributed/comm.js";
-
 import { STOP_SIGNALS, type StopSignal } from "../errors.js";
 
 const SIGNALS = Object.keys(STOP_SIGNALS) as StopSignal[];

@@ -197,18 +197,28 @@ output: { dir: run }
 }
 
 interface Exit { code: number | null; stderr: string }
+
+/** True while a process exists and is not a zombie. */
+const running = (pid: number): boolean => { try { return !/\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, "utf8")); } catch { return false; } };
+
 /**
  * Waits for the run to end; calls `act` once `out`/last.safetensors exists (rank 0 wrote it after
- * epoch 1). The file, not rank 0's "epoch 1" line: mpirun forwards the ranks' output late.
+ * epoch 1). The file, not rank 0's "epoch 1" line: mpirun forwards the ranks' output late. mpirun
+ * may exit before the ranks it signalled have ended, and until then rank 0 holds the run
+ * directory's lock (and could still write): wait for them too, as a user would.
  */
 function runUntil(child: ChildProcess, out: string, act: () => void): Promise<Exit> {
-  let stderr = "";
+  let stderr = "", ranks: number[] = [];
   child.stdout?.resume();
   child.stderr?.setEncoding("utf8").on("data", (d: string) => { stderr += d; });
   const poll = setInterval(() => {
-    if (existsSync(path.join(out, "last.safetensors"))) { clearInterval(poll); act(); }
+    if (existsSync(path.join(out, "last.safetensors"))) { clearInterval(poll); ranks = rankPids(child.pid!); act(); }
   }, 10);
-  return new Promise((res) => child.on("close", (code) => { clearInterval(poll); res({ code, stderr }); }));
+  return new Promise((res) => child.on("close", async (code) => {
+    clearInterval(poll);
+    for (let i = 0; i < 300 && ranks.some(running); i++) await new Promise((r) => setTimeout(r, 100));
+    res({ code, stderr });
+  }));
 }
 
 mpi("signals, a killed rank, resume at another world size", () => {
@@ -261,18 +271,13 @@ mpi("signals, a killed rank, resume at another world size", () => {
 
   it("kill -9 of one rank ends the job non-zero; the last checkpoint loads and resumes in one process", async () => {
     const child = rnnMpiAsync(3, ["train", "c.yaml", "--out", "kill"], dir);
-    let ranks: number[] = [];
-    const end = await runUntil(child, path.join(dir, "kill"), () => { ranks = rankPids(child.pid!); process.kill(ranks[ranks.length - 1], "SIGKILL"); });
+    const end = await runUntil(child, path.join(dir, "kill"), () => { const ranks = rankPids(child.pid!); process.kill(ranks[ranks.length - 1], "SIGKILL"); });
     expect(end.code).not.toBe(0);
     expect(end.code).not.toBeNull();
     const names = readdirSync(path.join(dir, "kill"));
     expect(names).toContain("last.safetensors");
     const ck = loadCheckpoint(path.join(dir, "kill/last.safetensors"));
     expect(ck.epoch).toBeGreaterThanOrEqual(1);
-    // mpirun may exit before its daemons have ended the other ranks; until they have, rank 0
-    // holds the run directory's lock (and could still write): wait for them, as a user would.
-    const running = (pid: number): boolean => { try { return !/\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, "utf8")); } catch { return false; } };
-    for (let i = 0; i < 300 && ranks.some(running); i++) await new Promise((res) => setTimeout(res, 100));
     const r = rnn(["train", "c.yaml", "--out", "kill", "--resume", "kill/last.safetensors", "--quiet"], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);
     sameRun("killed at 3 ranks, resumed in one process", path.join(dir, "kill"), path.join(dir, "ref"), 1e-9);
