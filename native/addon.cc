@@ -4,7 +4,9 @@
 
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 
+#include "gates.h"
 #include "gemm.h"
 #include "napi-args.h"
 
@@ -162,6 +164,139 @@ napi_value SumRows(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// ---- fused gate kernels (gates.cc) -------------------------------------------------------
+
+// An array argument and the element range [off, off + n) a kernel will touch in it.
+struct Span {
+  const Arr* a;
+  int64_t off, n;
+};
+
+// True when every range is non-negative and inside its array, and all arrays share one dtype.
+bool spans_ok(std::initializer_list<Span> spans) {
+  const napi_typedarray_type t = spans.begin()->a->type;
+  if (t != napi_float32_array && t != napi_float64_array) return false;
+  for (const Span& s : spans) {
+    if (s.a->type != t || s.off < 0 || s.n < 0 || (size_t)(s.off + s.n) > s.a->length) return false;
+  }
+  return true;
+}
+
+template <typename T>
+T* at(const Arr& a, int64_t off) { return static_cast<T*>(a.data) + off; }
+
+// An optional array argument: null (or undefined) leaves *out empty and *has false.
+bool get_opt_arr(napi_env env, napi_value v, Arr* out, bool* has) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  *has = t != napi_null && t != napi_undefined;
+  return !*has || get_arr(env, v, out);
+}
+
+// lstmForward(g, gOff, cs, cPrevOff, cOff, tanhC, tcOff, hs, hOff, B, H): g [B,4H] at gOff;
+// c_{t-1}, c_t in cs; tanh(c_t) in tanhC; h_t in hs — each [B,H] at its offset.
+napi_value LstmForward(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value a[11];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  Arr g, cs, tc, hs;
+  if (argc != 11 || !get_arr(env, a[0], &g) || !get_arr(env, a[2], &cs) || !get_arr(env, a[5], &tc) || !get_arr(env, a[7], &hs)) {
+    return fail(env, "lstmForward: arguments");
+  }
+  const int64_t go = i32(env, a[1]), cpo = i32(env, a[3]), co = i32(env, a[4]), tco = i32(env, a[6]), ho = i32(env, a[8]);
+  const int B = i32(env, a[9]), H = i32(env, a[10]);
+  const int64_t BH = (int64_t)B * H;
+  if (B < 0 || H < 0 || !spans_ok({{&g, go, 4 * BH}, {&cs, cpo, BH}, {&cs, co, BH}, {&tc, tco, BH}, {&hs, ho, BH}})) {
+    return fail(env, "lstmForward: out of bounds or mixed dtypes");
+  }
+  if (g.type == napi_float32_array) {
+    rnnk::lstm_forward<float>(at<float>(g, go), at<float>(cs, cpo), at<float>(cs, co), at<float>(tc, tco), at<float>(hs, ho), B, H);
+  } else {
+    rnnk::lstm_forward<double>(at<double>(g, go), at<double>(cs, cpo), at<double>(cs, co), at<double>(tc, tco), at<double>(hs, ho), B, H);
+  }
+  return nullptr;
+}
+
+// lstmBackward(dG, g, gOff, cs, cPrevOff, tanhC, dh, gradOut | null, tOff, dhNext, dcNext, B, H):
+// dG, g [B,4H] at gOff; c_{t-1} in cs at cPrevOff; tanhC, dh, gradOut [B,H] at tOff;
+// dhNext, dcNext [B,H] at 0.
+napi_value LstmBackward(napi_env env, napi_callback_info info) {
+  size_t argc = 13;
+  napi_value a[13];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  Arr dg, g, cs, tc, dh, gout, dhn, dcn;
+  bool has_gout = false;
+  if (argc != 13 || !get_arr(env, a[0], &dg) || !get_arr(env, a[1], &g) || !get_arr(env, a[3], &cs) || !get_arr(env, a[5], &tc)
+      || !get_arr(env, a[6], &dh) || !get_opt_arr(env, a[7], &gout, &has_gout) || !get_arr(env, a[9], &dhn) || !get_arr(env, a[10], &dcn)) {
+    return fail(env, "lstmBackward: arguments");
+  }
+  const int64_t go = i32(env, a[2]), cpo = i32(env, a[4]), to = i32(env, a[8]);
+  const int B = i32(env, a[11]), H = i32(env, a[12]);
+  const int64_t BH = (int64_t)B * H;
+  if (B < 0 || H < 0 || !spans_ok({{&dg, go, 4 * BH}, {&g, go, 4 * BH}, {&cs, cpo, BH}, {&tc, to, BH}, {&dh, to, BH},
+                                   {&dhn, 0, BH}, {&dcn, 0, BH}, {has_gout ? &gout : &dg, has_gout ? to : go, BH}})) {
+    return fail(env, "lstmBackward: out of bounds or mixed dtypes");
+  }
+  if (dg.type == napi_float32_array) {
+    rnnk::lstm_backward<float>(at<float>(dg, go), at<float>(g, go), at<float>(cs, cpo), at<float>(tc, to), at<float>(dh, to),
+                               has_gout ? at<float>(gout, to) : nullptr, at<float>(dhn, 0), at<float>(dcn, 0), B, H);
+  } else {
+    rnnk::lstm_backward<double>(at<double>(dg, go), at<double>(g, go), at<double>(cs, cpo), at<double>(tc, to), at<double>(dh, to),
+                                has_gout ? at<double>(gout, to) : nullptr, at<double>(dhn, 0), at<double>(dcn, 0), B, H);
+  }
+  return nullptr;
+}
+
+// gruForward(gi, gh, gOff, hs, hPrevOff, hOff, B, H): gi, gh [B,3H] at gOff; h_{t-1}, h_t in hs.
+napi_value GruForward(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value a[8];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  Arr gi, gh, hs;
+  if (argc != 8 || !get_arr(env, a[0], &gi) || !get_arr(env, a[1], &gh) || !get_arr(env, a[3], &hs)) return fail(env, "gruForward: arguments");
+  const int64_t go = i32(env, a[2]), hpo = i32(env, a[4]), ho = i32(env, a[5]);
+  const int B = i32(env, a[6]), H = i32(env, a[7]);
+  const int64_t BH = (int64_t)B * H;
+  if (B < 0 || H < 0 || !spans_ok({{&gi, go, 3 * BH}, {&gh, go, 3 * BH}, {&hs, hpo, BH}, {&hs, ho, BH}})) {
+    return fail(env, "gruForward: out of bounds or mixed dtypes");
+  }
+  if (gi.type == napi_float32_array) {
+    rnnk::gru_forward<float>(at<float>(gi, go), at<float>(gh, go), at<float>(hs, hpo), at<float>(hs, ho), B, H);
+  } else {
+    rnnk::gru_forward<double>(at<double>(gi, go), at<double>(gh, go), at<double>(hs, hpo), at<double>(hs, ho), B, H);
+  }
+  return nullptr;
+}
+
+// gruBackward(dGI, dGH, gi, gh, gOff, hs, hPrevOff, dh, gradOut | null, tOff, dhNext, B, H):
+// dGI, dGH, gi, gh [B,3H] at gOff; h_{t-1} in hs at hPrevOff; dh, gradOut [B,H] at tOff; dhNext [B,H] at 0.
+napi_value GruBackward(napi_env env, napi_callback_info info) {
+  size_t argc = 13;
+  napi_value a[13];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  Arr dgi, dgh, gi, gh, hs, dh, gout, dhn;
+  bool has_gout = false;
+  if (argc != 13 || !get_arr(env, a[0], &dgi) || !get_arr(env, a[1], &dgh) || !get_arr(env, a[2], &gi) || !get_arr(env, a[3], &gh)
+      || !get_arr(env, a[5], &hs) || !get_arr(env, a[7], &dh) || !get_opt_arr(env, a[8], &gout, &has_gout) || !get_arr(env, a[10], &dhn)) {
+    return fail(env, "gruBackward: arguments");
+  }
+  const int64_t go = i32(env, a[4]), hpo = i32(env, a[6]), to = i32(env, a[9]);
+  const int B = i32(env, a[11]), H = i32(env, a[12]);
+  const int64_t BH = (int64_t)B * H;
+  if (B < 0 || H < 0 || !spans_ok({{&dgi, go, 3 * BH}, {&dgh, go, 3 * BH}, {&gi, go, 3 * BH}, {&gh, go, 3 * BH}, {&hs, hpo, BH},
+                                   {&dh, to, BH}, {&dhn, 0, BH}, {has_gout ? &gout : &dh, to, BH}})) {
+    return fail(env, "gruBackward: out of bounds or mixed dtypes");
+  }
+  if (dgi.type == napi_float32_array) {
+    rnnk::gru_backward<float>(at<float>(dgi, go), at<float>(dgh, go), at<float>(gi, go), at<float>(gh, go), at<float>(hs, hpo),
+                              at<float>(dh, to), has_gout ? at<float>(gout, to) : nullptr, at<float>(dhn, 0), B, H);
+  } else {
+    rnnk::gru_backward<double>(at<double>(dgi, go), at<double>(dgh, go), at<double>(gi, go), at<double>(gh, go), at<double>(hs, hpo),
+                               at<double>(dh, to), has_gout ? at<double>(gout, to) : nullptr, at<double>(dhn, 0), B, H);
+  }
+  return nullptr;
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value a[1];
@@ -187,6 +322,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"gemmPacked", nullptr, GemmPacked, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"addRows", nullptr, AddRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumRows", nullptr, SumRows, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"lstmForward", nullptr, LstmForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"lstmBackward", nullptr, LstmBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gruForward", nullptr, GruForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gruBackward", nullptr, GruBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

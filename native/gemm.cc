@@ -4,6 +4,7 @@
 // results do not depend on how many threads run.
 #pragma GCC target("avx2,fma")
 #include "gemm.h"
+#include "simd.h"
 
 #include <immintrin.h>
 
@@ -19,10 +20,6 @@
 #include <vector>
 
 namespace rnnk {
-
-template <typename T> struct Vec;
-template <> struct Vec<float> { typedef float v __attribute__((vector_size(32), aligned(4))); static constexpr int L = 8; };
-template <> struct Vec<double> { typedef double v __attribute__((vector_size(32), aligned(8))); static constexpr int L = 4; };
 
 constexpr int MR = 6;
 template <typename T> struct Blk {
@@ -271,6 +268,7 @@ class Pool {
 static Pool& pool() { static Pool p; return p; }
 void set_threads(int n) { pool().resize(n); }
 int get_threads() { return pool().size(); }
+void run_parallel(int parts, void (*fn)(void*, int), void* ctx) { pool().run(parts, fn, ctx); }
 
 /** Work below this many multiply-adds stays on one thread: waking another costs more. */
 constexpr double PARALLEL_MIN = 1e6;
@@ -336,28 +334,6 @@ template void sum_rows<float>(float*, const float*, size_t, size_t);
 template void sum_rows<double>(double*, const double*, size_t, size_t);
 
 // ---- activations ---------------------------------------------------------------------------
-
-// tanh for float32, vectorised: the rational approximation Eigen uses (|error| ≈ 1 ulp on
-// [-9, 9], ±1 beyond), so the whole window's nonlinearity costs a few ns per 8 values.
-static inline Vec<float>::v tanh_v(Vec<float>::v x) {
-  typedef Vec<float>::v V;
-  const V hi = V{} + 7.90531110763549805f, lo = V{} - 7.90531110763549805f;
-  x = x > hi ? hi : (x < lo ? lo : x);
-  const V x2 = x * x;
-  V p = V{} + -2.76076847742355e-16f;
-  p = p * x2 + 2.00018790482477e-13f;
-  p = p * x2 + -8.60467152213735e-11f;
-  p = p * x2 + 5.12229709037114e-08f;
-  p = p * x2 + 1.48572235717979e-05f;
-  p = p * x2 + 6.37261928875436e-04f;
-  p = p * x2 + 4.89352455891786e-03f;
-  p = p * x;
-  V q = V{} + 1.19825839466702e-06f;
-  q = q * x2 + 1.18534705686654e-04f;
-  q = q * x2 + 2.26843463243900e-03f;
-  q = q * x2 + 4.89352518554385e-03f;
-  return p / q;
-}
 
 template <>
 void activate<float>(int act, float* x, size_t n) {

@@ -39,6 +39,8 @@ void activate_backward(int act, T* dpre, const T* dh, const T* dnext, const T* s
 
 void set_threads(int n);
 int get_threads();
+// Runs fn(ctx, 0 .. parts-1) on the thread pool, the caller taking part too.
+void run_parallel(int parts, void (*fn)(void*, int), void* ctx);
 bool cpu_ok();
 
 }  // namespace rnnk

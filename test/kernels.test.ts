@@ -51,6 +51,55 @@ describe.each(backends().filter(([n]) => n !== "js"))("%s kernels against the re
         closeTo(`activateBackward ${act}`, d1, d2, dtype === "float64" ? 1e-15 : 1e-6);
       });
     }
+    // The fused gate kernels: the native ones use their own exp/tanh (float64: the C library's,
+    // float32: a vectorised rational tanh), so they agree with the reference to the last bits
+    // of float64 and to a few ulp of float32, not bit for bit.
+    const gateTol = dtype === "float64" ? 1e-14 : 2e-6;
+    const gateShapes: [number, number][] = [[1, 1], [3, 5], [2, 8], [4, 13], [7, 64], [32, 67], [5, 256], [0, 4]];
+    /** n random values at an offset of 3, spread over [-6, 6] so the gates reach their tails. */
+    const pre = (n: number): Float => { const a = rand(dtype, n + 3); for (let i = 0; i < a.length; i++) a[i] *= 6; return a; };
+    const copy = (a: Float): Float => { const c = alloc(dtype, a.length); c.set(a); return c; };
+    it(`lstmForward / lstmBackward ${dtype}: several B, H (H not a multiple of the vector)`, () => {
+      for (const [B, H] of gateShapes) {
+        const BH = B * H, o = 3;
+        // Buffers as LstmLayer lays them out: G [B,4H], Cs and Hs with c_{t-1} then c_t, tanhC [B,H].
+        const g1 = pre(4 * BH), cs1 = rand(dtype, o + 2 * BH), tc1 = rand(dtype, o + BH), hs1 = rand(dtype, o + 2 * BH);
+        const g2 = copy(g1), cs2 = copy(cs1), tc2 = copy(tc1), hs2 = copy(hs1);
+        k.lstmForward(g1, o, cs1, o, o + BH, tc1, o, hs1, o + BH, B, H);
+        referenceKernels.lstmForward(g2, o, cs2, o, o + BH, tc2, o, hs2, o + BH, B, H);
+        for (const [n, a, b] of [["G", g1, g2], ["Cs", cs1, cs2], ["tanhC", tc1, tc2], ["Hs", hs1, hs2]] as const) closeTo(`lstmForward ${B}x${H} ${n}`, a, b, gateTol);
+        // Backward from the reference's activations, with and without gradOut.
+        for (const withOut of [true, false]) {
+          const dh = rand(dtype, o + BH), dhn = rand(dtype, BH), dcn1 = rand(dtype, BH), dcn2 = copy(dcn1);
+          const dg1 = rand(dtype, o + 4 * BH), dg2 = copy(dg1), go1 = rand(dtype, o + BH), go2 = copy(go1);
+          k.lstmBackward(dg1, g2, o, cs2, o, tc2, dh, withOut ? go1 : null, o, dhn, dcn1, B, H);
+          referenceKernels.lstmBackward(dg2, g2, o, cs2, o, tc2, dh, withOut ? go2 : null, o, dhn, dcn2, B, H);
+          for (const [n, a, b] of [["dG", dg1, dg2], ["dcNext", dcn1, dcn2], ["gradOut", go1, go2]] as const) closeTo(`lstmBackward ${B}x${H} ${n}`, a, b, gateTol);
+        }
+      }
+    });
+    it(`gruForward / gruBackward ${dtype}: several B, H (H not a multiple of the vector)`, () => {
+      for (const [B, H] of gateShapes) {
+        const BH = B * H, o = 3;
+        // Buffers as GruLayer lays them out: GI, GH [B,3H], Hs with h_{t-1} then h_t.
+        const gi1 = pre(3 * BH), gh = pre(3 * BH), hs1 = rand(dtype, o + 2 * BH);
+        const gi2 = copy(gi1), hs2 = copy(hs1);
+        k.gruForward(gi1, gh, o, hs1, o, o + BH, B, H);
+        referenceKernels.gruForward(gi2, gh, o, hs2, o, o + BH, B, H);
+        closeTo(`gruForward ${B}x${H} GI`, gi1, gi2, gateTol);
+        closeTo(`gruForward ${B}x${H} Hs`, hs1, hs2, gateTol);
+        for (const withOut of [true, false]) {
+          const dh = rand(dtype, o + BH), dhn1 = rand(dtype, BH), dhn2 = copy(dhn1);
+          const dgi1 = rand(dtype, o + 3 * BH), dgi2 = copy(dgi1), dgh1 = rand(dtype, o + 3 * BH), dgh2 = copy(dgh1);
+          const go1 = rand(dtype, o + BH), go2 = copy(go1);
+          k.gruBackward(dgi1, dgh1, gi2, gh, o, hs2, o, dh, withOut ? go1 : null, o, dhn1, B, H);
+          referenceKernels.gruBackward(dgi2, dgh2, gi2, gh, o, hs2, o, dh, withOut ? go2 : null, o, dhn2, B, H);
+          for (const [n, a, b] of [["dGI", dgi1, dgi2], ["dGH", dgh1, dgh2], ["dhNext", dhn1, dhn2], ["gradOut", go1, go2]] as const) {
+            closeTo(`gruBackward ${B}x${H} ${n}`, a, b, gateTol);
+          }
+        }
+      }
+    });
   }
 });
 
@@ -69,6 +118,28 @@ describe("native threads", () => {
     const one = run(1), two = run(2);
     addon.setThreads(1);
     expect(Buffer.from(two.buffer).equals(Buffer.from(one.buffer))).toBe(true);
+  });
+  it("give bit-identical gate kernels for 1 and 2 threads (a step large enough to split by rows)", () => {
+    const addon = loadAddon();
+    if (addon instanceof Error) { expect(process.env.RNN_NO_NATIVE).toBeTruthy(); return; }
+    const B = 64, H = 523, BH = B * H; // B·H above the native split threshold (2^15)
+    const g0 = rand("float32", 4 * BH), cs0 = rand("float32", 2 * BH), gi0 = rand("float32", 3 * BH), gh = rand("float32", 3 * BH);
+    const dh = rand("float32", BH), dhn0 = rand("float32", BH), hs0 = rand("float32", 2 * BH);
+    const run = (threads: number): Float32Array[] => {
+      addon.setThreads(threads);
+      const g = Float32Array.from(g0), cs = Float32Array.from(cs0), tc = new Float32Array(BH), hs = Float32Array.from(hs0);
+      addon.lstmForward(g, 0, cs, 0, BH, tc, 0, hs, BH, B, H);
+      const dg = new Float32Array(4 * BH), dcn = Float32Array.from(dhn0), go = new Float32Array(BH);
+      addon.lstmBackward(dg, g, 0, cs, 0, tc, dh, go, 0, dhn0, dcn, B, H);
+      const gi = Float32Array.from(gi0), hg = Float32Array.from(hs0), dhn = Float32Array.from(dhn0);
+      addon.gruForward(gi, gh, 0, hg, 0, BH, B, H);
+      const dgi = new Float32Array(3 * BH), dgh = new Float32Array(3 * BH);
+      addon.gruBackward(dgi, dgh, gi, gh, 0, hg, 0, dh, null, 0, dhn, B, H);
+      return [g, cs, tc, hs, dg, dcn, go, gi, hg, dgi, dgh, dhn];
+    };
+    const one = run(1), two = run(2);
+    addon.setThreads(1);
+    one.forEach((a, i) => expect(Buffer.from(two[i].buffer).equals(Buffer.from(a.buffer))).toBe(true));
   });
   it("start and stop without losing a job (a job posted as workers start is still run)", () => {
     const addon = loadAddon();

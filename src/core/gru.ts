@@ -4,8 +4,6 @@ import type { Kernels, Packed } from "./kernels.js";
 import type { ParamLayout, ParamSpec } from "./params.js";
 import { alloc, type DType, type Float } from "./tensor.js";
 
-const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
-
 /**
  * GRU layer, as one layer of `torch.nn.GRU` (gate order r, z, n):
  *
@@ -64,18 +62,7 @@ class GruLayer implements RecurrentLayer {
       const g0 = t * B * H3;
       this.k.matmulPacked(GH, g0, Hs, t * BH, this.packedHh, B, false);
       if (this.w.bHh) this.k.addRows(GH, g0, this.w.bHh, B, H3);
-      for (let b = 0; b < B; b++) {
-        const gr = g0 + b * H3, prev = t * BH + b * H, cur = prev + BH;
-        for (let j = 0; j < H; j++) {
-          const r = sigmoid(GI[gr + j] + GH[gr + j]);
-          const z = sigmoid(GI[gr + H + j] + GH[gr + H + j]);
-          GI[gr + j] = r; GI[gr + H + j] = z;
-          const n = Math.tanh(GI[gr + 2 * H + j] + GI[gr + j] * GH[gr + 2 * H + j]);
-          GI[gr + 2 * H + j] = n;
-          const zz = GI[gr + H + j], nn = GI[gr + 2 * H + j];
-          Hs[cur + j] = (1 - zz) * nn + zz * Hs[prev + j];
-        }
-      }
+      this.k.gruForward(GI, GH, g0, Hs, t * BH, (t + 1) * BH, B, H);
     }
   }
 
@@ -87,20 +74,7 @@ class GruLayer implements RecurrentLayer {
     this.k.pack(this.packedHh, this.w.wHh, 0, H3, H, false); // op = W_hh [3H, H]
     for (let t = T - 1; t >= 0; t--) {
       const g0 = t * B * H3;
-      for (let b = 0; b < B; b++) {
-        const gr = g0 + b * H3, prev = t * BH + b * H, r0 = b * H;
-        for (let j = 0; j < H; j++) {
-          const r = GI[gr + j], z = GI[gr + H + j], n = GI[gr + 2 * H + j];
-          const dht = dh[t * BH + r0 + j] + dhNext[r0 + j];
-          if (gradOut) gradOut[t * BH + r0 + j] = dht;
-          const dpn = dht * (1 - z) * (1 - n * n);
-          const dpr = dpn * GH[gr + 2 * H + j] * r * (1 - r);
-          const dpz = dht * (Hs[prev + j] - n) * z * (1 - z);
-          dGI[gr + j] = dpr; dGI[gr + H + j] = dpz; dGI[gr + 2 * H + j] = dpn;
-          dGH[gr + j] = dpr; dGH[gr + H + j] = dpz; dGH[gr + 2 * H + j] = dpn * r;
-          dhNext[r0 + j] = dht * z; // the direct path; the products with W_hh are added below
-        }
-      }
+      this.k.gruBackward(dGI, dGH, GI, GH, g0, Hs, t * BH, dh, gradOut, t * BH, dhNext, B, H);
       // dh_{t-1} = dht ⊙ z + dGH_t · W_hh
       this.k.matmulPacked(dhNext, 0, dGH, g0, this.packedHh, B, true);
     }

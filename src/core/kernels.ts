@@ -43,7 +43,40 @@ export interface Kernels {
   addRows(out: Float, outOff: number, v: Float, rows: number, N: number): void;
   /** out[:] += Σ_r a[r, :] over `rows` rows of N (a bias gradient). */
   sumRows(out: Float, a: Float, aOff: number, rows: number, N: number): void;
+  /**
+   * One LSTM step (gates i, f, g, o) after its products: g[B,4H] at gOff holds the
+   * pre-activations and gets i, f, o = σ(·), g = tanh(·); then c_t = f ⊙ c_{t-1} + i ⊙ g,
+   * tanhC = tanh(c_t), h_t = o ⊙ tanhC. c_{t-1} and c_t are [B,H] in cs at cPrevOff and cOff,
+   * tanhC [B,H] at tcOff, h_t [B,H] in hs at hOff.
+   */
+  lstmForward(g: Float, gOff: number, cs: Float, cPrevOff: number, cOff: number, tanhC: Float, tcOff: number,
+    hs: Float, hOff: number, B: number, H: number): void;
+  /**
+   * One LSTM step backward: with g[B,4H] the activations at gOff, c_{t-1} in cs at cPrevOff,
+   * tanhC and dh [B,H] at tOff, dhNext [B,H] (the gradient from step t+1 through W_hh) and
+   * dcNext [B,H] (the cell carry, updated in place to dc ⊙ f), writes dG[B,4H] at gOff, the
+   * gradient w.r.t. the pre-activations, and gradOut [B,H] at tOff (when given) = dh + dhNext.
+   */
+  lstmBackward(dG: Float, g: Float, gOff: number, cs: Float, cPrevOff: number, tanhC: Float, dh: Float,
+    gradOut: Float | null, tOff: number, dhNext: Float, dcNext: Float, B: number, H: number): void;
+  /**
+   * One GRU step (gates r, z, n; PyTorch's linear_before_reset): gi[B,3H] at gOff holds
+   * x W_ihᵀ + b_ih and gets r, z, n; gh[B,3H] at gOff is h_{t-1} W_hhᵀ + b_hh;
+   * r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n + r ⊙ gh_n),
+   * h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}, with h_{t-1} and h_t [B,H] in hs at hPrevOff and hOff.
+   */
+  gruForward(gi: Float, gh: Float, gOff: number, hs: Float, hPrevOff: number, hOff: number, B: number, H: number): void;
+  /**
+   * One GRU step backward: with gi (r, z, n) and gh [B,3H] at gOff, h_{t-1} in hs at hPrevOff,
+   * dh [B,H] at tOff and dhNext [B,H] the gradient from step t+1, writes dGI and dGH [B,3H] at
+   * gOff (the gradients w.r.t. the two pre-activation parts), gradOut [B,H] at tOff (when given)
+   * = dh + dhNext, and replaces dhNext by its direct path (dh + dhNext) ⊙ z: the caller adds dGH · W_hh.
+   */
+  gruBackward(dGI: Float, dGH: Float, gi: Float, gh: Float, gOff: number, hs: Float, hPrevOff: number, dh: Float,
+    gradOut: Float | null, tOff: number, dhNext: Float, B: number, H: number): void;
 }
+
+const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
 /** The reference "packing" only remembers where the matrix is. */
 interface RefPacked extends Packed {
@@ -108,5 +141,73 @@ export const referenceKernels: Kernels = {
   },
   sumRows(out, a, aOff, rows, N) {
     for (let r = 0; r < rows; r++) for (let n = 0; n < N; n++) out[n] += a[aOff + r * N + n];
+  },
+  // The four gate loops below are the cells' original loops, moved here unchanged (the same
+  // reads back from the buffers), so the js backend computes the same bits as before.
+  lstmForward(G, gOff, Cs, cPrevOff, cOff, tanhC, tcOff, Hs, hOff, B, H) {
+    const H4 = 4 * H;
+    for (let b = 0; b < B; b++) {
+      const gr = gOff + b * H4, prev = cPrevOff + b * H, cur = cOff + b * H, tc = tcOff + b * H, hr = hOff + b * H;
+      for (let j = 0; j < H; j++) {
+        const i = sigmoid(G[gr + j]), f = sigmoid(G[gr + H + j]);
+        const g = Math.tanh(G[gr + 2 * H + j]), o = sigmoid(G[gr + 3 * H + j]);
+        G[gr + j] = i; G[gr + H + j] = f; G[gr + 2 * H + j] = g; G[gr + 3 * H + j] = o;
+        const c = f * Cs[prev + j] + i * g;
+        Cs[cur + j] = c;
+        const th = Math.tanh(Cs[cur + j]);
+        tanhC[tc + j] = th;
+        Hs[hr + j] = o * tanhC[tc + j];
+      }
+    }
+  },
+  lstmBackward(dG, G, gOff, Cs, cPrevOff, tanhC, dh, gradOut, tOff, dhNext, dcNext, B, H) {
+    const H4 = 4 * H;
+    for (let b = 0; b < B; b++) {
+      const gr = gOff + b * H4, prev = cPrevOff + b * H, tc = tOff + b * H, r = b * H;
+      for (let j = 0; j < H; j++) {
+        const i = G[gr + j], f = G[gr + H + j], g = G[gr + 2 * H + j], o = G[gr + 3 * H + j];
+        const th = tanhC[tc + j];
+        const dht = dh[tc + j] + dhNext[r + j];
+        if (gradOut) gradOut[tc + j] = dht;
+        const dc = dcNext[r + j] + dht * o * (1 - th * th);
+        dG[gr + j] = dc * g * i * (1 - i);
+        dG[gr + H + j] = dc * Cs[prev + j] * f * (1 - f);
+        dG[gr + 2 * H + j] = dc * i * (1 - g * g);
+        dG[gr + 3 * H + j] = dht * th * o * (1 - o);
+        dcNext[r + j] = dc * f;
+      }
+    }
+  },
+  gruForward(GI, GH, gOff, Hs, hPrevOff, hOff, B, H) {
+    const H3 = 3 * H;
+    for (let b = 0; b < B; b++) {
+      const gr = gOff + b * H3, prev = hPrevOff + b * H, cur = hOff + b * H;
+      for (let j = 0; j < H; j++) {
+        const r = sigmoid(GI[gr + j] + GH[gr + j]);
+        const z = sigmoid(GI[gr + H + j] + GH[gr + H + j]);
+        GI[gr + j] = r; GI[gr + H + j] = z;
+        const n = Math.tanh(GI[gr + 2 * H + j] + GI[gr + j] * GH[gr + 2 * H + j]);
+        GI[gr + 2 * H + j] = n;
+        const zz = GI[gr + H + j], nn = GI[gr + 2 * H + j];
+        Hs[cur + j] = (1 - zz) * nn + zz * Hs[prev + j];
+      }
+    }
+  },
+  gruBackward(dGI, dGH, GI, GH, gOff, Hs, hPrevOff, dh, gradOut, tOff, dhNext, B, H) {
+    const H3 = 3 * H;
+    for (let b = 0; b < B; b++) {
+      const gr = gOff + b * H3, prev = hPrevOff + b * H, r0 = b * H;
+      for (let j = 0; j < H; j++) {
+        const r = GI[gr + j], z = GI[gr + H + j], n = GI[gr + 2 * H + j];
+        const dht = dh[tOff + r0 + j] + dhNext[r0 + j];
+        if (gradOut) gradOut[tOff + r0 + j] = dht;
+        const dpn = dht * (1 - z) * (1 - n * n);
+        const dpr = dpn * GH[gr + 2 * H + j] * r * (1 - r);
+        const dpz = dht * (Hs[prev + j] - n) * z * (1 - z);
+        dGI[gr + j] = dpr; dGI[gr + H + j] = dpz; dGI[gr + 2 * H + j] = dpn;
+        dGH[gr + j] = dpr; dGH[gr + H + j] = dpz; dGH[gr + 2 * H + j] = dpn * r;
+        dhNext[r0 + j] = dht * z; // the direct path; the products with W_hh are added by the caller
+      }
+    }
   },
 };

@@ -4,8 +4,6 @@ import type { Kernels, Packed } from "./kernels.js";
 import type { ParamLayout, ParamSpec } from "./params.js";
 import { alloc, type DType, type Float } from "./tensor.js";
 
-const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
-
 /**
  * LSTM layer, as one layer of `torch.nn.LSTM` (gate order i, f, g, o):
  *
@@ -70,19 +68,7 @@ class LstmLayer implements RecurrentLayer {
     for (let t = 0; t < T; t++) {
       const g0 = t * B * H4;
       this.k.matmulPacked(G, g0, Hs, t * BH, this.packedHh, B, true);
-      for (let b = 0; b < B; b++) {
-        const gr = g0 + b * H4, prev = t * BH + b * H, cur = prev + BH, tc = t * BH + b * H;
-        for (let j = 0; j < H; j++) {
-          const i = sigmoid(G[gr + j]), f = sigmoid(G[gr + H + j]);
-          const g = Math.tanh(G[gr + 2 * H + j]), o = sigmoid(G[gr + 3 * H + j]);
-          G[gr + j] = i; G[gr + H + j] = f; G[gr + 2 * H + j] = g; G[gr + 3 * H + j] = o;
-          const c = f * Cs[prev + j] + i * g;
-          Cs[cur + j] = c;
-          const th = Math.tanh(Cs[cur + j]);
-          tanhC[tc + j] = th;
-          Hs[cur + j] = o * tanhC[tc + j];
-        }
-      }
+      this.k.lstmForward(G, g0, Cs, t * BH, (t + 1) * BH, tanhC, t * BH, Hs, (t + 1) * BH, B, H);
     }
   }
 
@@ -94,21 +80,7 @@ class LstmLayer implements RecurrentLayer {
     this.k.pack(this.packedHh, this.w.wHh, 0, H4, H, false); // op = W_hh [4H, H]
     for (let t = T - 1; t >= 0; t--) {
       const g0 = t * B * H4;
-      for (let b = 0; b < B; b++) {
-        const gr = g0 + b * H4, prev = t * BH + b * H, tc = t * BH + b * H, r = b * H;
-        for (let j = 0; j < H; j++) {
-          const i = G[gr + j], f = G[gr + H + j], g = G[gr + 2 * H + j], o = G[gr + 3 * H + j];
-          const th = tanhC[tc + j];
-          const dht = dh[tc + j] + dhNext[r + j];
-          if (gradOut) gradOut[tc + j] = dht;
-          const dc = dcNext[r + j] + dht * o * (1 - th * th);
-          dG[gr + j] = dc * g * i * (1 - i);
-          dG[gr + H + j] = dc * Cs[prev + j] * f * (1 - f);
-          dG[gr + 2 * H + j] = dc * i * (1 - g * g);
-          dG[gr + 3 * H + j] = dht * th * o * (1 - o);
-          dcNext[r + j] = dc * f;
-        }
-      }
+      this.k.lstmBackward(dG, G, g0, Cs, t * BH, tanhC, dh, gradOut, t * BH, dhNext, dcNext, B, H);
       // dh_{t-1} = dG_t · W_hh
       this.k.matmulPacked(dhNext, 0, dG, g0, this.packedHh, B, false);
     }

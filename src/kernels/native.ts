@@ -3,8 +3,11 @@ import type { ActivationName } from "../core/activations.js";
 import type { Kernels, Packed } from "../core/kernels.js";
 import type { Float } from "../core/tensor.js";
 
+/** The fused gate kernels, whose native arguments are exactly the interface's. */
+type GateKernels = Pick<Kernels, "lstmForward" | "lstmBackward" | "gruForward" | "gruBackward">;
+
 /** The compiled addon (native/addon.cc), built at install by scripts/build-native.mjs. */
-interface Addon {
+interface Addon extends GateKernels {
   gemm(transA: number, transB: number, M: number, N: number, K: number, out: Float, outOff: number,
     a: Float, aOff: number, b: Float, bOff: number, acc: number): void;
   activate(act: number, x: Float, off: number, n: number): void;
@@ -35,7 +38,7 @@ export function loadAddon(): Addon | Error {
   }
 }
 
-/** `Kernels` on the native addon: packed AVX2/FMA GEMM, vectorised activations, a thread pool. */
+/** `Kernels` on the native addon: packed AVX2/FMA GEMM, vectorised activations and fused gates, a thread pool. */
 export function nativeKernels(addon: Addon): Kernels {
   return {
     matmulNT: (out, oo, a, ao, b, bo, M, N, K, acc) => addon.gemm(0, 1, M, N, K, out, oo, a, ao, b, bo, acc ? 1 : 0),
@@ -48,5 +51,10 @@ export function nativeKernels(addon: Addon): Kernels {
     matmulPacked: (out, oo, a, ao, p, M, acc) => addon.gemmPacked(out, oo, a, ao, (p as NativePacked).handle, M, acc ? 1 : 0),
     addRows: (out, oo, v, rows, N) => addon.addRows(out, oo, v, rows, N),
     sumRows: (out, a, ao, rows, N) => addon.sumRows(out, a, ao, rows, N),
+    // The gate kernels take the same arguments as the interface: bound directly, no wrapper.
+    lstmForward: addon.lstmForward,
+    lstmBackward: addon.lstmBackward,
+    gruForward: addon.gruForward,
+    gruBackward: addon.gruBackward,
   };
 }
