@@ -45,7 +45,9 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
       const { resolveTrainConfig } = await import("./commands/sweep.js");
       const { index, ...trainOpts } = opts;
       const config = await resolveTrainConfig(arg, index, process.env);
-      if (config !== arg && !opts.quiet) io.stderr.write(`sweep point: ${config}\n`);
+      // Under an MPI launcher rank 0 alone prints (SPEC §9).
+      const { detectLaunch } = await import("./distributed/launch.js");
+      if (config !== arg && !opts.quiet && detectLaunch(process.env).rank === 0) io.stderr.write(`sweep point: ${config}\n`);
       const { train } = await import("./commands/train.js");
       setCode(await train(config, trainOpts, io));
     });
