@@ -1,4 +1,3 @@
-import { availableParallelism } from "node:os";
 import type { Batch } from "../core/bptt.js";
 import type { CellKind } from "../core/cell.js";
 import type { Kernels } from "../core/kernels.js";
@@ -9,7 +8,7 @@ import { Rng } from "../core/rng.js";
 import { alloc } from "../core/tensor.js";
 import type { SequenceBatch } from "../data/batches.js";
 import { rowShare, soloComm, type Communicator } from "../distributed/comm.js";
-import { joinWorld } from "../distributed/launch.js";
+import { joinWorld, threadsPerRank } from "../distributed/launch.js";
 import { InputError } from "../errors.js";
 import { writeOut, type Io } from "../io/terminal.js";
 import { trainLoop } from "../train/trainer.js";
@@ -161,9 +160,7 @@ export async function bench(o: BenchOptions, io: Io): Promise<number> {
   const comm = joinWorld(process.env);
   try {
     // Ranks on one machine share its cores: each takes its part unless told otherwise.
-    const perRank = comm.size > 1 && o.threads === undefined && process.env.RNN_THREADS === undefined
-      ? Math.max(1, Math.floor(availableParallelism() / comm.localSize)) : o.threads;
-    const backend = loadBackend(backendName, perRank);
+    const backend = loadBackend(backendName, o.threads ?? threadsPerRank(comm));
     const lead = comm.rank === 0;
     const results: BenchResult[] = [];
     for (const n of names as WorkloadName[]) {

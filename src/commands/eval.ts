@@ -5,7 +5,8 @@ import { openInput, readSequences } from "../data/table.js";
 import { InputError } from "../errors.js";
 import { writeOut, type Io } from "../io/terminal.js";
 import { forwardSequences } from "../train/evaluate.js";
-import { loadModel, readCheckpointData, withAbsoluteData } from "./model.js";
+import { withAbsoluteData } from "../io/checkpoint.js";
+import { loadModel, readCheckpointData } from "./model.js";
 
 export interface EvalOptions {
   data?: string;

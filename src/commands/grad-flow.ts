@@ -8,12 +8,12 @@ import { columnSpec, loadTrainingData, targetPlan } from "../data/load.js";
 import { openInput, readSequences, type RawSequence } from "../data/table.js";
 import { InputError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
-import { copyParams, loadCheckpoint, modelShapeOf } from "../io/checkpoint.js";
+import { copyParams, loadCheckpoint, modelShapeOf, withAbsoluteData } from "../io/checkpoint.js";
 import { csvLine, num } from "../io/format.js";
 import { writeOut, type Io } from "../io/terminal.js";
 import { loadBackend } from "../kernels/backends.js";
 import { gradFlow, type LayerFlow } from "../train/gradflow.js";
-import { readCheckpointData, withAbsoluteData } from "./model.js";
+import { readCheckpointData } from "./model.js";
 
 export interface GradFlowOptions {
   data?: string;

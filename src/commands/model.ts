@@ -1,7 +1,5 @@
 import { statSync } from "node:fs";
-import path from "node:path";
 import { Network } from "../core/network.js";
-import type { Config } from "../config/schema.js";
 import type { TargetShape } from "../data/batches.js";
 import { loadBackend } from "../kernels/backends.js";
 import { copyParams, loadCheckpoint, type Checkpoint } from "../io/checkpoint.js";
@@ -22,20 +20,6 @@ export function loadModel(file: string): LoadedModel {
   const ts: TargetShape = ck.config.task === "regression"
     ? { task: "regression", outputs: ck.shape.outputSize } : { task: "classification", classes: ck.shape.outputSize };
   return { ck, net, ts };
-}
-
-/** A data path from a checkpoint's config: absolute as we write them, else relative to the checkpoint. */
-export function checkpointPath(ckFile: string, p: string): string {
-  return path.resolve(path.dirname(path.resolve(ckFile)), p);
-}
-
-/** The checkpoint's config with its data paths made absolute. */
-export function withAbsoluteData(ckFile: string, c: Config): Config {
-  return {
-    ...c,
-    data: { ...c.data, train: checkpointPath(ckFile, c.data.train),
-      validation: c.data.validation === null ? null : checkpointPath(ckFile, c.data.validation) },
-  };
 }
 
 /**

@@ -1,4 +1,3 @@
-import { availableParallelism } from "node:os";
 import path from "node:path";
 import { SingleBar } from "cli-progress";
 import { initParams } from "../core/init.js";
@@ -11,7 +10,7 @@ import { MAX_SEED } from "../config/schema.js";
 import { batchify, epochBatches, makeBatch, type TargetShape } from "../data/batches.js";
 import { loadTrainingData, type TrainingData } from "../data/load.js";
 import { rowShare, type Communicator } from "../distributed/comm.js";
-import { agree, joinWorld } from "../distributed/launch.js";
+import { agree, joinWorld, threadsPerRank } from "../distributed/launch.js";
 import { InputError, Interrupted, JobError, ReportedElsewhere, RnnError, STOP_SIGNALS, type StopSignal } from "../errors.js";
 import { copyParams, loadCheckpoint, modelShapeOf, type Checkpoint, type Position } from "../io/checkpoint.js";
 import { num } from "../io/format.js";
@@ -106,12 +105,6 @@ function initialWeights(net: Network, opt: Optimizer, cfg: ResolvedConfig, confi
   }
 }
 
-/** Kernel threads of one rank: the machine's cores shared among the ranks on it (RNN_THREADS overrides). */
-function threadsFor(comm: Communicator): number | undefined {
-  if (comm.size === 1 || process.env.RNN_THREADS !== undefined) return undefined;
-  return Math.max(1, Math.floor(availableParallelism() / comm.localSize));
-}
-
 /** Loads and checks everything; every rank does, rank 0 alone also opens the run directory. */
 async function prepare(configPath: string, o: TrainOptions, comm: Communicator): Promise<Setup> {
   const cfg = withOverrides(await loadConfig(configPath), o);
@@ -123,7 +116,7 @@ async function prepare(configPath: string, o: TrainOptions, comm: Communicator):
   const data = await loadTrainingData(cfg, resume ?? undefined);
   const shape = modelShapeOf(cfg, data.classes);
   checkMemory(configPath, cfg, data, shape);
-  const net = new Network(shape, cfg.training.dtype, { kernels: loadBackend(undefined, threadsFor(comm)).kernels });
+  const net = new Network(shape, cfg.training.dtype, { kernels: loadBackend(undefined, threadsPerRank(comm)).kernels });
   const opt = createOptimizer(cfg.training.optimizer, net.layout.size, cfg.training.dtype);
   initialWeights(net, opt, cfg, configPath, resume);
   const start: Start = resume

@@ -76,7 +76,7 @@ export interface Kernels {
     gradOut: Float | null, tOff: number, dhNext: Float, B: number, H: number): void;
 }
 
-const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
+const sigmoid = activations.sigmoid.apply;
 
 /** The reference "packing" only remembers where the matrix is. */
 interface RefPacked extends Packed {

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { InputError, ReportedElsewhere, RnnError } from "../errors.js";
 import { soloComm, type Communicator } from "./comm.js";
 import { loadMpi, mpiComm } from "./mpi.js";
@@ -76,4 +77,13 @@ export async function agree<T>(comm: Communicator, step: () => T | Promise<T>): 
   if (!failed || -buf[1] !== comm.rank) throw new ReportedElsewhere(buf[0]);
   if (comm.rank === 0 || !(error instanceof RnnError)) throw error;
   throw new RnnError(`rank ${comm.rank}: ${error.message}`, buf[0]);
+}
+
+/**
+ * Kernel threads of one rank under MPI: the machine's cores shared among the ranks on it.
+ * Undefined (the backend's own default) for a single process, or when RNN_THREADS says.
+ */
+export function threadsPerRank(comm: Communicator): number | undefined {
+  if (comm.size === 1 || process.env.RNN_THREADS !== undefined) return undefined;
+  return Math.max(1, Math.floor(availableParallelism() / comm.localSize));
 }

@@ -59,6 +59,20 @@ export function modelShapeOf(c: Config, classes: readonly string[] | null): Mode
   };
 }
 
+/** A data path from a checkpoint's config: absolute as we write them, else relative to the checkpoint. */
+export function checkpointPath(ckFile: string, p: string): string {
+  return path.resolve(path.dirname(path.resolve(ckFile)), p);
+}
+
+/** The checkpoint's config with its data paths made absolute. */
+export function withAbsoluteData(ckFile: string, c: Config): Config {
+  return {
+    ...c,
+    data: { ...c.data, train: checkpointPath(ckFile, c.data.train),
+      validation: c.data.validation === null ? null : checkpointPath(ckFile, c.data.validation) },
+  };
+}
+
 /** The config as stored: the schema's keys only (paths already absolute). */
 function configJson(c: Config | ResolvedConfig): string {
   const { seed, data, task, targetsAt, model, training, output } = c;

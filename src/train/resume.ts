@@ -1,7 +1,6 @@
-import path from "node:path";
 import type { ResolvedConfig } from "../config/load.js";
 import { InputError } from "../errors.js";
-import type { Checkpoint } from "../io/checkpoint.js";
+import { withAbsoluteData, type Checkpoint } from "../io/checkpoint.js";
 
 /**
  * The config keys a resumed run may change: none of them moves the position inside an epoch,
@@ -38,9 +37,7 @@ function firstDifference(was: unknown, now: unknown, key: string): { key: string
  * may be relative: to the checkpoint's folder, as eval reads them.
  */
 export function checkResumable(ck: Checkpoint, cfg: ResolvedConfig): void {
-  const at = (p: string): string => path.resolve(path.dirname(path.resolve(ck.file)), p);
-  const d = ck.config.data;
-  const saved = { ...ck.config, data: { ...d, train: at(d.train), validation: d.validation === null ? null : at(d.validation) } };
+  const saved = withAbsoluteData(ck.file, ck.config);
   const { seed, data, task, targetsAt, model, training } = cfg;
   const diff = firstDifference(saved, { seed, data, task, targetsAt, model, training, output: cfg.output }, "");
   if (diff) {

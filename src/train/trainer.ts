@@ -5,10 +5,9 @@ import type { Optimizer } from "../core/optim.js";
 import type { Float } from "../core/tensor.js";
 import { type SequenceBatch } from "../data/batches.js";
 import { soloComm, type Communicator } from "../distributed/comm.js";
-import { InputError, JobError } from "../errors.js";
+import { InputError, JobError, type StopSignal } from "../errors.js";
 import type { Position } from "../io/checkpoint.js";
 import { WindowSync } from "./sync.js";
-import type { StopSignal } from "../errors.js";
 
 export type { StopSignal } from "../errors.js";
 
