@@ -39,11 +39,15 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .option("--force", "start over in a run directory that already holds a checkpoint")
     .option("--out <dir>", "run directory (default: the config's output.dir)")
     .option("--seed <n>", "seed for initialisation and shuffling (overrides the config)", intArg("--seed"))
+    .option("--set <key=value>", "override a config key by its dotted path, the value read as YAML (repeatable): --set training.epochs=5",
+      (v: string, all: string[] | undefined) => [...(all ?? []), v])
     .option("--json", "print one JSON object per epoch on stdout")
     .option("--quiet", "print nothing on stderr but errors")
-    .action(async (arg: string, opts: import("./commands/train.js").TrainOptions & { index?: string }) => {
+    .action(async (arg: string, opts: Omit<import("./commands/train.js").TrainOptions, "set"> & { index?: string; set?: string[] }) => {
       const { resolveTrainConfig } = await import("./commands/sweep.js");
-      const { index, ...trainOpts } = opts;
+      const { parseSetArg } = await import("./config/grid.js");
+      const { index, set, ...rest } = opts;
+      const trainOpts = { ...rest, set: (set ?? []).map(parseSetArg) };
       const config = await resolveTrainConfig(arg, index, process.env);
       // Under an MPI launcher rank 0 alone prints (SPEC §9).
       const { detectLaunch } = await import("./distributed/launch.js");

@@ -33,7 +33,7 @@ const table: [string, unknown, string][] = [
   ["bad dtype", { data, training: { dtype: "float16" } }, 'config.yaml: training.dtype: must be one of "float32", "float64", got "float16"'],
   ["stride > truncate", { data, training: { bptt: { truncate: 3, stride: 5 } } }, "config.yaml: training.bptt.stride: must be ≤ truncate"],
   ["zero truncate", { data, training: { bptt: { truncate: 0 } } }, "config.yaml: training.bptt.truncate: must be ≥ 1"],
-  ["unknown optimizer", { data, training: { optimizer: { name: "rmsprop", lr: 1 } } }, "config.yaml: training.optimizer.name: must be { name: sgd, lr, momentum } or { name: adam, lr, beta1, beta2, eps }"],
+  ["unknown optimizer", { data, training: { optimizer: { name: "rmsprop", lr: 1 } } }, "config.yaml: training.optimizer.name: must be { name: sgd, lr, momentum, weightDecay }, { name: adam, lr, beta1, beta2, eps, weightDecay } or { name: adamw, … }"],
   ["sgd without lr", { data, training: { optimizer: { name: "sgd" } } }, "config.yaml: training.optimizer.lr: is required"],
   ["negative lr", { data, training: { optimizer: { name: "adam", lr: -1 } } }, "config.yaml: training.optimizer.lr: must be > 0"],
   ["beta1 of 1", { data, training: { optimizer: { name: "adam", beta1: 1 } } }, "config.yaml: training.optimizer.beta1: must be < 1"],
@@ -41,6 +41,13 @@ const table: [string, unknown, string][] = [
   ["negative clip norm", { data, training: { clip: { norm: -1 } } }, "config.yaml: training.clip.norm: must be > 0"],
   ["clip of neither kind", { data, training: { clip: { foo: 1 } } }, "config.yaml: training.clip: must be { norm: c } or { value: c } with c > 0, or null"],
   ["model null", { data, model: null }, "config.yaml: model: must be an object, got null"],
+  ["early stopping without validation data", { data, training: { earlyStopping: { patience: 3 } } }, "config.yaml: training.earlyStopping: needs validation data (data.validation or data.validationSplit > 0)"],
+  ["schedule of no kind", { data, training: { schedule: { name: "linear" } } }, "config.yaml: training.schedule.name: must be { name: step, stepSize, gamma }, { name: cosine, tMax, etaMin } or { name: plateau, factor, patience, threshold, cooldown, minLr }"],
+  ["step schedule without stepSize", { data, training: { schedule: { name: "step" } } }, "config.yaml: training.schedule.stepSize: is required"],
+  ["plateau factor of 1", { data, training: { schedule: { name: "plateau", factor: 1 } } }, "config.yaml: training.schedule.factor: must be < 1"],
+  ["dropout of 1", { data, model: { dropout: 1 } }, "config.yaml: model.dropout: must be < 1"],
+  ["negative weight decay", { data, training: { optimizer: { name: "adamw", weightDecay: -0.1 } } }, "config.yaml: training.optimizer.weightDecay: must be ≥ 0"],
+  ["unknown missing fill", { data: { ...data, missing: { inputs: "interpolate" } } }, 'config.yaml: data.missing.inputs: must be one of "error", "ffill", "mean", "zero", got "interpolate"'],
 ];
 
 describe("config validation", () => {
@@ -52,13 +59,21 @@ describe("config validation", () => {
     const c = validateConfig({ data }, "config.yaml");
     expect(c).toEqual({
       seed: 0,
-      data: { train: "a.csv", validation: null, validationSplit: 0, sequenceColumn: null, inputs: ["x"], targets: ["y"], shift: 0, normalize: false },
+      data: { train: "a.csv", validation: null, validationSplit: 0, sequenceColumn: null, inputs: ["x"], targets: ["y"], shift: 0, normalize: false,
+        missing: { values: [""], inputs: "error" } },
       task: "regression", targetsAt: "every",
-      model: { cell: "elman", hiddenSize: 32, layers: 1, activation: "tanh", bias: true, init: null },
+      model: { cell: "elman", hiddenSize: 32, layers: 1, activation: "tanh", bias: true, init: null, dropout: 0, recurrentDropout: 0 },
       training: { epochs: 10, batchSize: 16, shuffle: true, dtype: "float32", bptt: null,
-        optimizer: { name: "adam", lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8 }, clip: null },
+        optimizer: { name: "adam", lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }, clip: null,
+        schedule: null, earlyStopping: null },
       output: { dir: null },
     });
+  });
+
+  it("fills AdamW's defaults and cosine's tMax from the epochs", () => {
+    const c = validateConfig({ data, training: { epochs: 7, optimizer: { name: "adamw" }, schedule: { name: "cosine" } } }, "c.yaml");
+    expect(c.training.optimizer).toEqual({ name: "adamw", lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 });
+    expect(c.training.schedule).toEqual({ name: "cosine", tMax: 7, etaMin: 0 });
   });
 
   it("stride defaults to truncate", () => {

@@ -46,7 +46,7 @@ describe("rnn train", () => {
     const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { epoch: number; train_loss: number; val_loss: number });
     expect(lines.map((l) => l.epoch)).toEqual([1, 2, 3]);
     const epochs = readFileSync(path.join(dir, "run/epochs.csv"), "utf8").trim().split("\n");
-    expect(epochs[0]).toBe("epoch,train_loss,val_loss,seconds");
+    expect(epochs[0]).toBe("epoch,train_loss,val_loss,seconds,val_mse,val_rmse,val_mae"); // SPEC §6: with validation data
     expect(epochs.slice(1).map((l) => Number(l.split(",")[2]))).toEqual(lines.map((l) => l.val_loss));
     // 54 training sequences in batches of 8 → 7 batches of 24 steps → 5 updates each (TBPTT(10,5)).
     expect(updates(dir, "run").trim().split("\n")).toHaveLength(1 + 3 * 7 * 5);

@@ -93,7 +93,7 @@ async function benchOne(name: WorkloadName, cell: CellKind, kernels: Kernels, ba
   initParams(net.layout, net.params, w.H, rng);
   const [lo, hi] = rowShare(comm.rank, comm.size, w.B);
   const batch = syntheticBatch(w, rng, lo, hi);
-  const opt = createOptimizer({ name: "sgd", lr: 0.01, momentum: 0 }, net.layout.size, "float32");
+  const opt = createOptimizer({ name: "sgd", lr: 0.01, momentum: 0, weightDecay: 0 }, net.layout.size, "float32");
   const agreed = new Float64Array(1);
   const run = async (want: number): Promise<number> => {
     agreed[0] = want;
@@ -102,7 +102,7 @@ async function benchOne(name: WorkloadName, cell: CellKind, kernels: Kernels, ba
     const t0 = performance.now();
     await trainLoop(net, opt, {
       batches: () => [Array.from({ length: w.B }, (_, i) => i)], make: () => batch, validate: () => null,
-    }, { epochs, bptt: { truncate: w.T, stride: w.T }, clip: { norm: 5 }, lr: 0.01 },
+    }, { epochs, bptt: { truncate: w.T, stride: w.T }, clip: { norm: 5 }, schedule: null, earlyStopping: null },
     { epoch: 0, step: 0, position: null, carry: null }, {
       onUpdate: () => {}, onEpoch: () => {}, stopRequested: () => null, onStop: () => {},
       now: () => performance.now() / 1000,

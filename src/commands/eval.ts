@@ -1,10 +1,9 @@
-import { lossSum } from "../core/loss.js";
 import { prepareSequence, splitValidation, type Sequence } from "../data/dataset.js";
 import { columnSpec, targetPlan } from "../data/load.js";
 import { openInput, readSequences } from "../data/table.js";
 import { InputError } from "../errors.js";
 import { writeOut, type Io } from "../io/terminal.js";
-import { forwardSequences } from "../train/evaluate.js";
+import { metricSums, metricsOf } from "../train/evaluate.js";
 import { withAbsoluteData } from "../io/checkpoint.js";
 import { loadModel, readCheckpointData } from "./model.js";
 
@@ -34,40 +33,10 @@ export async function evaluate(ckFile: string, o: EvalOptions, io: Io): Promise<
     throw new InputError(`${ckFile}: its config has no validation data (data.validation, validationSplit); pass --data <csv>`);
   }
 
-  const O = net.shape.outputSize;
-  let sum = 0, count = 0, se = 0, ae = 0, correct = 0;
   const stats = cfg.data.targets.map((c) => ck.normalization?.[c] ?? { mean: 0, std: 1 });
-  forwardSequences(net, seqs, ts, (batch, y, t0, len) => {
-    const r = lossSum(y, batch.targets, t0 * batch.B, 0, len * batch.B, null);
-    sum += r.sum; count += r.count;
-    const tg = batch.targets;
-    for (let row = 0; row < len * batch.B; row++) {
-      const tr = t0 * batch.B + row;
-      if (tg.task === "regression") {
-        for (let k = 0; k < O; k++) {
-          const t = tg.values[tr * O + k];
-          if (Number.isNaN(t)) continue;
-          const { mean, std } = stats[k];
-          const d = (y[row * O + k] * std + mean) - (t * std + mean);
-          se += d * d; ae += Math.abs(d);
-        }
-      } else {
-        const label = tg.labels[tr];
-        if (label < 0) continue;
-        let best = 0;
-        for (let k = 1; k < O; k++) if (y[row * O + k] > y[row * O + best]) best = k;
-        if (best === label) correct++;
-      }
-    }
-  });
-  if (count === 0) throw new InputError(`${file}: no supervised positions to evaluate (every target cell is empty)`);
-  const loss = sum / count;
-  const out: Record<string, number> = { loss, n: count };
-  if (ts.task === "regression") {
-    out.mse = se / count; out.rmse = Math.sqrt(se / count); out.mae = ae / count;
-  } else {
-    out.accuracy = correct / count; out.perplexity = Math.exp(loss);
-  }
+  const sums = metricSums(net, seqs, ts, stats);
+  if (sums.count === 0) throw new InputError(`${file}: no supervised positions to evaluate (every target cell is empty)`);
+  const out = metricsOf(sums, ts.task);
   if (o.json) {
     await writeOut(io, JSON.stringify(out) + "\n");
   } else {

@@ -3,9 +3,11 @@ import { SingleBar } from "cli-progress";
 import { initParams } from "../core/init.js";
 import { Network, trainingBytes, type ModelShape } from "../core/network.js";
 import { createOptimizer, type Optimizer } from "../core/optim.js";
+import { EarlyStopping, LrSchedule } from "../core/schedule.js";
 import { Rng } from "../core/rng.js";
 import type { Float } from "../core/tensor.js";
-import { loadConfig, type ResolvedConfig } from "../config/load.js";
+import { setDotted, type Override } from "../config/grid.js";
+import { loadConfig, readConfigFile, resolvePaths, validateConfig, type ResolvedConfig } from "../config/load.js";
 import { MAX_SEED } from "../config/schema.js";
 import { batchify, epochBatches, makeBatch, type TargetShape } from "../data/batches.js";
 import { loadTrainingData, type TrainingData } from "../data/load.js";
@@ -18,7 +20,7 @@ import { memoryLimit } from "../io/memory.js";
 import { BEST, LAST, RunDir } from "../io/rundir.js";
 import { requireStdout, writeOut, type Io } from "../io/terminal.js";
 import { loadBackend } from "../kernels/backends.js";
-import { pooledLoss } from "../train/evaluate.js";
+import { metricSums, metricsOf, VAL_METRICS } from "../train/evaluate.js";
 import { checkResumable } from "../train/resume.js";
 import { trainLoop, type BatchSource, type EpochRow, type Start, type UpdateRow } from "../train/trainer.js";
 import { RunPlotter } from "./plot.js";
@@ -30,6 +32,19 @@ export interface TrainOptions {
   seed?: number;
   json?: boolean;
   quiet?: boolean;
+  /** `--set key=value` overrides (SPEC §6), in the order given. */
+  set?: readonly Override[];
+}
+
+/**
+ * The config, with the --set overrides applied to the parsed file before it is validated, so
+ * that they are checked as the file's own keys are (and their paths read relative to it).
+ */
+async function readConfig(file: string, sets: readonly Override[]): Promise<ResolvedConfig> {
+  if (sets.length === 0) return loadConfig(file);
+  let raw = await readConfigFile(file);
+  for (const o of sets) raw = setDotted(raw ?? {}, o.key, o.value);
+  return resolvePaths(validateConfig(raw, `${path.basename(file)} (with --set)`), file);
 }
 
 /** Applies --seed and --out to the config (the checkpoint records what actually ran). */
@@ -107,7 +122,7 @@ function initialWeights(net: Network, opt: Optimizer, cfg: ResolvedConfig, confi
 
 /** Loads and checks everything; every rank does, rank 0 alone also opens the run directory. */
 async function prepare(configPath: string, o: TrainOptions, comm: Communicator): Promise<Setup> {
-  const cfg = withOverrides(await loadConfig(configPath), o);
+  const cfg = withOverrides(await readConfig(configPath, o.set ?? []), o);
   if (o.resume && o.force) throw new InputError("--resume and --force: choose one");
   const lead = comm.rank === 0;
   if (lead) RunDir.refuseFinished(cfg.output.dir, o.resume !== undefined, o.force === true);
@@ -122,7 +137,8 @@ async function prepare(configPath: string, o: TrainOptions, comm: Communicator):
   const start: Start = resume
     ? { epoch: resume.position ? resume.position.epoch - 1 : resume.epoch, step: resume.step, position: resume.position, carry: resume.carry }
     : { epoch: 0, step: 0, position: null, carry: null };
-  const run = lead ? RunDir.open(cfg.output.dir, resume ? start : null, o.force === true) : null;
+  const valColumns = data.val.length > 0 ? VAL_METRICS[cfg.task] : [];
+  const run = lead ? RunDir.open(cfg.output.dir, resume ? start : null, o.force === true, valColumns) : null;
   return { cfg, data, shape, net, opt, resume, start, run };
 }
 
@@ -138,16 +154,20 @@ function batchSource(s: Setup, comm: Communicator): BatchSource {
   const seqs = data.series ? batchify(data.train[0], B, cfg.data.train) : data.train;
   const [vlo, vhi] = rowShare(comm.rank, comm.size, data.val.length);
   const valShare = data.val.slice(vlo, vhi);
+  const stats = cfg.data.targets.map((c) => data.normalization?.[c] ?? { mean: 0, std: 1 });
   return {
     batches: (epoch) => data.series ? [seqs.map((_, i) => i)] : epochBatches(seqs.length, B, cfg.training.shuffle, cfg.seed, epoch),
     make: (idx, lo, hi) => makeBatch(idx.slice(lo, hi).map((i) => seqs[i]), shape.inputSize, ts, cfg.training.dtype,
       Math.max(...idx.map((i) => seqs[i].length))),
     validate: () => {
       if (data.val.length === 0) return null;
-      const r = valShare.length > 0 ? pooledLoss(net, valShare, ts) : { sum: 0, count: 0 };
-      const total = new Float64Array([r.sum, r.count]);
+      const m = valShare.length > 0 ? metricSums(net, valShare, ts, stats) : { sum: 0, count: 0, se: 0, ae: 0, correct: 0 };
+      const total = new Float64Array([m.sum, m.count, m.se, m.ae, m.correct]);
       comm.allreduce(total, "sum");
-      return total[1] > 0 ? total[0] / total[1] : null;
+      const [sum, count, se, ae, correct] = total;
+      if (count === 0) return null;
+      const all = metricsOf({ sum, count, se, ae, correct }, cfg.task);
+      return { loss: all.loss, metrics: Object.fromEntries(VAL_METRICS[cfg.task].map((k) => [k, all[k.slice(4)]])) };
     },
   };
 }
@@ -176,32 +196,51 @@ function reporter(io: Io, o: TrainOptions, epochs: number) {
         io.stderr.write(`${c.bold(`epoch ${e.epoch}/${epochs}`)}  train_loss ${e.trainLoss.toPrecision(6)}${val}  ${e.seconds.toFixed(2)}s\n`);
       }
       if (o.json) {
-        io.stdout.write(JSON.stringify({ epoch: e.epoch, step, train_loss: Number.isNaN(e.trainLoss) ? null : e.trainLoss, val_loss: e.valLoss, seconds: e.seconds }) + "\n");
+        io.stdout.write(JSON.stringify({ epoch: e.epoch, step, train_loss: Number.isNaN(e.trainLoss) ? null : e.trainLoss, val_loss: e.valLoss, seconds: e.seconds, ...e.valMetrics }) + "\n");
       }
     },
     stop(): void { bar?.stop(); },
   };
 }
 
+/** The schedule and early stopping the config asks for, at the checkpoint's progress when resuming. */
+function trainingControl(cfg: ResolvedConfig, opt: Optimizer, resume: Checkpoint | null): { schedule: LrSchedule | null; earlyStopping: EarlyStopping | null } {
+  const t = cfg.training;
+  const schedule = t.schedule ? new LrSchedule(t.schedule, t.optimizer.lr) : null;
+  if (schedule && resume?.schedule) schedule.restore(resume.schedule);
+  if (schedule) opt.lr = schedule.lr;
+  const earlyStopping = t.earlyStopping ? new EarlyStopping(t.earlyStopping.patience, t.earlyStopping.minDelta) : null;
+  if (earlyStopping && resume?.earlyStopping) earlyStopping.restore(resume.earlyStopping);
+  return { schedule, earlyStopping };
+}
+
+/** How a run ended: the loop's result, the last step, the best validation loss, and early stopping's state. */
+interface Ending { result: "done" | "stopped early" | StopSignal; step: number; best: number; earlyStopping: EarlyStopping | null }
+
 /** Runs the loop, writing the run directory (rank 0); returns how it ended. */
-async function loop(s: Setup, o: TrainOptions, io: Io, comm: Communicator): Promise<{ result: "done" | StopSignal; step: number; best: number }> {
+async function loop(s: Setup, o: TrainOptions, io: Io, comm: Communicator): Promise<Ending> {
   const { cfg, data, shape, net, opt, run } = s;
   const lead = run !== null;
   const show = reporter(io, o, cfg.training.epochs);
   const plots = run ? new RunPlotter(run.dir, cfg.training.clip, (m) => io.stderr.write(`${io.color.yellow("warning")}: ${m}\n`)) : null;
+  const { schedule, earlyStopping } = trainingControl(cfg, opt, s.resume);
   let best = s.resume?.bestValLoss ?? Infinity;
   let step = s.start.step;
+  // A run that early stopping ended has nothing left to train: resuming it changes nothing.
+  if (earlyStopping?.stopped()) return { result: "stopped early", step, best, earlyStopping };
   const save = (file: typeof LAST | typeof BEST, epoch: number, position: Position | null, carry: readonly Float[] | null): void => {
     run?.save(file, {
       config: cfg, shape, dtype: cfg.training.dtype, params: net.params, normalization: data.normalization, classes: data.classes,
       epoch, step, optimizer: { name: opt.config.name, steps: opt.steps, state: opt.state },
       position, carry, bestValLoss: Number.isFinite(best) ? best : null,
+      schedule: schedule?.state() ?? null, earlyStopping: earlyStopping?.state() ?? null,
     });
   };
+  const valColumns = data.val.length > 0 ? VAL_METRICS[cfg.task] : [];
   const signals = watchSignals();
   try {
     const result = await trainLoop(net, opt, batchSource(s, comm), {
-      epochs: cfg.training.epochs, bptt: cfg.training.bptt, clip: cfg.training.clip, lr: cfg.training.optimizer.lr,
+      epochs: cfg.training.epochs, bptt: cfg.training.bptt, clip: cfg.training.clip, schedule, earlyStopping,
     }, s.start, {
       now: () => performance.now() / 1000,
       stopRequested: signals.requested,
@@ -211,7 +250,7 @@ async function loop(s: Setup, o: TrainOptions, io: Io, comm: Communicator): Prom
         if (lead) show.update(u, batch, batches);
       },
       onEpoch: async (e) => {
-        run?.epochs.add([e.epoch, e.trainLoss, e.valLoss, e.seconds]);
+        run?.epochs.add([e.epoch, e.trainLoss, e.valLoss, e.seconds, ...valColumns.map((k) => e.valMetrics[k] ?? null)]);
         const isBest = e.valLoss !== null && e.valLoss < best;
         if (isBest) best = e.valLoss as number;
         if (isBest) save(BEST, e.epoch, null, null);
@@ -221,7 +260,7 @@ async function loop(s: Setup, o: TrainOptions, io: Io, comm: Communicator): Prom
       },
       onStop: (pos, carry) => save(LAST, pos.epoch - 1, pos, carry),
     }, comm);
-    return { result, step, best };
+    return { result, step, best, earlyStopping };
   } catch (e) {
     // The updates up to a divergence are the user's best clue (its grad_norm column): keep them.
     // The checkpoint is not touched, so it stays the last good one.
@@ -254,7 +293,7 @@ export async function train(configPath: string, o: TrainOptions, io: Io): Promis
     let end: Awaited<ReturnType<typeof loop>>;
     try {
       end = await loop(setup, o, lead ? io : { ...io, interactive: false }, comm);
-      if (end.result !== "done") throw new Interrupted(end.result);
+      if (end.result !== "done" && end.result !== "stopped early") throw new Interrupted(end.result);
     } catch (e) {
       if (comm.size > 1) {
         // A stop or a divergence meets every rank at the same update: rank 0 reports it. Anything
@@ -264,6 +303,10 @@ export async function train(configPath: string, o: TrainOptions, io: Io): Promis
         comm.abort(e instanceof RnnError ? e.exitCode : 1);
       }
       throw e;
+    }
+    if (lead && !o.quiet && end.result === "stopped early" && end.earlyStopping) {
+      const es = end.earlyStopping;
+      io.stderr.write(`${io.color.yellow("early stopping")}: val_loss has not improved by more than minDelta ${setup.cfg.training.earlyStopping?.minDelta ?? 0} for ${es.wait} epoch(s) since epoch ${es.bestEpoch} (val_loss ${num(es.best)}); training stops\n`);
     }
     if (lead && !o.quiet) {
       const secs = (performance.now() - t0) / 1000;

@@ -31,18 +31,40 @@ export interface GridPoint {
  */
 export const MAX_POINTS = 10_000;
 
+/** Reads the value of a flag (`--grid key=…`, `--set key=…`) as YAML; `what` names it in messages. */
+function yamlValue(flag: string, key: string, text: string, what: string): unknown {
+  const where = `${flag} ${key}=${text}`;
+  if (text.trim() === "") throw new InputError(`${flag} ${key}: an empty value (write null for null)`);
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) throw new InputError(`${where}: not ${what}: ${doc.errors[0].message.split("\n")[0]}`);
+  try {
+    return doc.toJS({ maxAliasCount: 0 });
+  } catch (e) {
+    throw new InputError(`${where}: not ${what}: ${(e as Error).message.split("\n")[0]}`);
+  }
+}
+
+/** A dotted key as a flag gives it: `model.hiddenSize`. */
+function dottedKey(flag: string, arg: string, example: string): { key: string; text: string } {
+  const eq = arg.indexOf("=");
+  if (eq < 0) throw new InputError(`${flag} ${arg}: expected <dotted.key>=${example}`);
+  const key = arg.slice(0, eq).trim();
+  if (key.split(".").some((part) => part === "")) throw new InputError(`${flag} ${arg}: "${key}" is not a dotted key (like model.hiddenSize)`);
+  return { key, text: arg.slice(eq + 1) };
+}
+
+/** One `--set <dotted.key>=<value>` of train (SPEC §6): the value read as YAML (a scalar, a list, a mapping). */
+export interface Override { readonly key: string; readonly value: unknown }
+
+export function parseSetArg(arg: string): Override {
+  const { key, text } = dottedKey("--set", arg, "<value>");
+  return { key, value: yamlValue("--set", key, text.trim(), "a YAML value") };
+}
+
 /** Reads one value of a --grid flag as a YAML scalar: `0.01` a number, `true` a boolean, `null`. */
 function scalar(key: string, text: string): Scalar {
+  const v = yamlValue("--grid", key, text, "a YAML scalar");
   const where = `--grid ${key}=${text}`;
-  if (text.trim() === "") throw new InputError(`--grid ${key}: an empty value (write null for null)`);
-  const doc = parseDocument(text);
-  if (doc.errors.length > 0) throw new InputError(`${where}: not a YAML scalar: ${doc.errors[0].message.split("\n")[0]}`);
-  let v: unknown;
-  try {
-    v = doc.toJS({ maxAliasCount: 0 });
-  } catch (e) {
-    throw new InputError(`${where}: not a YAML scalar: ${(e as Error).message.split("\n")[0]}`);
-  }
   if (v === null || typeof v === "string" || typeof v === "number" || typeof v === "boolean") return v;
   throw new InputError(`${where}: must be a scalar (a number, a string, true, false or null), got ${shown(v)}`);
 }
@@ -52,11 +74,8 @@ function scalar(key: string, text: string): Scalar {
  * hold one) and each is read as YAML; a value given twice would only train the same run twice.
  */
 export function parseGridArg(arg: string): GridAxis {
-  const eq = arg.indexOf("=");
-  if (eq < 0) throw new InputError(`--grid ${arg}: expected <dotted.key>=v1,v2,…`);
-  const key = arg.slice(0, eq).trim();
-  if (key.split(".").some((part) => part === "")) throw new InputError(`--grid ${arg}: "${key}" is not a dotted key (like model.hiddenSize)`);
-  const texts = arg.slice(eq + 1).split(",").map((t) => t.trim());
+  const { key, text } = dottedKey("--grid", arg, "v1,v2,…");
+  const texts = text.split(",").map((t) => t.trim());
   const values = texts.map((t) => scalar(key, t));
   const seen = new Map<string, string>();
   values.forEach((v, i) => {
@@ -115,7 +134,7 @@ function isMapping(v: unknown): v is Mapping {
  * assigned, so that a key such as `__proto__` is an own key the schema refuses as unknown
  * rather than a change to an object's prototype.
  */
-export function setDotted(root: unknown, key: string, value: Scalar): Mapping {
+export function setDotted(root: unknown, key: string, value: unknown): Mapping {
   const dot = key.indexOf(".");
   const head = dot < 0 ? key : key.slice(0, dot);
   const copy: Mapping = isMapping(root) ? { ...root } : {};

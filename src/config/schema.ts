@@ -7,18 +7,53 @@ const filePath = z.string().min(1).refine((s) => !s.includes("\0"), { error: "mu
 /** Optional keys may be left out or written as null (`init: null`). */
 const optionalPath = filePath.nullable().default(null);
 
+/** torch.optim's `weight_decay` (SPEC §6): 0 unless given; AdamW's default is 0.01. */
+const weightDecay = (byDefault: number) => z.number().min(0).default(byDefault);
+
 const sgd = z.strictObject({
   name: z.literal("sgd"),
   lr: z.number().positive(),
   momentum: z.number().min(0).max(1, { error: "must be in [0, 1)" }).default(0),
+  weightDecay: weightDecay(0),
 });
 
-const adam = z.strictObject({
-  name: z.literal("adam"),
+const adamKeys = {
   lr: z.number().positive().default(0.001),
   beta1: z.number().min(0).lt(1).default(0.9),
   beta2: z.number().min(0).lt(1).default(0.999),
   eps: z.number().positive().default(1e-8),
+};
+const adam = z.strictObject({ name: z.literal("adam"), ...adamKeys, weightDecay: weightDecay(0) });
+const adamw = z.strictObject({ name: z.literal("adamw"), ...adamKeys, weightDecay: weightDecay(0.01) });
+
+/** Learning-rate schedules stepped once per epoch (SPEC §6; torch.optim.lr_scheduler). */
+const schedule = z.discriminatedUnion("name", [
+  z.strictObject({ name: z.literal("step"), stepSize: positiveInt, gamma: z.number().positive().default(0.1) }),
+  // tMax defaults to training.epochs (filled in below, so the checkpoint records it).
+  z.strictObject({ name: z.literal("cosine"), tMax: positiveInt.optional(), etaMin: z.number().min(0).default(0) }),
+  z.strictObject({
+    name: z.literal("plateau"),
+    factor: z.number().positive().lt(1).default(0.1),
+    patience: z.int().min(0).default(10),
+    threshold: z.number().min(0).default(1e-4),
+    cooldown: z.int().min(0).default(0),
+    minLr: z.number().min(0).default(0),
+  }),
+], { error: "must be { name: step, stepSize, gamma }, { name: cosine, tMax, etaMin } or { name: plateau, factor, patience, threshold, cooldown, minLr }" });
+
+/** Keras' EarlyStopping on val_loss. */
+const earlyStopping = z.strictObject({
+  patience: z.int().min(0),
+  minDelta: z.number().min(0).default(0),
+});
+
+/** A dropout probability: 0 ≤ p < 1. */
+const dropoutRate = z.number().min(0).lt(1).default(0);
+
+/** Missing-value handling (SPEC §6): which cell texts are missing, and what a missing input becomes. */
+const missing = z.strictObject({
+  values: z.array(z.string()).default([""]),
+  inputs: z.enum(["error", "ffill", "mean", "zero"]).default("error"),
 });
 
 const bptt = z.strictObject({
@@ -65,7 +100,7 @@ export function modelBytes(m: ModelSize, dtype: "float32" | "float64", optimizer
   { params: number; training: number; checkpoint: number } {
   const params = parameterCount(m);
   const item = dtype === "float32" ? 4 : 8;
-  const states = optimizer.name === "adam" ? 2 : optimizer.momentum ? 1 : 0;
+  const states = optimizer.name === "adam" || optimizer.name === "adamw" ? 2 : optimizer.momentum ? 1 : 0;
   return { params, training: params * item * (2 + states), checkpoint: params * item * (1 + states) };
 }
 
@@ -95,6 +130,7 @@ export const configSchema = z.strictObject({
     targets: z.array(columnName).min(1),
     shift: z.int().min(0).default(0),
     normalize: z.boolean().default(false),
+    missing: missing.prefault({}),
   }),
   task: z.enum(["regression", "classification"]).default("regression"),
   targetsAt: z.enum(["every", "last"]).default("every"),
@@ -105,6 +141,8 @@ export const configSchema = z.strictObject({
     activation: z.enum(["tanh", "relu", "sigmoid"]).default("tanh"),
     bias: z.boolean().default(true),
     init: optionalPath,
+    dropout: dropoutRate,
+    recurrentDropout: dropoutRate,
   }).prefault({}),
   training: z.strictObject({
     epochs: positiveInt.default(10),
@@ -112,11 +150,15 @@ export const configSchema = z.strictObject({
     shuffle: z.boolean().default(true),
     dtype: z.enum(["float32", "float64"]).default("float32"),
     bptt: bptt.nullable().default(null),
-    optimizer: z.discriminatedUnion("name", [sgd, adam], {
-      error: "must be { name: sgd, lr, momentum } or { name: adam, lr, beta1, beta2, eps }",
-    }).default({ name: "adam", lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8 }),
+    optimizer: z.discriminatedUnion("name", [sgd, adam, adamw], {
+      error: "must be { name: sgd, lr, momentum, weightDecay }, { name: adam, lr, beta1, beta2, eps, weightDecay } or { name: adamw, … }",
+    }).default({ name: "adam", lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }),
     clip: clip.nullable().default(null),
-  }).prefault({}),
+    schedule: schedule.nullable().default(null),
+    earlyStopping: earlyStopping.nullable().default(null),
+  }).prefault({}).transform(({ schedule: s, ...t }) => ({
+    ...t, schedule: s?.name === "cosine" ? { ...s, tMax: s.tMax ?? t.epochs } : s,
+  })),
   output: z.strictObject({
     dir: filePath.nullable().default(null),
   }).prefault({}),
@@ -143,6 +185,9 @@ export const configSchema = z.strictObject({
       code: "custom", path: ["model", "hiddenSize"],
       message: `${c.model.layers} ${c.model.cell} layer(s) of hidden size ${c.model.hiddenSize} (${need.params.toExponential(2)} parameters) would need ${formatBytes(need.training)} for ${c.training.dtype} weights, gradients and ${c.training.optimizer.name} state, and a checkpoint of ${formatBytes(need.checkpoint)}; rnn reads checkpoints up to ${formatBytes(MAX_CHECKPOINT_FILE + 1)}`,
     });
+  }
+  if (c.training.earlyStopping !== null && c.data.validation === null && c.data.validationSplit === 0) {
+    ctx.addIssue({ code: "custom", path: ["training", "earlyStopping"], message: "needs validation data (data.validation or data.validationSplit > 0)" });
   }
   if (c.model.cell !== "elman" && c.model.activation !== "tanh") {
     ctx.addIssue({ code: "custom", path: ["model", "activation"], message: `${c.model.cell} has fixed nonlinearities: activation must be tanh` });

@@ -2,6 +2,7 @@ import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import type { ModelShape } from "../core/network.js";
 import { paramSpecs } from "../core/network.js";
+import type { EarlyStoppingState, ScheduleState } from "../core/schedule.js";
 import type { Float } from "../core/tensor.js";
 import { numel, type DType } from "../core/tensor.js";
 import type { Config } from "../config/schema.js";
@@ -48,6 +49,9 @@ export interface Checkpoint {
   readonly carry: readonly Float[] | null;
   /** The best validation loss so far (for best.safetensors across a resume). */
   readonly bestValLoss: number | null;
+  /** The learning-rate schedule's and early stopping's progress, when the run has them. */
+  readonly schedule: ScheduleState | null;
+  readonly earlyStopping: EarlyStoppingState | null;
 }
 
 /** The model's shape as a config and its classes describe it. */
@@ -92,6 +96,8 @@ export interface SaveArgs {
   readonly position: Position | null;
   readonly carry: readonly Float[] | null;
   readonly bestValLoss: number | null;
+  readonly schedule?: ScheduleState | null;
+  readonly earlyStopping?: EarlyStoppingState | null;
 }
 
 /** Writes a checkpoint atomically (SPEC §5). */
@@ -119,6 +125,8 @@ export function saveCheckpoint(file: string, a: SaveArgs): void {
   if (a.optimizer) meta.optimizer = JSON.stringify({ name: a.optimizer.name, steps: a.optimizer.steps });
   if (a.position) meta.position = JSON.stringify(a.position);
   if (a.bestValLoss !== null) meta.best_val_loss = String(a.bestValLoss);
+  if (a.schedule) meta.schedule = JSON.stringify(a.schedule);
+  if (a.earlyStopping) meta.early_stopping = JSON.stringify(a.earlyStopping);
   writeFileAtomic(file, encodeSafetensors(tensors, meta, "checksum"));
 }
 
@@ -141,14 +149,36 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "obj
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 const isFiniteNumber = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
 
-/** `__metadata__.optimizer`: `{"name": "sgd" | "adam", "steps": n}`. */
+/** `__metadata__.optimizer`: `{"name": "sgd" | "adam" | "adamw", "steps": n}`. */
 function parseOptimizer(file: string, s: string | undefined): { name: string; steps: number } | null {
   const v = parseJson<unknown>(file, "optimizer", s);
   if (v === null) return null;
-  if (!isObject(v) || (v.name !== "sgd" && v.name !== "adam") || !isCount(v.steps)) {
-    throw new InputError(`${file}: __metadata__.optimizer must be {"name": "sgd" | "adam", "steps": <whole number>}`);
+  if (!isObject(v) || (v.name !== "sgd" && v.name !== "adam" && v.name !== "adamw") || !isCount(v.steps)) {
+    throw new InputError(`${file}: __metadata__.optimizer must be {"name": "sgd" | "adam" | "adamw", "steps": <whole number>}`);
   }
   return { name: v.name, steps: v.steps };
+}
+
+const isBest = (v: unknown): v is number | null => v === null || isFiniteNumber(v);
+
+/** `__metadata__.schedule`: a learning-rate schedule's progress. */
+function parseSchedule(file: string, s: string | undefined): ScheduleState | null {
+  const v = parseJson<unknown>(file, "schedule", s);
+  if (v === null) return null;
+  if (!isObject(v) || !isFiniteNumber(v.lr) || !(v.lr >= 0) || !isCount(v.epochs) || !isBest(v.best) || !isCount(v.badEpochs) || !isCount(v.cooldown)) {
+    throw new InputError(`${file}: __metadata__.schedule must be {"lr" ≥ 0, "epochs", "badEpochs", "cooldown": whole numbers, "best": a number or null}`);
+  }
+  return { lr: v.lr, epochs: v.epochs, best: v.best, badEpochs: v.badEpochs, cooldown: v.cooldown };
+}
+
+/** `__metadata__.early_stopping`: early stopping's progress. */
+function parseEarlyStopping(file: string, s: string | undefined): EarlyStoppingState | null {
+  const v = parseJson<unknown>(file, "early_stopping", s);
+  if (v === null) return null;
+  if (!isObject(v) || !isBest(v.best) || !isCount(v.bestEpoch) || !isCount(v.wait)) {
+    throw new InputError(`${file}: __metadata__.early_stopping must be {"best": a number or null, "bestEpoch", "wait": whole numbers}`);
+  }
+  return { best: v.best, bestEpoch: v.bestEpoch, wait: v.wait };
 }
 
 /** `__metadata__.position`: where a run stopped inside an epoch. */
@@ -304,6 +334,7 @@ export function loadCheckpoint(file: string): Checkpoint {
     file, config, shape, dtype: dtype ?? "float32", params, normalization: config.data.normalize ? normalization as Normalization : null,
     classes: classList, epoch: nonNegInt(file, "epoch", m.epoch), step: nonNegInt(file, "step", m.step),
     optimizer, position, carry, bestValLoss,
+    schedule: parseSchedule(file, m.schedule), earlyStopping: parseEarlyStopping(file, m.early_stopping),
   };
 }
 

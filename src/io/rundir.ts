@@ -166,9 +166,9 @@ export class RunDir {
   readonly updates: CsvLog;
   readonly epochs: CsvLog;
 
-  private constructor(readonly dir: string, private readonly lock: string) {
+  private constructor(readonly dir: string, private readonly lock: string, valMetrics: readonly string[]) {
     this.updates = new CsvLog(path.join(dir, UPDATES), UPDATES_HEADER);
-    this.epochs = new CsvLog(path.join(dir, EPOCHS), EPOCHS_HEADER);
+    this.epochs = new CsvLog(path.join(dir, EPOCHS), [...EPOCHS_HEADER, ...valMetrics]);
   }
 
   /**
@@ -190,14 +190,15 @@ export class RunDir {
    * Opens the directory for a run, holding its lock until close() or exit: a resumed one
    * (`at`: the checkpoint's step and completed epochs) keeps the log rows up to it; a new one
    * starts the logs afresh and, forced, removes the files an earlier run made (only those).
+   * `valMetrics` are epochs.csv's columns after `seconds` (SPEC §6: with validation data).
    */
-  static open(dir: string, at: { readonly step: number; readonly epoch: number } | null, force: boolean): RunDir {
+  static open(dir: string, at: { readonly step: number; readonly epoch: number } | null, force: boolean, valMetrics: readonly string[] = []): RunDir {
     ensureDir(dir);
     const lock = acquireLock(dir);
     try {
       RunDir.refuseFinished(dir, at !== null, force);
       removeStaleTemps(dir);
-      const run = new RunDir(dir, lock);
+      const run = new RunDir(dir, lock, valMetrics);
       if (at) {
         run.updates.truncate("step", at.step);
         run.epochs.truncate("epoch", at.epoch);

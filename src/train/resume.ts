@@ -43,4 +43,8 @@ export function checkResumable(ck: Checkpoint, cfg: ResolvedConfig): void {
   if (diff) {
     throw new InputError(`${ck.file}: was trained with ${diff.key} ${shown(diff.was)}, the config says ${shown(diff.now)}; --resume may change only ${RESUMABLE_CHANGES.join(", ")}`);
   }
+  // A schedule's rates all follow from the first one: the resumed run keeps the saved rates.
+  if (training.schedule !== null && training.optimizer.lr !== saved.training.optimizer.lr) {
+    throw new InputError(`${ck.file}: was trained with training.optimizer.lr ${shown(saved.training.optimizer.lr)}, the config says ${shown(training.optimizer.lr)}; with a training.schedule the rate cannot change on --resume`);
+  }
 }

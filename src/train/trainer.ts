@@ -2,6 +2,7 @@ import { tbpttWindows, windowPass, type Bptt } from "../core/bptt.js";
 import { clipGradients, type Clip } from "../core/clip.js";
 import type { Network } from "../core/network.js";
 import type { Optimizer } from "../core/optim.js";
+import type { EarlyStopping, LrSchedule } from "../core/schedule.js";
 import type { Float } from "../core/tensor.js";
 import { type SequenceBatch } from "../data/batches.js";
 import { soloComm, type Communicator } from "../distributed/comm.js";
@@ -15,13 +16,25 @@ export interface TrainSettings {
   readonly epochs: number;
   readonly bptt: Bptt | null;
   readonly clip: Clip;
-  readonly lr: number;
+  /** Sets the optimizer's rate after each epoch (SPEC §6), or null for a fixed rate. */
+  readonly schedule: LrSchedule | null;
+  /** Stops the run when val_loss stops improving, or null. */
+  readonly earlyStopping: EarlyStopping | null;
 }
+
+/** The validation loss and metrics (original units: val_mse, val_rmse, val_mae or val_accuracy). */
+export interface Validation { readonly loss: number; readonly metrics: Readonly<Record<string, number>> }
 
 /** One row of updates.csv. */
 export interface UpdateRow { readonly epoch: number; readonly step: number; readonly loss: number; readonly gradNorm: number; readonly lr: number }
 /** One row of epochs.csv; train_loss is NaN for an epoch that made no update. */
-export interface EpochRow { readonly epoch: number; readonly trainLoss: number; readonly valLoss: number | null; readonly seconds: number }
+export interface EpochRow {
+  readonly epoch: number; readonly trainLoss: number; readonly valLoss: number | null; readonly seconds: number;
+  /** The validation metrics, named as epochs.csv's columns (empty without validation data). */
+  readonly valMetrics: Readonly<Record<string, number>>;
+  /** True when early stopping ends the run after this epoch. */
+  readonly stopsEarly: boolean;
+}
 
 /** The training data as the loop sees it: the batches of each epoch, made on demand. */
 export interface BatchSource {
@@ -32,8 +45,8 @@ export interface BatchSource {
    * of the longest sequence of the whole batch, so that every rank runs the same windows.
    */
   make(indices: readonly number[], lo: number, hi: number): SequenceBatch;
-  /** Pooled validation loss with the current weights (over every rank), or null without validation data. */
-  validate(): number | null;
+  /** Pooled validation loss and metrics with the current weights (over every rank), or null without validation data. */
+  validate(): Validation | null;
 }
 
 /** Where the loop talks to the outside world (files, terminal, signals, clock). */
@@ -92,7 +105,7 @@ function firstNonFinite(net: Network, buf: Float): string | null {
  * before the update, so every rank takes the update one process would take on the whole batch.
  */
 export async function trainLoop(net: Network, opt: Optimizer, data: BatchSource, s: TrainSettings,
-  start: Start, hooks: TrainHooks, comm: Communicator = soloComm): Promise<"done" | StopSignal> {
+  start: Start, hooks: TrainHooks, comm: Communicator = soloComm): Promise<"done" | "stopped early" | StopSignal> {
   const sync = comm.size > 1 ? new WindowSync(comm, net.grads) : null;
   const S = net.stateSize;
   let step = start.step;
@@ -138,7 +151,7 @@ export async function trainLoop(net: Network, opt: Optimizer, data: BatchSource,
         const badWeight = firstNonFinite(net, net.params);
         if (badWeight) throw new JobError(`training diverged at ${where}: weight ${badWeight} after the update; the last good checkpoint is kept`);
         step++; lossSum += loss; updates++;
-        hooks.onUpdate({ epoch, step, loss, gradNorm, lr: s.lr }, bi + 1, batches.length);
+        hooks.onUpdate({ epoch, step, loss, gradNorm, lr: opt.lr }, bi + 1, batches.length);
         if (hooks.now() - lastYield > 0.05) {
           await new Promise((res) => setImmediate(res));
           lastYield = hooks.now();
@@ -152,11 +165,19 @@ export async function trainLoop(net: Network, opt: Optimizer, data: BatchSource,
         }
       }
     }
-    const valLoss = data.validate();
+    const val = data.validate();
     if (sync && !sync.sameEverywhere(net.params)) {
       throw new JobError(`after epoch ${epoch} the weights differ between ranks: the MPI library's all-reduce did not give every rank the same sums`);
     }
-    await hooks.onEpoch({ epoch, trainLoss: updates > 0 ? lossSum / updates : NaN, valLoss, seconds: hooks.now() - t0 });
+    const trainLoss = updates > 0 ? lossSum / updates : NaN;
+    // After validation, as torch's schedulers are stepped; the checkpoint saved next holds the new rate.
+    const stopsEarly = s.earlyStopping !== null && val !== null && s.earlyStopping.update(val.loss, epoch);
+    if (s.schedule) {
+      s.schedule.step(val?.loss ?? trainLoss);
+      opt.lr = s.schedule.lr;
+    }
+    await hooks.onEpoch({ epoch, trainLoss, valLoss: val?.loss ?? null, seconds: hooks.now() - t0, valMetrics: val?.metrics ?? {}, stopsEarly });
+    if (stopsEarly) return "stopped early";
   }
   return "done";
 }
