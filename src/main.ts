@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { InputError, ReaderGone, ReportedElsewhere, RnnError } from "./errors.js";
 import { processIo, type Io } from "./io/terminal.js";
 
@@ -97,6 +97,21 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .action(async (ckpt: string, opts: { data?: string; last?: boolean }) => {
       const { predict } = await import("./commands/predict.js");
       setCode(await predict(ckpt, opts, io));
+    });
+
+  program.command("forecast")
+    .description("roll an autoregressive model forward: h rows past the end of each sequence (CSV on stdout)")
+    .argument("<checkpoint>", "a .safetensors checkpoint of a regression model trained with data.shift 1")
+    .requiredOption("--horizon <h>", "rows to forecast per sequence", (v: string) => {
+      const h = intArg("--horizon", 1_000_000)(v);
+      if (h < 1) throw new InvalidArgumentError("--horizon must be at least 1.");
+      return h;
+    })
+    .option("--data <csv>", "the history to forecast from; - or none reads stdin")
+    .option("--plot <file.svg>", "also draw history and forecast (the first sequences) into an SVG file")
+    .action(async (ckpt: string, opts: import("./commands/forecast.js").ForecastOptions) => {
+      const { forecast } = await import("./commands/forecast.js");
+      setCode(await forecast(ckpt, opts, io));
     });
 
   program.command("bench")

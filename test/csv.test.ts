@@ -16,7 +16,7 @@ const rejections: [string, string, string][] = [
   ["missing target column", "id,x,z\na,1,2\n", 'd.csv: line 1: missing target column "y" (the header has "id", "x", "z")'],
   ["missing sequence column", "x,z,y\n1,2,3\n", 'd.csv: line 1: missing sequence column "id" (the header has "x", "z", "y")'],
   ["non-numeric input", "id,x,z,y\na,1,2,3\na,abc,2,3\n", 'd.csv: line 3, column "x": "abc" is not a finite decimal number'],
-  ["empty input cell", "id,x,z,y\na,1,,3\n", 'd.csv: line 2, column "z": "" is not a finite decimal number'],
+  ["empty input cell", "id,x,z,y\na,1,,3\n", 'd.csv: line 2, column "z": "" is a missing input cell (data.missing.inputs: ffill, mean or zero fills it)'],
   ["NaN", "id,x,z,y\na,NaN,2,3\n", 'd.csv: line 2, column "x": "NaN" is not a finite decimal number'],
   ["Infinity", "id,x,z,y\na,1,-Infinity,3\n", 'd.csv: line 2, column "z": "-Infinity" is not a finite decimal number'],
   ["hex", "id,x,z,y\na,0x10,2,3\n", 'd.csv: line 2, column "x": "0x10" is not a finite decimal number'],

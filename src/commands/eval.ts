@@ -1,5 +1,6 @@
 import { prepareSequence, splitValidation, type Sequence } from "../data/dataset.js";
 import { columnSpec, targetPlan } from "../data/load.js";
+import { inputFill } from "../data/missing.js";
 import { openInput, readSequences } from "../data/table.js";
 import { InputError } from "../errors.js";
 import { writeOut, type Io } from "../io/terminal.js";
@@ -20,15 +21,16 @@ export async function evaluate(ckFile: string, o: EvalOptions, io: Io): Promise<
   const { ck, net, ts } = loadModel(ckFile);
   const cfg = withAbsoluteData(ckFile, ck.config);
   const spec = columnSpec(cfg, true), plan = targetPlan(cfg);
+  const filler = inputFill(cfg.data.missing, cfg.data.inputs, ck.fill, ck.normalization, ckFile);
   let seqs: Sequence[];
   const file = o.data === undefined ? cfg.data.validation ?? cfg.data.train : o.data === "-" ? "<stdin>" : o.data;
   if (o.data !== undefined) {
-    seqs = (await readSequences(openInput(o.data, io.stdin), file, spec)).map((s) => prepareSequence(s, plan, ck.classes, ck.normalization, file));
+    seqs = (await readSequences(openInput(o.data, io.stdin), file, spec)).map((s) => prepareSequence(s, plan, ck.classes, ck.normalization, file, filler));
   } else if (cfg.data.validation !== null || cfg.data.validationSplit > 0) {
     const split = cfg.data.validation === null;
     seqs = await readCheckpointData(ckFile, file, spec, (all) => (split
       ? splitValidation(all, cfg.data.validationSplit, cfg.data.sequenceColumn === null, file).val : all)
-      .map((s) => prepareSequence(s, plan, ck.classes, ck.normalization, file)));
+      .map((s) => prepareSequence(s, plan, ck.classes, ck.normalization, file, filler)));
   } else {
     throw new InputError(`${ckFile}: its config has no validation data (data.validation, validationSplit); pass --data <csv>`);
   }

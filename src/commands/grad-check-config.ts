@@ -7,7 +7,6 @@ import { loadConfig } from "../config/load.js";
 import { batchify, makeBatch, type TargetShape } from "../data/batches.js";
 import type { Sequence } from "../data/dataset.js";
 import { loadTrainingData } from "../data/load.js";
-import { InputError } from "../errors.js";
 import { loadBackend } from "../kernels/backends.js";
 import { copyParams, loadCheckpoint, modelShapeOf } from "../io/checkpoint.js";
 

@@ -4,6 +4,7 @@ import { Rng } from "../core/rng.js";
 import { loadConfig } from "../config/load.js";
 import type { TargetShape } from "../data/batches.js";
 import { prepareSequence, type Sequence } from "../data/dataset.js";
+import { inputFill } from "../data/missing.js";
 import { columnSpec, loadTrainingData, targetPlan } from "../data/load.js";
 import { openInput, readSequences, type RawSequence } from "../data/table.js";
 import { InputError } from "../errors.js";
@@ -38,7 +39,8 @@ export async function gradFlowCommand(target: string, o: GradFlowOptions, io: Io
     net = new Network(ck.shape, ck.dtype, { kernels });
     copyParams(ck, net.layout, net.params);
     const file = o.data ?? cfg.data.validation ?? cfg.data.train;
-    const prepare = (raws: RawSequence[]): Sequence[] => raws.slice(0, maxSeqs).map((s) => prepareSequence(s, targetPlan(cfg), ck.classes, ck.normalization, file));
+    const filler = inputFill(cfg.data.missing, cfg.data.inputs, ck.fill, ck.normalization, target);
+    const prepare = (raws: RawSequence[]): Sequence[] => raws.slice(0, maxSeqs).map((s) => prepareSequence(s, targetPlan(cfg), ck.classes, ck.normalization, file, filler));
     seqs = o.data !== undefined ? prepare(await readSequences(openInput(o.data, io.stdin), o.data === "-" ? "<stdin>" : o.data, columnSpec(cfg, true)))
       : await readCheckpointData(target, file, columnSpec(cfg, true), prepare);
     ts = cfg.task === "regression" ? { task: "regression", outputs: ck.shape.outputSize } : { task: "classification", classes: ck.shape.outputSize };
@@ -51,7 +53,8 @@ export async function gradFlowCommand(target: string, o: GradFlowOptions, io: Io
     else initParams(net.layout, net.params, shape.hiddenSize, new Rng(cfg.seed, 0));
     seqs = (o.data !== undefined
       ? (await readSequences(openInput(o.data, io.stdin), o.data, columnSpec(cfg, true)))
-        .map((s) => prepareSequence(s, targetPlan(cfg), data.classes, data.normalization, o.data ?? ""))
+        .map((s) => prepareSequence(s, targetPlan(cfg), data.classes, data.normalization, o.data ?? "",
+          inputFill(cfg.data.missing, cfg.data.inputs, data.fill, data.normalization, target)))
       : data.train).slice(0, maxSeqs);
     ts = cfg.task === "regression" ? { task: "regression", outputs: shape.outputSize } : { task: "classification", classes: shape.outputSize };
   }

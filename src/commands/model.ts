@@ -3,7 +3,12 @@ import { Network } from "../core/network.js";
 import type { TargetShape } from "../data/batches.js";
 import { loadBackend } from "../kernels/backends.js";
 import { copyParams, loadCheckpoint, type Checkpoint } from "../io/checkpoint.js";
-import { readSequencesFile, type ColumnSpec, type RawSequence } from "../data/table.js";
+import { openCsv, type CsvStream } from "../data/csv.js";
+import type { ColumnStats } from "../data/dataset.js";
+import { columnSpec } from "../data/load.js";
+import { inputFill, type InputFill } from "../data/missing.js";
+import { openInput, readSequencesFile, RowDecoder, type ColumnSpec, type RawSequence } from "../data/table.js";
+import type { Io } from "../io/terminal.js";
 import { InputError } from "../errors.js";
 
 /** A checkpoint loaded into a ready network (eval, predict, grad-flow). */
@@ -43,4 +48,30 @@ export async function readCheckpointData<T>(ckFile: string, file: string, spec: 
     const where = /: (line \d+)/.exec(e.message)?.[1];
     throw new InputError(`${ckFile}: its config's data file ${file} is not data this model can read${where ? ` (${where})` : ""}; its content is not shown; pass --data <csv>`);
   }
+}
+
+/** A model and the CSV it reads row by row (predict, forecast): decoder, input fill, column statistics. */
+export interface ModelStream extends LoadedModel {
+  readonly file: string;
+  readonly csv: CsvStream;
+  readonly dec: RowDecoder;
+  readonly filler: InputFill | null;
+  /** Normalisation per input and per target column (mean 0, std 1 without). */
+  readonly inStats: readonly ColumnStats[];
+  readonly outStats: readonly ColumnStats[];
+}
+
+/** Loads a checkpoint and opens its data stream (`data`: a file, or "-"/none for stdin). */
+export async function openModelStream(ckFile: string, data: string | undefined, withTargets: boolean, io: Io): Promise<ModelStream> {
+  const m = loadModel(ckFile);
+  const cfg = m.ck.config, norm = m.ck.normalization;
+  const src = data ?? "-";
+  const file = src === "-" ? "<stdin>" : src;
+  const csv = await openCsv(openInput(src, io.stdin), file);
+  const stat = (c: string): ColumnStats => norm?.[c] ?? { mean: 0, std: 1 };
+  return {
+    ...m, file, csv, dec: new RowDecoder(csv, columnSpec(cfg, withTargets)),
+    filler: inputFill(cfg.data.missing, cfg.data.inputs, m.ck.fill, norm, ckFile),
+    inStats: cfg.data.inputs.map(stat), outStats: cfg.task === "regression" ? cfg.data.targets.map(stat) : [],
+  };
 }

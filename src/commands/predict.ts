@@ -1,12 +1,11 @@
 import { softmaxRow } from "../core/loss.js";
 import { alloc } from "../core/tensor.js";
-import { openCsv, type CsvRow } from "../data/csv.js";
+import type { CsvRow } from "../data/csv.js";
 import { zScore } from "../data/dataset.js";
-import { openInput, RowDecoder } from "../data/table.js";
 import { InputError } from "../errors.js";
 import { csvLine, num } from "../io/format.js";
-import { writeOut, type Io } from "../io/terminal.js";
-import { loadModel } from "./model.js";
+import { BufferedOut, type Io } from "../io/terminal.js";
+import { openModelStream } from "./model.js";
 
 export interface PredictOptions {
   data?: string;
@@ -21,21 +20,14 @@ const CHUNK = 256;
  * from s_0, and writes one CSV row of predictions per input row (or per sequence with --last).
  */
 export async function predict(ckFile: string, o: PredictOptions, io: Io): Promise<number> {
-  const { ck, net } = loadModel(ckFile);
+  const { ck, net, file, csv, dec, filler, inStats, outStats } = await openModelStream(ckFile, o.data, false, io);
   const cfg = ck.config;
-  const src = o.data ?? "-";
-  const file = src === "-" ? "<stdin>" : src;
-  const csv = await openCsv(openInput(src, io.stdin), file);
-  const dec = new RowDecoder(csv, { inputs: cfg.data.inputs, targets: null, sequenceColumn: cfg.data.sequenceColumn, task: cfg.task });
   const I = net.shape.inputSize, O = net.shape.outputSize;
   const classes = ck.classes;
   const seqCol = cfg.data.sequenceColumn;
   const header = [...(seqCol !== null ? [seqCol] : []), "t",
     ...(classes ? [`pred_${cfg.data.targets[0]}`, ...classes.map((c) => `p_${c}`)] : cfg.data.targets.map((c) => `pred_${c}`))];
 
-  const norm = ck.normalization;
-  const inStats = cfg.data.inputs.map((c) => norm?.[c] ?? { mean: 0, std: 1 });
-  const outStats = cfg.task === "regression" ? cfg.data.targets.map((c) => norm?.[c] ?? { mean: 0, std: 1 }) : [];
   const x = alloc(net.dtype, CHUNK * I);
   const raw = new Float64Array(I);
   const probs = new Float64Array(O);
@@ -46,12 +38,9 @@ export async function predict(ckFile: string, o: PredictOptions, io: Io): Promis
   let lastLine: string | null = null;
   let started = false;
 
-  let out = csvLine(header);
-  const emit = async (force = false): Promise<void> => {
-    if (out.length === 0 || (!force && out.length < 1 << 16)) return;
-    const text = out; out = "";
-    await writeOut(io, text); // a reader that went away stops the reading too (ReaderGone)
-  };
+  const out = new BufferedOut(io); // a reader that went away stops the reading too (ReaderGone)
+  out.add(csvLine(header));
+  const emit = (force = false): Promise<void> => out.flush(force);
   const rowText = (y: Float64Array | Float32Array, r: number, step: number): string => {
     const key = [...(seqCol !== null ? [id ?? ""] : []), String(step)];
     if (!classes) return csvLine([...key, ...outStats.map((s, k) => num(y[r * O + k] * s.std + s.mean))]);
@@ -68,13 +57,13 @@ export async function predict(ckFile: string, o: PredictOptions, io: Io): Promis
     const t0 = t - pending;
     for (let r = 0; r < pending; r++) {
       const line = rowText(y, r, t0 + r);
-      if (o.last) lastLine = line; else out += line;
+      if (o.last) lastLine = line; else out.add(line);
     }
     pending = 0;
   };
   const endSequence = (): void => {
     runChunk();
-    if (o.last && lastLine !== null) out += lastLine;
+    if (o.last && lastLine !== null) out.add(lastLine);
     lastLine = null;
     for (const s of state) s.fill(0);
     t = 0;
@@ -85,8 +74,10 @@ export async function predict(ckFile: string, o: PredictOptions, io: Io): Promis
       const row: CsvRow = r.value;
       const rid = dec.sequenceId(row);
       if (started && rid !== id) { endSequence(); await emit(); }
+      if (!started || rid !== id) filler?.startSequence();
       id = rid; started = true;
       dec.inputs(row, raw, 0);
+      filler?.apply(raw, 0);
       for (let i = 0; i < I; i++) x[pending * I + i] = zScore(raw[i], inStats[i]);
       pending++; t++;
       if (pending === CHUNK) { runChunk(); await emit(); }

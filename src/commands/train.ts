@@ -230,7 +230,7 @@ async function loop(s: Setup, o: TrainOptions, io: Io, comm: Communicator): Prom
   if (earlyStopping?.stopped()) return { result: "stopped early", step, best, earlyStopping };
   const save = (file: typeof LAST | typeof BEST, epoch: number, position: Position | null, carry: readonly Float[] | null): void => {
     run?.save(file, {
-      config: cfg, shape, dtype: cfg.training.dtype, params: net.params, normalization: data.normalization, classes: data.classes,
+      config: cfg, shape, dtype: cfg.training.dtype, params: net.params, normalization: data.normalization, fill: data.fill, classes: data.classes,
       epoch, step, optimizer: { name: opt.config.name, steps: opt.steps, state: opt.state },
       position, carry, bestValLoss: Number.isFinite(best) ? best : null,
       schedule: schedule?.state() ?? null, earlyStopping: earlyStopping?.state() ?? null,

@@ -1,4 +1,5 @@
 import { InputError } from "../errors.js";
+import type { InputFill } from "./missing.js";
 import type { RawSequence } from "./table.js";
 
 /** A sequence ready for the model: inputs and targets normalised, shifted and masked. */
@@ -136,13 +137,17 @@ export function zScore(v: number, st: ColumnStats): number {
 }
 
 /**
- * Applies targetsAt, shift, class indices and normalisation to one raw sequence.
- * `file` names the data in messages (a label that is not one of the classes).
+ * Applies the missing-input fill, targetsAt, shift, class indices and normalisation to one
+ * raw sequence. `file` names the data in messages (a label that is not one of the classes).
  */
 export function prepareSequence(s: RawSequence, plan: TargetPlan, classes: readonly string[] | null,
-  norm: Normalization | null, file: string): Sequence {
+  norm: Normalization | null, file: string, fill: InputFill | null = null): Sequence {
   const T = s.length, I = plan.inputs.length, O = plan.targets.length, sh = plan.shift;
   const x = Float64Array.from(s.x);
+  if (fill) {
+    fill.startSequence();
+    for (let t = 0; t < T; t++) fill.apply(x, t * I);
+  }
   if (norm) {
     plan.inputs.forEach((c, i) => { const st = norm[c]; for (let t = 0; t < T; t++) x[t * I + i] = zScore(x[t * I + i], st); });
   }

@@ -5,10 +5,11 @@ import {
   computeNormalization, countedLabels, prepareSequence, sortClasses, splitValidation,
   type Normalization, type Sequence, type TargetPlan,
 } from "./dataset.js";
+import { inputFill, type FillValues } from "./missing.js";
 import { readSequencesFile, type ColumnSpec, type RawSequence } from "./table.js";
 
 export function columnSpec(c: Config, withTargets: boolean): ColumnSpec {
-  return { inputs: c.data.inputs, targets: withTargets ? c.data.targets : null, sequenceColumn: c.data.sequenceColumn, task: c.task };
+  return { inputs: c.data.inputs, targets: withTargets ? c.data.targets : null, sequenceColumn: c.data.sequenceColumn, task: c.task, missing: c.data.missing };
 }
 
 export function targetPlan(c: Config): TargetPlan {
@@ -23,6 +24,8 @@ export interface TrainingData {
   readonly val: Sequence[];
   readonly classes: string[] | null;
   readonly normalization: Normalization | null;
+  /** Training means that fill missing inputs (data.missing.inputs ffill or mean), else null. */
+  readonly fill: FillValues | null;
 }
 
 /**
@@ -31,7 +34,7 @@ export interface TrainingData {
  * `fixed` supplies classes and statistics from a checkpoint being resumed.
  */
 export async function loadTrainingData(c: ResolvedConfig,
-  fixed?: { classes: readonly string[] | null; normalization: Normalization | null }): Promise<TrainingData> {
+  fixed?: { classes: readonly string[] | null; normalization: Normalization | null; fill: FillValues | null; file: string }): Promise<TrainingData> {
   const spec = columnSpec(c, true), plan = targetPlan(c);
   const series = c.data.sequenceColumn === null;
   const raws = await readSequencesFile(c.data.train, spec);
@@ -53,13 +56,28 @@ export async function loadTrainingData(c: ResolvedConfig,
     }
   }
   const normalization = !c.data.normalize ? null : fixed?.normalization ?? computeNormalization(train, plan, c.data.train);
-  const prepared = train.map((s) => prepareSequence(s, plan, classes, normalization, c.data.train));
+  const fill = fillValues(c, train, normalization, fixed?.fill ?? null);
+  const filler = inputFill(c.data.missing, c.data.inputs, fill, normalization, fixed?.file ?? c.data.train);
+  const prepared = train.map((s) => prepareSequence(s, plan, classes, normalization, c.data.train, filler));
   const supervised = prepared.some((s) => (s.y ? s.y.some((v) => !Number.isNaN(v)) : (s.labels ?? []).some((l) => l >= 0)));
   if (!supervised) {
     throw new InputError(`${c.data.train}: no target left to train on (every target cell is empty${c.data.shift > 0 ? `, or data.shift ${c.data.shift} is not shorter than the sequences` : ""})`);
   }
   return {
-    series, classes, normalization, train: prepared,
-    val: valRaw.map((s) => prepareSequence(s, plan, classes, normalization, valFile)),
+    series, classes, normalization, fill, train: prepared,
+    val: valRaw.map((s) => prepareSequence(s, plan, classes, normalization, valFile, filler)),
   };
+}
+
+/**
+ * The training means of the input columns' present cells, when missing inputs are filled with
+ * them (ffill, mean): the normalisation's means when there is one (the same numbers), those of a
+ * resumed checkpoint, else computed.
+ */
+function fillValues(c: ResolvedConfig, train: readonly RawSequence[], norm: Normalization | null, fixed: FillValues | null): FillValues | null {
+  if (c.data.missing.inputs !== "ffill" && c.data.missing.inputs !== "mean") return null;
+  if (fixed) return fixed;
+  // The inputs' statistics only (a classification plan has none for its targets).
+  const stats = norm ?? computeNormalization(train, { ...targetPlan(c), task: "classification" }, c.data.train);
+  return Object.fromEntries(c.data.inputs.map((col) => [col, stats[col].mean]));
 }

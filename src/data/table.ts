@@ -2,6 +2,7 @@ import { createReadStream } from "node:fs";
 import type { Readable } from "node:stream";
 import { InputError } from "../errors.js";
 import { columnIndex, openCsv, parseNumber, quoted, type CsvRow, type CsvStream } from "./csv.js";
+import { MissingCells, NO_MISSING, type MissingSpec } from "./missing.js";
 
 /** Which columns a reader takes from a CSV (config `data.*`). */
 export interface ColumnSpec {
@@ -10,13 +11,15 @@ export interface ColumnSpec {
   readonly targets: readonly string[] | null;
   readonly sequenceColumn: string | null;
   readonly task: "regression" | "classification";
+  /** Missing cells (config `data.missing`); default: an empty target cell is no target, an empty input an error. */
+  readonly missing?: MissingSpec;
 }
 
 /** One sequence as read, before shift, masking and normalisation. */
 export interface RawSequence {
   readonly id: string | null;
   readonly length: number;
-  /** [length, I] input values. */
+  /** [length, I] input values, NaN for a missing cell (when data.missing.inputs fills them). */
   readonly x: Float64Array;
   /** Regression: [length, O] target values, NaN for an empty cell. */
   readonly y: Float64Array | null;
@@ -36,8 +39,10 @@ export class RowDecoder {
   private readonly seqIdx: number;
   private readonly seen = new Set<string>();
   private current: string | null = null;
+  private readonly missing: MissingCells;
 
   constructor(readonly csv: CsvStream, readonly spec: ColumnSpec) {
+    this.missing = new MissingCells(spec.missing ?? NO_MISSING);
     this.inputIdx = spec.inputs.map((c) => columnIndex(csv, c, "input"));
     this.targetIdx = (spec.targets ?? []).map((c) => columnIndex(csv, c, "target"));
     this.seqIdx = spec.sequenceColumn === null ? -1 : columnIndex(csv, spec.sequenceColumn, "sequence");
@@ -57,26 +62,34 @@ export class RowDecoder {
     return id;
   }
 
-  /** Writes the row's inputs into out[off..off+I). */
+  /** Writes the row's inputs into out[off..off+I): NaN for a missing cell when a fill policy will fill it. */
   inputs(row: CsvRow, out: Float64Array | number[], off: number): void {
-    this.inputIdx.forEach((c, i) => {
-      out[off + i] = parseNumber(row.cells[c], this.csv.file, row.line, this.spec.inputs[i]);
-    });
+    for (let i = 0; i < this.inputIdx.length; i++) out[off + i] = this.input(row, i);
   }
 
-  /** Regression targets into out[off..off+O), NaN for an empty cell. */
+  /** Input i of the row: NaN for a missing cell when a fill policy will fill it, else an error. */
+  input(row: CsvRow, i: number): number {
+    const cell = row.cells[this.inputIdx[i]];
+    if (this.missing.input(cell)) {
+      if ((this.spec.missing ?? NO_MISSING).inputs !== "error") return NaN;
+      throw new InputError(`${this.csv.file}: line ${row.line}, column ${quoted(this.spec.inputs[i], 40)}: ${quoted(cell, 40)} is a missing input cell (data.missing.inputs: ffill, mean or zero fills it)`);
+    }
+    return parseNumber(cell, this.csv.file, row.line, this.spec.inputs[i]);
+  }
+
+  /** Regression targets into out[off..off+O), NaN for a missing cell. */
   targets(row: CsvRow, out: number[], off: number): void {
     this.targetIdx.forEach((c, o) => {
       const cell = row.cells[c];
-      out[off + o] = cell.trim() === "" ? NaN
+      out[off + o] = this.missing.target(cell) ? NaN
         : parseNumber(cell, this.csv.file, row.line, (this.spec.targets ?? [])[o]);
     });
   }
 
-  /** The classification label cell, null when empty. */
+  /** The classification label cell, null when missing. */
   label(row: CsvRow): string | null {
-    const cell = row.cells[this.targetIdx[0]].trim();
-    return cell === "" ? null : cell;
+    const cell = row.cells[this.targetIdx[0]];
+    return this.missing.target(cell) ? null : cell.trim();
   }
 }
 

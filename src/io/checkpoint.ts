@@ -9,6 +9,7 @@ import type { Config } from "../config/schema.js";
 import { validateConfig, type ResolvedConfig } from "../config/load.js";
 import { MAX_CHECKPOINT_FILE } from "../config/schema.js";
 import type { Normalization } from "../data/dataset.js";
+import type { FillValues } from "../data/missing.js";
 import { InputError } from "../errors.js";
 import { writeFileAtomic } from "./atomic.js";
 import { dataChecksum, dataSection, decodeSafetensors, encodeSafetensors, type StTensor } from "./safetensors.js";
@@ -39,6 +40,8 @@ export interface Checkpoint {
   /** Model tensors by PyTorch name. */
   readonly params: ReadonlyMap<string, Float>;
   readonly normalization: Normalization | null;
+  /** Training means that fill missing inputs (data.missing.inputs ffill or mean). */
+  readonly fill: FillValues | null;
   readonly classes: readonly string[] | null;
   readonly epoch: number;
   readonly step: number;
@@ -89,6 +92,7 @@ export interface SaveArgs {
   readonly dtype: DType;
   readonly params: Float;
   readonly normalization: Normalization | null;
+  readonly fill?: FillValues | null;
   readonly classes: readonly string[] | null;
   readonly epoch: number;
   readonly step: number;
@@ -122,6 +126,7 @@ export function saveCheckpoint(file: string, a: SaveArgs): void {
   };
   if (a.normalization) meta.normalization = JSON.stringify(a.normalization);
   if (a.classes) meta.classes = JSON.stringify(a.classes);
+  if (a.fill) meta.missing_fill = JSON.stringify(a.fill);
   if (a.optimizer) meta.optimizer = JSON.stringify({ name: a.optimizer.name, steps: a.optimizer.steps });
   if (a.position) meta.position = JSON.stringify(a.position);
   if (a.bestValLoss !== null) meta.best_val_loss = String(a.bestValLoss);
@@ -264,6 +269,14 @@ export function loadCheckpoint(file: string): Checkpoint {
       }
     }
   }
+  const fillJson = parseJson<unknown>(file, "missing_fill", m.missing_fill);
+  let fill: FillValues | null = null;
+  if (config.data.missing.inputs === "ffill" || config.data.missing.inputs === "mean") {
+    if (!isObject(fillJson) || !config.data.inputs.every((c) => Object.hasOwn(fillJson, c) && isFiniteNumber(fillJson[c]))) {
+      throw new InputError(`${file}: __metadata__.missing_fill must give a finite fill value for every input column (data.missing.inputs is ${config.data.missing.inputs})`);
+    }
+    fill = Object.fromEntries(config.data.inputs.map((c) => [c, fillJson[c] as number]));
+  }
   const shape = modelShapeOf(config, classList);
   const specs = paramSpecs(shape);
   const params = new Map<string, Float>();
@@ -331,7 +344,7 @@ export function loadCheckpoint(file: string): Checkpoint {
     }
   }
   return {
-    file, config, shape, dtype: dtype ?? "float32", params, normalization: config.data.normalize ? normalization as Normalization : null,
+    file, config, shape, dtype: dtype ?? "float32", params, normalization: config.data.normalize ? normalization as Normalization : null, fill,
     classes: classList, epoch: nonNegInt(file, "epoch", m.epoch), step: nonNegInt(file, "step", m.step),
     optimizer, position, carry, bestValLoss,
     schedule: parseSchedule(file, m.schedule), earlyStopping: parseEarlyStopping(file, m.early_stopping),

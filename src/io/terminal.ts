@@ -119,3 +119,21 @@ export async function writeOut(io: Io, text: string): Promise<void> {
     if (out.gone) throw new ReaderGone();
   }
 }
+
+/**
+ * Text for stdout gathered into blocks of about 64 KiB, so that a stream of small CSV rows
+ * costs few writes; `flush()` (forced: whatever is pending) writes and waits for it, and a
+ * reader that went away ends the writer with ReaderGone.
+ */
+export class BufferedOut {
+  private text = "";
+  constructor(private readonly io: Io) {}
+  add(s: string): void {
+    this.text += s;
+  }
+  async flush(force = false): Promise<void> {
+    if (this.text.length === 0 || (!force && this.text.length < 1 << 16)) return;
+    const t = this.text; this.text = "";
+    await writeOut(this.io, t);
+  }
+}

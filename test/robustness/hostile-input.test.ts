@@ -15,7 +15,7 @@ import { Rng } from "../../src/core/rng.js";
 import { decodeSafetensors } from "../../src/io/safetensors.js";
 import {
   cleanUp, cli, expectRejected, joinSafetensors, sequenceCsv, smallConfig, splitSafetensors, trainedSetup,
-  type CliRun, type Rejection, type Setup, type StParts,
+  type CliRun, type Setup, type StParts,
 } from "./util.js";
 
 /** Every CLI run here is bounded by this; a hang fails its case, nothing else. */
