@@ -948,131 +948,120 @@ def check_fill(D, ex_train, ex_val, others=()):
     require(np.isnan(ex_train[0]["X"][0, 0]), "the first sequence starts with a missing input")
 
 
-def split_case(rs, n_train, ids, lens, seq_col, inputs, targets, **kw):
-    """system() over every id, cut into training and held-out sequences -> (train, val, header)."""
-    seqs = system(rs, ids, lens, seq_col, inputs, targets, **kw)
-    return seqs[:n_train], seqs[n_train:], [seq_col] + inputs + targets
+def sequence_case(rs, name, about, ids, lens, seq_col, inputs, targets, held_out=0, in_file=False, data=None,
+                  missing_inputs=0.0, **cfg_kw):
+    """The usual training case: system() data over `ids` (`data`: its keyword arguments), the last
+    `held_out` sequences validation data (val.csv, or with in_file the tail of data.csv that the case's
+    validationSplit holds out); missing_inputs > 0: input cells missing too (blank_inputs, and the first
+    held-out sequence starts with one); the config control_config(**cfg_kw); initial weights drawn
+    from rs after the data. -> the case dict without its mistakes / evals / predicts."""
+    data = data or {}
+    seqs = system(rs, ids, lens, seq_col, inputs, targets, **data)
+    tr, va = seqs[:len(ids) - held_out], seqs[len(ids) - held_out:]
+    if missing_inputs:
+        blank_inputs(rs, seqs, inputs, missing_inputs)
+        va[0][inputs[0]][0] = "NaN"
+    header = [seq_col] + inputs + targets
+    files = {"data.csv": table(seqs if in_file else tr, header)}
+    if held_out and not in_file:
+        files["val.csv"] = table(va, header)
+        cfg_kw["validation"] = "val.csv"
+    cfg = control_config(sequenceColumn=seq_col, inputs=inputs, targets=targets, **cfg_kw)
+    m, texts = cfg["model"], data.get("texts", ("",))
+    ex_tr, ex_va = expected(tr, seq_col, inputs, targets, texts), expected(va, seq_col, inputs, targets, texts)
+    O = len(data["labels"]) if "labels" in data else len(targets)
+    return {"name": name, "about": about, "config": cfg, "files": files,
+            "init": mt.random_init(rs, len(inputs), m["hiddenSize"], m["layers"], O, True, cell=m["cell"]),
+            "check_data": (lambda D: check_fill(D, ex_tr, ex_va)) if missing_inputs else
+                          (lambda D: check_seqs(D, ex_tr, ex_va))}
 
 
 def adam(lr, **kw):
     return {"name": "adam", "lr": lr, **ADAM, **kw}
 
 
+def trial_rs(base, trial):
+    return np.random.RandomState(base + 7 * trial)
+
+
 # ------------------------------------------------------------------ the training cases
 
 def case_adamw(trial):
     """adamw-lstm-val"""
-    rs = np.random.RandomState(1101 + 7 * trial)
-    inputs, targets = ["p", "q"], ["y"]
-    tr, va, header = split_case(rs, 6, ["w3", "w1", "w4", "w9", "w2", "w6", "v2", "v1", "v5"], [8, 6, 9, 7, 5, 8, 7, 9, 6],
-                                "sid", inputs, targets, loc=[3, -1], scale=[2, 0.5], t_loc=10, t_scale=4)
-    cfg = control_config(sequenceColumn="sid", inputs=inputs, targets=targets, normalize=True, cell="lstm",
-                         hidden=3, layers=2, batchSize=3, validation="val.csv", bptt={"truncate": 4, "stride": 4},
-                         optimizer={"name": "adamw", "lr": 0.03, **ADAM, "weightDecay": 0.2}, clip=None, epochs=3,
-                         seed=21)
-    return {
-        "name": "adamw-lstm-val",
-        "about": "optimizer adamw (torch.optim.AdamW: p <- p*(1 - lr*weightDecay), then the Adam step) with "
-                 "weightDecay 0.2 on every tensor, biases included; 2-layer LSTM (H 3), normalize on, 6 sequences "
-                 "in batches of 3, TBPTT 4/4; validation data val.csv: epochs.csv gets val_mse,val_rmse,val_mae "
-                 "(original units) after seconds, best.safetensors; eval without --data (val.csv); predict over val.csv",
-        "config": cfg, "files": {"data.csv": table(tr, header), "val.csv": table(va, header)},
-        "init": mt.random_init(rs, 2, 3, 2, 1, True, cell="lstm"),
-        "check_data": lambda D: check_seqs(D, expected(tr, "sid", inputs, targets), expected(va, "sid", inputs, targets)),
+    return {**sequence_case(
+        trial_rs(1101, trial), "adamw-lstm-val",
+        "optimizer adamw (torch.optim.AdamW: p <- p*(1 - lr*weightDecay), then the Adam step) with "
+        "weightDecay 0.2 on every tensor, biases included; 2-layer LSTM (H 3), normalize on, 6 sequences "
+        "in batches of 3, TBPTT 4/4; validation data val.csv: epochs.csv gets val_mse,val_rmse,val_mae "
+        "(original units) after seconds, best.safetensors; eval without --data (val.csv); predict over val.csv",
+        ["w3", "w1", "w4", "w9", "w2", "w6", "v2", "v1", "v5"], [8, 6, 9, 7, 5, 8, 7, 9, 6], "sid", ["p", "q"], ["y"],
+        held_out=3, data=dict(loc=[3, -1], scale=[2, 0.5], t_loc=10, t_scale=4),
+        normalize=True, cell="lstm", hidden=3, layers=2, batchSize=3, bptt={"truncate": 4, "stride": 4},
+        optimizer={"name": "adamw", "lr": 0.03, **ADAM, "weightDecay": 0.2}, clip=None, epochs=3, seed=21),
         "evals": [{"file": "expected_eval.json"}],
         "predicts": [{"file": "expected_predict.csv", "data": "val.csv"}],
-        "mistakes": ["adamw_coupled", "adamw_no_lr", "adamw_decay_after", "wd_ignored"],
-    }
+        "mistakes": ["adamw_coupled", "adamw_no_lr", "adamw_decay_after", "wd_ignored"]}
 
 
 def case_sgd_wd(trial):
     """sgd-momentum-wd-gru"""
-    rs = np.random.RandomState(1202 + 7 * trial)
-    inputs, targets = ["a", "b", "c"], ["y1", "y2"]
-    tr, _, header = split_case(rs, 7, ["g5", "g2", "g8", "g1", "g7", "g3", "g4"], [9, 6, 11, 7, 10, 5, 8], "run",
-                               inputs, targets)
-    clips = [0.5, 0.4, 0.7, 0.3, 0.6]
-    cfg = control_config(sequenceColumn="run", inputs=inputs, targets=targets, cell="gru", hidden=4, batchSize=3,
-                         bptt={"truncate": 5, "stride": 5},
-                         optimizer={"name": "sgd", "lr": 0.1, "momentum": 0.9, "weightDecay": 0.05},
-                         clip={"norm": clips[trial % len(clips)]}, epochs=3, seed=22)
-    return {
-        "name": "sgd-momentum-wd-gru",
-        "about": "sgd with momentum 0.9 and weightDecay 0.05 (torch.optim.SGD weight_decay: the step uses "
-                 "g + weightDecay*p, g being the clipped gradient, before the momentum buffer); clip_grad_norm_ "
-                 "active on most updates (so decay before clipping shows); GRU (H 4), 7 sequences in batches of 3, "
-                 "2 targets with empty cells; no validation data (epochs.csv: empty val_loss, no metric columns)",
-        "config": cfg, "files": {"data.csv": table(tr, header)}, "init": mt.random_init(rs, 3, 4, 1, 2, True, cell="gru"),
-        "min_clipped": 0.4,
-        "check_data": lambda D: check_seqs(D, expected(tr, "run", inputs, targets), []),
-        "mistakes": ["wd_ignored", "wd_before_clip"],
-    }
+    clip = [0.5, 0.4, 0.7, 0.3, 0.6][trial % 5]
+    return {**sequence_case(
+        trial_rs(1202, trial), "sgd-momentum-wd-gru",
+        "sgd with momentum 0.9 and weightDecay 0.05 (torch.optim.SGD weight_decay: the step uses "
+        "g + weightDecay*p, g being the clipped gradient, before the momentum buffer); clip_grad_norm_ "
+        "active on most updates (so decay before clipping shows); GRU (H 4), 7 sequences in batches of 3, "
+        "2 targets with empty cells; no validation data (epochs.csv: empty val_loss, no metric columns)",
+        ["g5", "g2", "g8", "g1", "g7", "g3", "g4"], [9, 6, 11, 7, 10, 5, 8], "run", ["a", "b", "c"], ["y1", "y2"],
+        cell="gru", hidden=4, batchSize=3, bptt={"truncate": 5, "stride": 5},
+        optimizer={"name": "sgd", "lr": 0.1, "momentum": 0.9, "weightDecay": 0.05}, clip={"norm": clip}, epochs=3,
+        seed=22),
+        "min_clipped": 0.4, "mistakes": ["wd_ignored", "wd_before_clip"]}
 
 
 def case_adam_l2(trial):
     """adam-l2-elman"""
-    rs = np.random.RandomState(1303 + 7 * trial)
-    inputs, targets = ["x1", "x2"], ["y"]
-    ids = ["e4", "e1", "e7", "e3", "e9", "e2", "e8", "e5"]
-    tr, _, header = split_case(rs, 8, ids, [9, 7, 10, 6, 8, 9, 7, 6], "series", inputs, targets)
-    clips = [0.05, 0.08, 0.03, 0.1]
-    cfg = control_config(sequenceColumn="series", inputs=inputs, targets=targets, hidden=4, layers=2, batchSize=3,
-                         validationSplit=0.25, bptt={"truncate": 4, "stride": 2},
-                         optimizer=adam(0.02, weightDecay=0.05), clip={"value": clips[trial % len(clips)]},
-                         epochs=3, seed=23)
-    ex = expected(tr, "series", inputs, targets)
-    return {
-        "name": "adam-l2-elman",
-        "about": "adam with weightDecay 0.05 (torch.optim.Adam weight_decay: coupled L2, g + weightDecay*p "
-                 "added to the clipped gradient inside the step; not AdamW's decoupled decay); clip_grad_value_ "
-                 "active; 2-layer tanh Elman (H 4), overlapping TBPTT truncate 4 stride 2; validationSplit 0.25 "
-                 "holds out the last 2 of 8 sequences: val metrics in epochs.csv, best.safetensors, eval without --data",
-        "config": cfg, "files": {"data.csv": table(tr, header)}, "init": mt.random_init(rs, 2, 4, 2, 1, True),
-        "min_clipped": 0.5,
-        "check_data": lambda D: check_seqs(D, ex[:6], ex[6:]),
-        "evals": [{"file": "expected_eval.json"}],
-        "mistakes": ["wd_ignored", "wd_before_clip", "adam_decoupled"],
-    }
+    clip = [0.05, 0.08, 0.03, 0.1][trial % 4]
+    return {**sequence_case(
+        trial_rs(1303, trial), "adam-l2-elman",
+        "adam with weightDecay 0.05 (torch.optim.Adam weight_decay: coupled L2, g + weightDecay*p "
+        "added to the clipped gradient inside the step; not AdamW's decoupled decay); clip_grad_value_ "
+        "active; 2-layer tanh Elman (H 4), overlapping TBPTT truncate 4 stride 2; validationSplit 0.25 "
+        "holds out the last 2 of 8 sequences: val metrics in epochs.csv, best.safetensors, eval without --data",
+        ["e4", "e1", "e7", "e3", "e9", "e2", "e8", "e5"], [9, 7, 10, 6, 8, 9, 7, 6], "series", ["x1", "x2"], ["y"],
+        held_out=2, in_file=True, validationSplit=0.25, hidden=4, layers=2, batchSize=3,
+        bptt={"truncate": 4, "stride": 2}, optimizer=adam(0.02, weightDecay=0.05), clip={"value": clip}, epochs=3,
+        seed=23),
+        "min_clipped": 0.5, "evals": [{"file": "expected_eval.json"}],
+        "mistakes": ["wd_ignored", "wd_before_clip", "adam_decoupled"]}
 
 
 def case_step(trial):
     """schedule-step-elman"""
-    rs = np.random.RandomState(1404 + 7 * trial)
-    inputs, targets = ["u"], ["y"]
-    tr, _, header = split_case(rs, 6, ["s1", "s2", "s3", "s4", "s5", "s6"], [7, 9, 6, 8, 7, 5], "seq", inputs, targets)
-    cfg = control_config(sequenceColumn="seq", inputs=inputs, targets=targets, hidden=5, batchSize=3,
-                         bptt={"truncate": 4, "stride": 4}, optimizer={"name": "sgd", "lr": 0.1, "momentum": 0.5},
-                         clip=None, epochs=5, schedule={"name": "step", "stepSize": 2, "gamma": 0.5}, seed=24)
-    return {
-        "name": "schedule-step-elman",
-        "about": "schedule step (StepLR stepSize 2, gamma 0.5) stepped once after each epoch: every update of "
-                 "epochs 1-2 uses lr 0.1, of epochs 3-4 0.05, of epoch 5 0.025 (updates.csv lr column); SGD "
-                 "momentum 0.5 (its buffer carries across the rate changes); tanh Elman (H 5); no validation data",
-        "config": cfg, "files": {"data.csv": table(tr, header)}, "init": mt.random_init(rs, 1, 5, 1, 1, True),
-        "check_data": lambda D: check_seqs(D, expected(tr, "seq", inputs, targets), []),
-        "mistakes": ["no_schedule", "sched_early"],
-    }
+    return {**sequence_case(
+        trial_rs(1404, trial), "schedule-step-elman",
+        "schedule step (StepLR stepSize 2, gamma 0.5) stepped once after each epoch: every update of "
+        "epochs 1-2 uses lr 0.1, of epochs 3-4 0.05, of epoch 5 0.025 (updates.csv lr column); SGD "
+        "momentum 0.5 (its buffer carries across the rate changes); tanh Elman (H 5); no validation data",
+        ["s1", "s2", "s3", "s4", "s5", "s6"], [7, 9, 6, 8, 7, 5], "seq", ["u"], ["y"],
+        hidden=5, batchSize=3, bptt={"truncate": 4, "stride": 4}, optimizer={"name": "sgd", "lr": 0.1, "momentum": 0.5},
+        clip=None, epochs=5, schedule={"name": "step", "stepSize": 2, "gamma": 0.5}, seed=24),
+        "mistakes": ["no_schedule", "sched_early"]}
 
 
 def case_cosine(trial):
     """schedule-cosine-gru"""
-    rs = np.random.RandomState(1505 + 7 * trial)
-    inputs, targets = ["a", "b"], ["y"]
-    tr, _, header = split_case(rs, 6, ["c2", "c5", "c1", "c6", "c3", "c4"], [6, 8, 7, 5, 9, 6], "seq", inputs, targets)
-    cfg = control_config(sequenceColumn="seq", inputs=inputs, targets=targets, cell="gru", hidden=4, batchSize=2,
-                         bptt={"truncate": 5, "stride": 5},
-                         optimizer={"name": "adamw", "lr": 0.02, **ADAM, "weightDecay": 0.05}, clip=None, epochs=7,
-                         schedule={"name": "cosine", "tMax": 3, "etaMin": 0.004}, seed=25)
-    return {
-        "name": "schedule-cosine-gru",
-        "about": "schedule cosine (torch.optim.lr_scheduler.CosineAnnealingLR, tMax 3, etaMin 0.004, stepped once "
-                 "per epoch in torch 1.13's recursive form) over 7 epochs: the rate falls to etaMin at epoch 4 "
-                 "and, past tMax, rises again (epoch 7 back at 0.02), as torch's does; AdamW (weightDecay 0.05, "
-                 "so the decay follows the scheduled lr); GRU (H 4), 6 sequences in batches of 2",
-        "config": cfg, "files": {"data.csv": table(tr, header)}, "init": mt.random_init(rs, 2, 4, 1, 1, True, cell="gru"),
-        "check_data": lambda D: check_seqs(D, expected(tr, "seq", inputs, targets), []),
-        "mistakes": ["no_schedule", "sched_early", "cosine_clamped", "adamw_coupled"],
-    }
+    return {**sequence_case(
+        trial_rs(1505, trial), "schedule-cosine-gru",
+        "schedule cosine (torch.optim.lr_scheduler.CosineAnnealingLR, tMax 3, etaMin 0.004, stepped once "
+        "per epoch in torch 1.13's recursive form) over 7 epochs: the rate falls to etaMin at epoch 4 "
+        "and, past tMax, rises again (epoch 7 back at 0.02), as torch's does; AdamW (weightDecay 0.05, "
+        "so the decay follows the scheduled lr); GRU (H 4), 6 sequences in batches of 2",
+        ["c2", "c5", "c1", "c6", "c3", "c4"], [6, 8, 7, 5, 9, 6], "seq", ["a", "b"], ["y"],
+        cell="gru", hidden=4, batchSize=2, bptt={"truncate": 5, "stride": 5},
+        optimizer={"name": "adamw", "lr": 0.02, **ADAM, "weightDecay": 0.05}, clip=None, epochs=7,
+        schedule={"name": "cosine", "tMax": 3, "etaMin": 0.004}, seed=25),
+        "mistakes": ["no_schedule", "sched_early", "cosine_clamped", "adamw_coupled"]}
 
 
 def reductions(least, floor=None):
@@ -1085,155 +1074,104 @@ def reductions(least, floor=None):
 
 def case_plateau_val(trial):
     """schedule-plateau-val-lstm"""
-    rs = np.random.RandomState(1606 + 7 * trial)
-    inputs, targets = ["a", "b"], ["y"]
-    tr, va, header = split_case(rs, 6, ["p3", "p1", "p6", "p2", "p5", "p4", "q1", "q2"], [8, 6, 9, 7, 8, 6, 9, 7],
-                                "seq", inputs, targets, t_scale=0.5)
     thr = [0.1, 0.15, 0.2, 0.08][trial % 4]
-    cfg = control_config(sequenceColumn="seq", inputs=inputs, targets=targets, cell="lstm", hidden=4, batchSize=3,
-                         validation="val.csv", bptt={"truncate": 4, "stride": 4}, optimizer=adam(0.05), clip=None,
-                         epochs=12, seed=26,
-                         schedule={"name": "plateau", "factor": 0.5, "patience": 1, "threshold": thr, "cooldown": 2,
-                                   "minLr": 0.02})
-    return {
-        "name": "schedule-plateau-val-lstm",
-        "about": f"schedule plateau (ReduceLROnPlateau mode min, threshold_mode rel, factor 0.5, patience 1, "
-                 f"threshold {thr}, cooldown 2, minLr 0.02) fed each epoch's val_loss after validation: the rate "
-                 f"is reduced twice, 0.05 -> 0.025 -> 0.02 (minLr clamps 0.0125; a later reduction changes "
-                 f"nothing), the cooldown changes when; Adam lr 0.05; LSTM (H 4); "
-                 f"validation data val.csv (val metrics in epochs.csv)",
-        "config": cfg, "files": {"data.csv": table(tr, header), "val.csv": table(va, header)},
-        "init": mt.random_init(rs, 2, 4, 1, 1, True, cell="lstm"),
-        "check_data": lambda D: check_seqs(D, expected(tr, "seq", inputs, targets), expected(va, "seq", inputs, targets)),
+    return {**sequence_case(
+        trial_rs(1606, trial), "schedule-plateau-val-lstm",
+        f"schedule plateau (ReduceLROnPlateau mode min, threshold_mode rel, factor 0.5, patience 1, "
+        f"threshold {thr}, cooldown 2, minLr 0.02) fed each epoch's val_loss after validation: the rate "
+        f"is reduced twice, 0.05 -> 0.025 -> 0.02 (minLr clamps 0.0125; a later reduction changes "
+        f"nothing), the cooldown changes when; Adam lr 0.05; LSTM (H 4); validation data val.csv (val "
+        f"metrics in epochs.csv)",
+        ["p3", "p1", "p6", "p2", "p5", "p4", "q1", "q2"], [8, 6, 9, 7, 8, 6, 9, 7], "seq", ["a", "b"], ["y"],
+        held_out=2, data=dict(t_scale=0.5), cell="lstm", hidden=4, batchSize=3, bptt={"truncate": 4, "stride": 4},
+        optimizer=adam(0.05), clip=None, epochs=12, seed=26,
+        schedule={"name": "plateau", "factor": 0.5, "patience": 1, "threshold": thr, "cooldown": 2, "minLr": 0.02}),
         "scenario": reductions(2, floor=0.02),
         "mistakes": ["plateau_no_cooldown", "plateau_abs", "plateau_patience_ge", "plateau_fed_train",
-                     "plateau_min_lr_ignored"],
-    }
+                     "plateau_min_lr_ignored"]}
 
 
 def case_plateau_train(trial):
     """schedule-plateau-train-elman"""
-    rs = np.random.RandomState(1707 + 7 * trial)
-    inputs, targets = ["u", "v"], ["y"]
-    tr, _, header = split_case(rs, 6, ["r1", "r2", "r3", "r4", "r5", "r6"], [7, 8, 6, 9, 7, 8], "seq", inputs, targets,
-                               t_scale=0.5)
     thr = [0.2, 0.25, 0.3, 0.15][trial % 4]
-    cfg = control_config(sequenceColumn="seq", inputs=inputs, targets=targets, hidden=4, batchSize=3,
-                         bptt={"truncate": 4, "stride": 4}, optimizer={"name": "sgd", "lr": 0.3, "momentum": 0.0},
-                         clip=None, epochs=10, seed=27,
-                         schedule={"name": "plateau", "factor": 0.3, "patience": 1, "threshold": thr, "cooldown": 1,
-                                   "minLr": 0.0})
-    return {
-        "name": "schedule-plateau-train-elman",
-        "about": f"schedule plateau without validation data: fed each epoch's train_loss (the mean of its update "
-                 f"losses); factor 0.3, patience 1, threshold {thr} (relative), cooldown 1; reductions happen; SGD lr "
-                 f"0.3 without momentum; tanh Elman (H 4)",
-        "config": cfg, "files": {"data.csv": table(tr, header)}, "init": mt.random_init(rs, 2, 4, 1, 1, True),
-        "check_data": lambda D: check_seqs(D, expected(tr, "seq", inputs, targets), []),
-        "scenario": reductions(2),
-        "mistakes": ["plateau_no_cooldown", "plateau_abs", "plateau_patience_ge"],
-    }
+    return {**sequence_case(
+        trial_rs(1707, trial), "schedule-plateau-train-elman",
+        f"schedule plateau without validation data: fed each epoch's train_loss (the mean of its update "
+        f"losses); factor 0.3, patience 1, threshold {thr} (relative), cooldown 1; reductions happen; SGD lr "
+        f"0.3 without momentum; tanh Elman (H 4)",
+        ["r1", "r2", "r3", "r4", "r5", "r6"], [7, 8, 6, 9, 7, 8], "seq", ["u", "v"], ["y"],
+        data=dict(t_scale=0.5), hidden=4, batchSize=3, bptt={"truncate": 4, "stride": 4},
+        optimizer={"name": "sgd", "lr": 0.3, "momentum": 0.0}, clip=None, epochs=10, seed=27,
+        schedule={"name": "plateau", "factor": 0.3, "patience": 1, "threshold": thr, "cooldown": 1, "minLr": 0.0}),
+        "scenario": reductions(2), "mistakes": ["plateau_no_cooldown", "plateau_abs", "plateau_patience_ge"]}
 
 
 def case_early(trial):
     """early-stopping-gru"""
-    rs = np.random.RandomState(1808 + 7 * trial)
-    inputs, targets = ["a", "b"], ["y"]
-    tr, va, header = split_case(rs, 6, ["k4", "k2", "k6", "k1", "k5", "k3", "m1", "m2"], [8, 7, 9, 6, 8, 7, 8, 9],
-                                "seq", inputs, targets)
-    md, lr = [0.006, 0.004, 0.01, 0.003][trial % 4], [0.01, 0.015, 0.008][trial % 3]
-    E = 20
+    md, lr, E = [0.006, 0.004, 0.01, 0.003][trial % 4], [0.01, 0.015, 0.008][trial % 3], 20
 
     def scenario(R, lrs):
         knife(R.stopped is not None and 4 <= R.stopped < E, f"early stopping at {R.stopped}")
-    cfg = control_config(sequenceColumn="seq", inputs=inputs, targets=targets, cell="gru", hidden=5, batchSize=3,
-                         validation="val.csv", bptt={"truncate": 4, "stride": 4}, optimizer=adam(lr), clip=None,
-                         epochs=E, seed=28, earlyStopping={"patience": 2, "minDelta": md})
-    return {
-        "name": "early-stopping-gru",
-        "about": f"earlyStopping patience 2, minDelta {md}: an epoch improves when val_loss < best - minDelta, best "
-                 f"being the val_loss of the last improving epoch (Keras' EarlyStopping); training stops after 2 "
-                 f"epochs in a row without improvement, well before epochs {E} (exit 0): epochs.csv and "
-                 f"updates.csv end there, last.safetensors is that epoch's; best.safetensors is the epoch with the "
-                 f"lowest val_loss, here an epoch that improved by less than minDelta; GRU (H 5), Adam lr {lr}, "
-                 f"validation data val.csv",
-        "config": cfg, "files": {"data.csv": table(tr, header), "val.csv": table(va, header)},
-        "init": mt.random_init(rs, 2, 5, 1, 1, True, cell="gru"),
-        "check_data": lambda D: check_seqs(D, expected(tr, "seq", inputs, targets), expected(va, "seq", inputs, targets)),
-        "scenario": scenario,
-        "mistakes": ["es_no_min_delta", "es_patience_plus1"],
-    }
+    return {**sequence_case(
+        trial_rs(1808, trial), "early-stopping-gru",
+        f"earlyStopping patience 2, minDelta {md}: an epoch improves when val_loss < best - minDelta, best "
+        f"being the val_loss of the last improving epoch (Keras' EarlyStopping); training stops after 2 "
+        f"epochs in a row without improvement, well before epochs {E} (exit 0): epochs.csv and "
+        f"updates.csv end there, last.safetensors is that epoch's; best.safetensors is the epoch with the "
+        f"lowest val_loss, here an epoch that improved by less than minDelta; GRU (H 5), Adam lr {lr}, "
+        f"validation data val.csv",
+        ["k4", "k2", "k6", "k1", "k5", "k3", "m1", "m2"], [8, 7, 9, 6, 8, 7, 8, 9], "seq", ["a", "b"], ["y"],
+        held_out=2, cell="gru", hidden=5, batchSize=3, bptt={"truncate": 4, "stride": 4}, optimizer=adam(lr),
+        clip=None, epochs=E, seed=28, earlyStopping={"patience": 2, "minDelta": md}),
+        "scenario": scenario, "mistakes": ["es_no_min_delta", "es_patience_plus1"]}
 
 
 def case_classify(trial):
     """classify-val-lstm"""
-    rs = np.random.RandomState(1909 + 7 * trial)
-    inputs, targets = ["p", "q"], ["regime"]
-    ids = ["t3", "t8", "t1", "t5", "t2", "t7", "t4", "t6"]
-    tr, _, header = split_case(rs, 8, ids, [9, 7, 10, 8, 6, 9, 8, 7], "trip", inputs, targets,
-                               labels=["lo", "mid", "hi"])
-    cfg = control_config(sequenceColumn="trip", inputs=inputs, targets=targets, task="classification", cell="lstm",
-                         hidden=4, batchSize=3, validationSplit=0.3, bptt={"truncate": 3, "stride": 3},
-                         optimizer={"name": "sgd", "lr": 0.3, "momentum": 0.5, "weightDecay": 0.01},
-                         clip={"norm": 2.0}, epochs=3, seed=29)
-    ex = expected(tr, "trip", inputs, targets)
+    case = sequence_case(
+        trial_rs(1909, trial), "classify-val-lstm",
+        "classification with validation data (validationSplit 0.3: the last round(2.4) = 2 of 8 "
+        "sequences): epochs.csv gets val_accuracy after seconds; classes [hi, lo, mid] by code point; "
+        "LSTM (H 4), SGD momentum with weightDecay 0.01; eval without --data (accuracy, perplexity)",
+        ["t3", "t8", "t1", "t5", "t2", "t7", "t4", "t6"], [9, 7, 10, 8, 6, 9, 8, 7], "trip", ["p", "q"], ["regime"],
+        held_out=2, in_file=True, data=dict(labels=["lo", "mid", "hi"]), validationSplit=0.3,
+        task="classification", cell="lstm", hidden=4, batchSize=3, bptt={"truncate": 3, "stride": 3},
+        optimizer={"name": "sgd", "lr": 0.3, "momentum": 0.5, "weightDecay": 0.01}, clip={"norm": 2.0}, epochs=3,
+        seed=29)
+    same = case["check_data"]
 
     def check(D):
-        check_seqs(D, ex[:6], ex[6:])
+        same(D)
         require(D.classes == ["hi", "lo", "mid"], f"classes {D.classes}")
-    return {
-        "name": "classify-val-lstm",
-        "about": "classification with validation data (validationSplit 0.3: the last round(2.4) = 2 of 8 "
-                 "sequences): epochs.csv gets val_accuracy after seconds; classes [hi, lo, mid] by code point; "
-                 "LSTM (H 4), SGD momentum with weightDecay 0.01; eval without --data (accuracy, perplexity)",
-        "config": cfg, "files": {"data.csv": table(tr, header)}, "init": mt.random_init(rs, 2, 4, 1, 3, True, cell="lstm"),
-        "check_data": check,
-        "evals": [{"file": "expected_eval.json"}],
-        "mistakes": ["wd_ignored"],
-    }
+    return {**case, "check_data": check, "evals": [{"file": "expected_eval.json"}], "mistakes": ["wd_ignored"]}
 
 
 def missing_case(trial, base, name, how, cell_name, normalize, mistakes, about, validation="file"):
-    rs = np.random.RandomState(base + 7 * trial)
-    inputs, targets = ["u", "v"], ["y"]
-    ids = ["n2", "n5", "n1", "n4", "n3", "n6", "h1", "h2"]
-    tr, va, header = split_case(rs, 6, ids, [8, 7, 9, 6, 8, 7, 7, 8], "unit", inputs, targets,
-                                loc=[5, -2], scale=[2, 1], t_loc=3, t_scale=2, blank=0.12, texts=MISSING)
-    blank_inputs(rs, tr + va, inputs, 0.1)
-    va[0][inputs[0]][0] = "NaN"              # a held-out sequence starting with a missing input too
-    files = {"data.csv": table(tr, header)}
-    if validation == "file":
-        files["val.csv"] = table(va, header)
-        kw = {"validation": "val.csv"}
-    else:
-        files["data.csv"] = table(tr + va, header)
-        kw = {"validationSplit": 0.25}
-    cfg = control_config(sequenceColumn="unit", inputs=inputs, targets=targets, normalize=normalize, cell=cell_name,
-                         hidden=3, batchSize=3, bptt={"truncate": 4, "stride": 4}, optimizer=adam(0.03), clip=None,
-                         epochs=3, seed=30, missing={"values": MISSING, "inputs": how}, **kw)
-    ex_tr, ex_va = expected(tr, "unit", inputs, targets, MISSING), expected(va, "unit", inputs, targets, MISSING)
-    evals = [{"file": "expected_eval.json", "data": "data.csv"}]
-    if validation == "file":
-        evals.append({"file": "expected_eval_val.json"})
-    return {
-        "name": name,
-        "about": f"data.missing {{values: ['', NA, NaN], inputs: {how}}}: {about}; missing target cells (any of the "
-                 f"three texts) masked; normalize {'on' if normalize else 'off'}; sequence n2 starts with two "
-                 f"missing u cells; {cell_name} (H 3), Adam lr 0.03; "
-                 + ("validation data val.csv (its first sequence starts with a missing u)" if validation == "file"
-                    else "validationSplit 0.25 holds out h1, h2 (not part of the training mean)")
-                 + "; eval --json and predict over data.csv, whose cells are missing too",
-        "config": cfg, "files": files, "init": mt.random_init(rs, 2, 3, 1, 1, True, cell=cell_name),
-        "check_data": lambda D: check_fill(D, ex_tr, ex_va),
-        "evals": evals,
-        "predicts": [{"file": "expected_predict.csv", "data": "data.csv"}],
-        "mistakes": mistakes,
-        "notes": {"readings": [
-            "training mean of an input column = the mean of its present (non-missing) cells in the training split "
-            "(validation held out); normalisation stats over the same present cells (before any fill)",
-            "ffill = the previous row's value after filling, i.e. the last present value of the sequence, or the "
-            "training mean while there is none yet; zero with normalize on = normalised 0 = the training mean"]},
-    }
+    in_file = validation != "file"
+    case = sequence_case(
+        trial_rs(base, trial), name,
+        f"data.missing {{values: ['', NA, NaN], inputs: {how}}}: {about}; missing target cells (any of the "
+        f"three texts) masked; normalize {'on' if normalize else 'off'}; sequence n2 starts with two "
+        f"missing u cells; {cell_name} (H 3), Adam lr 0.03; "
+        + ("validationSplit 0.25 holds out h1, h2 (not part of the training mean)" if in_file
+           else "validation data val.csv (its first sequence starts with a missing u)")
+        + "; eval --json and predict over data.csv, whose cells are missing too",
+        ["n2", "n5", "n1", "n4", "n3", "n6", "h1", "h2"], [8, 7, 9, 6, 8, 7, 7, 8], "unit", ["u", "v"], ["y"],
+        held_out=2, in_file=in_file, missing_inputs=0.1,
+        data=dict(loc=[5, -2], scale=[2, 1], t_loc=3, t_scale=2, blank=0.12, texts=MISSING),
+        **({"validationSplit": 0.25} if in_file else {}),
+        normalize=normalize, cell=cell_name, hidden=3, batchSize=3, bptt={"truncate": 4, "stride": 4},
+        optimizer=adam(0.03), clip=None, epochs=3, seed=30, missing={"values": MISSING, "inputs": how})
+    return {**case, "evals": [{"file": "expected_eval.json", "data": "data.csv"}] +
+                             ([] if in_file else [{"file": "expected_eval_val.json"}]),
+            "predicts": [{"file": "expected_predict.csv", "data": "data.csv"}],
+            "mistakes": mistakes,
+            "notes": {"readings": [
+                "training mean of an input column = the mean of its present (non-missing) cells in the training "
+                "split (validation held out); normalisation stats over the same present cells (before any fill)",
+                "ffill = the previous row's value after filling, i.e. the last present value of the sequence, or "
+                "the training mean while there is none yet; zero with normalize on = normalised 0 = the training "
+                "mean"]}}
 
 
 def case_ffill(trial):
@@ -1265,23 +1203,17 @@ def case_zero_raw(trial):
 
 def case_set(trial):
     """set-override"""
-    rs = np.random.RandomState(2414 + 7 * trial)
-    inputs, targets = ["u"], ["y"]
-    tr, _, header = split_case(rs, 5, ["o1", "o2", "o3", "o4", "o5"], [7, 6, 8, 5, 7], "seq", inputs, targets)
-    cfg = control_config(sequenceColumn="seq", inputs=inputs, targets=targets, hidden=3, batchSize=2,
-                         bptt={"truncate": 4, "stride": 4}, optimizer={"name": "sgd", "lr": 0.2, "momentum": 0.5},
-                         clip=None, epochs=5, seed=31)
-    return {
-        "name": "set-override",
-        "about": "`rnn train config.yaml --out run --set training.epochs=3 --set training.optimizer.lr=0.05` over a "
-                 "config saying epochs 5, lr 0.2: 3 epochs at lr 0.05 (values read as YAML), and the checkpoint's "
-                 "config records epochs 3 and lr 0.05; tanh Elman (H 3), SGD momentum 0.5",
-        "config": cfg, "files": {"data.csv": table(tr, header)}, "init": mt.random_init(rs, 1, 3, 1, 1, True),
+    return {**sequence_case(
+        trial_rs(2414, trial), "set-override",
+        "`rnn train config.yaml --out run --set training.epochs=3 --set training.optimizer.lr=0.05` over a "
+        "config saying epochs 5, lr 0.2: 3 epochs at lr 0.05 (values read as YAML), and the checkpoint's "
+        "config records epochs 3 and lr 0.05; tanh Elman (H 3), SGD momentum 0.5",
+        ["o1", "o2", "o3", "o4", "o5"], [7, 6, 8, 5, 7], "seq", ["u"], ["y"],
+        hidden=3, batchSize=2, bptt={"truncate": 4, "stride": 4}, optimizer={"name": "sgd", "lr": 0.2, "momentum": 0.5},
+        clip=None, epochs=5, seed=31),
         "set": ["training.epochs=3", "training.optimizer.lr=0.05"],
         "config_check": {"training.epochs": 3, "training.optimizer.lr": 0.05},
-        "check_data": lambda D: check_seqs(D, expected(tr, "seq", inputs, targets), []),
-        "mistakes": ["set_ignored"],
-    }
+        "mistakes": ["set_ignored"]}
 
 
 # ------------------------------------------------------------------ the forecasting cases
@@ -1455,18 +1387,20 @@ def write_readme(out_root, results):
     write_text(os.path.join(out_root, "README.md"), "\n".join(parts))
 
 
+def build(spec, out_root):
+    say(f"case {spec.__doc__.strip()}")
+    return run_trials(spec, build_training, out_root) if spec in TRAINING else build_forecast(spec(), out_root)
+
+
 def main(argv):
     args = out_only_args(argv, __doc__.split("\n")[0], DEFAULT_OUT)
     say(f"torch {torch.__version__}, numpy {np.__version__}; writing {args.out}")
-    results = []
+    unknown = set(args.only) - {s.__doc__.strip() for s in TRAINING + FORECAST}
+    if unknown:
+        say(f"unknown case(s): {', '.join(sorted(unknown))}")
+        return 2
     try:
-        for spec in TRAINING + FORECAST:
-            name = spec.__doc__.strip()
-            if args.only and name not in args.only:
-                continue
-            say(f"case {name}")
-            results.append(run_trials(spec, build_training, args.out) if spec in TRAINING
-                           else build_forecast(spec(), args.out))
+        results = [build(s, args.out) for s in TRAINING + FORECAST if not args.only or s.__doc__.strip() in args.only]
     except CheckFailed as ex:
         say(f"CHECK FAILED: {ex}")
         return 1
