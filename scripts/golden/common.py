@@ -9,7 +9,7 @@ Contents:
 - paths: HERE (this folder), REPO (the repository root);
 - self-checks: CheckFailed, require;
 - numbers as the fixtures print them: num (round trip), cell (a data cell rounded to some decimals);
-- files: write_text, csv_text, read_csv, read_table (sequences of a data CSV);
+- files: write_text, csv_text, read_csv, read_table (sequences of a data CSV, missing cells optional);
 - safetensors: write_safetensors, read_safetensors (SafetensorsError);
 - SPEC §3/§5 layouts: full_config, checkpoint_meta, normalization_json, predict_header;
 - the model's names and shapes: GATES, param_names, param_shapes, ACT_T;
@@ -100,12 +100,13 @@ def read_csv(path):
     return header, body, {h: i for i, h in enumerate(header)}
 
 
-def read_table(path, cfg, targets=True):
+def read_table(path, cfg, targets=True, missing=None):
     """Data CSV -> list of sequences {id, X [T,I] float64, raw [T][O] target cell strings}: the rows
     of one id (contiguous) in file order, inputs / targets picked by name as cfg["data"] lists them.
     Without sequenceColumn the file is one sequence (id None). targets=False: no target columns
     needed (raw rows empty). CheckFailed on a missing column, a ragged row, an id that reappears
-    after another id, or a non-finite input."""
+    after another id, or a non-finite input. missing: None, or the cell texts that mean "missing"
+    (SPEC §6 data.missing.values): such an input cell reads as NaN, such a target cell as ""."""
     d = cfg["data"]
     header, body, col = read_csv(path)
     sc = d.get("sequenceColumn")
@@ -121,11 +122,15 @@ def read_table(path, cfg, targets=True):
             seqs.append({"id": sid, "X": [], "raw": []})
         x = []
         for c in d["inputs"]:
+            if missing is not None and row[col[c]] in missing:
+                x.append(math.nan)
+                continue
             v = float(row[col[c]])
             require(math.isfinite(v), f"{path}:{r}: bad input")
             x.append(v)
         seqs[-1]["X"].append(x)
-        seqs[-1]["raw"].append([row[col[c]] for c in d["targets"]] if targets else [])
+        gone = missing if missing is not None else ()
+        seqs[-1]["raw"].append(["" if row[col[c]] in gone else row[col[c]] for c in d["targets"]] if targets else [])
     for s in seqs:
         s["X"] = np.array(s["X"], dtype=np.float64)
     return seqs

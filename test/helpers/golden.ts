@@ -7,20 +7,45 @@ import { closeTo } from "./compare.js";
 import { tempDir, type Run } from "./cli.js";
 
 /**
- * Golden training runs: each case under test/golden/train was trained by the PyTorch
- * reference in scripts/golden/make_train_fixtures.py from its own config, data and initial
- * weights; a test runs the same commands and must reproduce the files it wrote.
+ * Golden runs: each case under test/golden/train (scripts/golden/make_train_fixtures.py) and
+ * test/golden/control (scripts/golden/make_control_fixtures.py) was computed by a PyTorch
+ * reference from its own config, data and initial weights (or checkpoint); a test runs the same
+ * commands and must reproduce the files it wrote.
  */
 interface Check {
-  command: number; kind: "checkpoint" | "updates" | "epochs" | "json" | "csv";
-  file?: string; stdout?: boolean; expected: string;
-  metadata?: { epoch: string; step: string; normalization: "present" | "absent"; classes?: string[] };
+  command: number; kind: "checkpoint" | "updates" | "epochs" | "json" | "csv" | "stderr";
+  file?: string; stdout?: boolean; expected?: string;
+  metadata?: {
+    epoch: string; step: string; normalization: "present" | "absent"; classes?: string[];
+    /** Config values (by dotted path) the checkpoint's `config` metadata must hold. */
+    config?: Record<string, unknown>;
+  };
   keys?: string[]; exact?: string[];
+  /** updates / epochs: the CSV header line must equal the expected file's. */
+  header?: boolean;
+  /** stderr: strings the command's stderr must contain. */
+  includes?: string[];
 }
-interface Case { name: string; commands: string[][]; checks: Check[]; tol: number }
+/** `exit`: each command's expected exit code (all 0 when absent). */
+interface Case { name: string; commands: string[][]; checks: Check[]; tol: number; exit?: number[] }
+
+/** The case folders under `root`. */
+export function casesIn(root: string): string[] {
+  return readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+}
 
 export const GOLDEN_TRAIN = path.resolve(import.meta.dirname, "../golden/train");
-export const goldenCases = readdirSync(GOLDEN_TRAIN, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+export const GOLDEN_CONTROL = path.resolve(import.meta.dirname, "../golden/control");
+export const goldenCases = casesIn(GOLDEN_TRAIN);
+
+/** The value at a dotted path of a parsed JSON object (undefined where the path ends early). */
+function at(obj: unknown, dotted: string): unknown {
+  return dotted.split(".").reduce<unknown>((o, k) => (o !== null && typeof o === "object" ? (o as Record<string, unknown>)[k] : undefined), obj);
+}
+
+function firstLine(b: Buffer): string {
+  return b.toString().split("\n")[0];
+}
 
 function rows(text: string): Record<string, string>[] {
   return parse(text, { columns: true, skip_empty_lines: true }) as Record<string, string>[];
@@ -39,24 +64,29 @@ function compareRows(what: string, got: Record<string, string>[], want: Record<s
 }
 
 /**
- * Runs golden case `name` in a copy of its folder — each command through `run` (command 0 is
- * always `train`) — and compares every output with the PyTorch reference's.
+ * Runs golden case `name` of `root` (default test/golden/train) in a copy of its folder — each
+ * command through `run` — and compares every output with the PyTorch reference's.
  */
-export function checkGoldenCase(name: string, run: (args: string[], cwd: string, index: number) => Run): void {
-  const src = path.join(GOLDEN_TRAIN, name);
+export function checkGoldenCase(name: string, run: (args: string[], cwd: string, index: number) => Run, root: string = GOLDEN_TRAIN): void {
+  const src = path.join(root, name);
   const c = JSON.parse(readFileSync(path.join(src, "case.json"), "utf8")) as Case;
   const dir = tempDir();
   for (const f of readdirSync(src)) if (!f.startsWith("expected") && f !== "case.json") cpSync(path.join(src, f), path.join(dir, f));
-  const outs = c.commands.map((args, i) => {
+  const runs = c.commands.map((args, i) => {
     const r = run(args, dir, i);
-    expect(r.code, `rnn ${args.join(" ")}: ${r.stderr}`).toBe(0);
-    return r.stdout;
+    expect(r.code, `rnn ${args.join(" ")}: ${r.stderr}`).toBe(c.exit?.[i] ?? 0);
+    return r;
   });
   for (const ch of c.checks) {
-    const want = readFileSync(path.join(src, ch.expected));
-    const got = ch.stdout ? Buffer.from(outs[ch.command]) : readFileSync(path.join(dir, ch.file!));
+    if (ch.kind === "stderr") {
+      for (const s of ch.includes ?? []) expect(runs[ch.command].stderr, `rnn ${c.commands[ch.command].join(" ")}: stderr`).toContain(s);
+      continue;
+    }
+    const want = readFileSync(path.join(src, ch.expected!));
+    const got = ch.stdout ? Buffer.from(runs[ch.command].stdout) : readFileSync(path.join(dir, ch.file!));
+    if (ch.header) expect(firstLine(got), `${ch.file ?? "stdout"}: header`).toBe(firstLine(want));
     if (ch.kind === "checkpoint") {
-      const g = decodeSafetensors(got, ch.file!), w = decodeSafetensors(want, ch.expected);
+      const g = decodeSafetensors(got, ch.file!), w = decodeSafetensors(want, ch.expected!);
       const model = (m: ReadonlyMap<string, unknown>) => [...m.keys()].filter((k) => /^(rnn|head)\./.test(k)).sort();
       expect(model(g.tensors), `${ch.file}: tensors`).toEqual(model(w.tensors));
       for (const k of model(w.tensors)) {
@@ -69,7 +99,9 @@ export function checkGoldenCase(name: string, run: (args: string[], cwd: string,
       expect([g.metadata.epoch, g.metadata.step], `${ch.file}: epoch, step`).toEqual([md.epoch, md.step]);
       expect(g.metadata.normalization !== undefined, `${ch.file}: normalization ${md.normalization}`).toBe(md.normalization === "present");
       if (md.classes) expect(JSON.parse(g.metadata.classes)).toEqual(md.classes);
-      expect(typeof JSON.parse(g.metadata.config)).toBe("object");
+      const config = JSON.parse(g.metadata.config) as unknown;
+      expect(typeof config).toBe("object");
+      for (const [k, v] of Object.entries(md.config ?? {})) expect(at(config, k), `${ch.file}: config ${k}`).toEqual(v);
     } else if (ch.kind === "updates") {
       compareRows("updates.csv", rows(got.toString()), rows(want.toString()), ["epoch", "step"], c.tol);
     } else if (ch.kind === "epochs") {
