@@ -271,7 +271,8 @@ export function loadCheckpoint(file: string): Checkpoint {
   }
   const fillJson = parseJson<unknown>(file, "missing_fill", m.missing_fill);
   let fill: FillValues | null = null;
-  if (config.data.missing.inputs === "ffill" || config.data.missing.inputs === "mean") {
+  // Absent, it is asked for where the fill is used (eval, predict): a model.init checkpoint needs none.
+  if (fillJson !== null && (config.data.missing.inputs === "ffill" || config.data.missing.inputs === "mean")) {
     if (!isObject(fillJson) || !config.data.inputs.every((c) => Object.hasOwn(fillJson, c) && isFiniteNumber(fillJson[c]))) {
       throw new InputError(`${file}: __metadata__.missing_fill must give a finite fill value for every input column (data.missing.inputs is ${config.data.missing.inputs})`);
     }
