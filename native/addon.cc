@@ -164,6 +164,25 @@ napi_value SumRows(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// mulMask(out, outOff, a, aOff, m, mOff, n, acc)
+napi_value MulMask(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value a[8];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  Arr o, x, m;
+  if (argc != 8 || !get_arr(env, a[0], &o) || !get_arr(env, a[2], &x) || !get_arr(env, a[4], &m) || o.type != x.type || o.type != m.type) {
+    return fail(env, "mulMask: arguments");
+  }
+  const int64_t oo = i32(env, a[1]), xo = i32(env, a[3]), mo = i32(env, a[5]), n = i32(env, a[6]);
+  const bool acc = i32(env, a[7]) != 0;
+  if (oo < 0 || xo < 0 || mo < 0 || n < 0 || (size_t)(oo + n) > o.length || (size_t)(xo + n) > x.length || (size_t)(mo + n) > m.length) {
+    return fail(env, "mulMask: out of bounds");
+  }
+  if (o.type == napi_float32_array) rnnk::mul_mask<float>((float*)o.data + oo, (const float*)x.data + xo, (const float*)m.data + mo, n, acc);
+  else rnnk::mul_mask<double>((double*)o.data + oo, (const double*)x.data + xo, (const double*)m.data + mo, n, acc);
+  return nullptr;
+}
+
 // ---- fused gate kernels (gates.cc) -------------------------------------------------------
 
 // An array argument and the element range [off, off + n) a kernel will touch in it.
@@ -322,6 +341,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"gemmPacked", nullptr, GemmPacked, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"addRows", nullptr, AddRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumRows", nullptr, SumRows, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"mulMask", nullptr, MulMask, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lstmForward", nullptr, LstmForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lstmBackward", nullptr, LstmBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gruForward", nullptr, GruForward, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -328,6 +328,16 @@ template <typename T>
 void sum_rows(T* out, const T* a, size_t rows, size_t n) {
   for (size_t r = 0; r < rows; r++) { const T* x = a + r * n; for (size_t j = 0; j < n; j++) out[j] += x[j]; }
 }
+template <typename T>
+void mul_mask(T* out, const T* a, const T* m, size_t n, bool acc) {
+  if (acc) {
+    for (size_t i = 0; i < n; i++) out[i] += a[i] * m[i];
+  } else {
+    for (size_t i = 0; i < n; i++) out[i] = a[i] * m[i];
+  }
+}
+template void mul_mask<float>(float*, const float*, const float*, size_t, bool);
+template void mul_mask<double>(double*, const double*, const double*, size_t, bool);
 template void add_rows<float>(float*, const float*, size_t, size_t);
 template void add_rows<double>(double*, const double*, size_t, size_t);
 template void sum_rows<float>(float*, const float*, size_t, size_t);

@@ -29,6 +29,9 @@ template <typename T>
 void add_rows(T* out, const T* v, size_t rows, size_t n);
 template <typename T>
 void sum_rows(T* out, const T* a, size_t rows, size_t n);
+// out[i] (+)= a[i] * m[i]: a dropout mask (out may be a).
+template <typename T>
+void mul_mask(T* out, const T* a, const T* m, size_t n, bool acc);
 
 template <typename T>
 void activate(int act, T* x, size_t n);

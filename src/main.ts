@@ -126,6 +126,11 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .option("--backend <name>", "native, js or auto", "auto")
     .option("--threads <n>", "threads for the native kernels (default: all cores)", intArg("--threads"))
     .option("--cell <cell>", "elman, lstm or gru", "elman")
+    .option("--recurrent-dropout <q>", "train with this recurrent dropout (model.recurrentDropout) to time its cost", (v) => {
+      const q = Number(v);
+      if (!(q >= 0 && q < 1)) throw new InvalidArgumentError("--recurrent-dropout must be a number in [0, 1).");
+      return q;
+    })
     .option("--json", "print the results as one JSON object on stdout")
     .action(async (opts: import("./commands/bench.js").BenchOptions) => {
       const { bench } = await import("./commands/bench.js");

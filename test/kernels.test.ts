@@ -51,6 +51,22 @@ describe.each(backends().filter(([n]) => n !== "js"))("%s kernels against the re
         closeTo(`activateBackward ${act}`, d1, d2, dtype === "float64" ? 1e-15 : 1e-6);
       });
     }
+    it(`mulMask ${dtype}: offsets, overwrite, accumulate, in place`, () => {
+      for (const n of [0, 1, 7, 64, 1031]) {
+        for (const acc of [false, true]) {
+          const a = rand(dtype, n + 3), m = rand(dtype, n + 1);
+          const o1 = rand(dtype, n + 2), o2 = alloc(dtype, n + 2); o2.set(o1);
+          k.mulMask(o1, 2, a, 3, m, 1, n, acc);
+          referenceKernels.mulMask(o2, 2, a, 3, m, 1, n, acc);
+          closeTo(`mulMask n=${n} acc=${acc}`, o1, o2, dtype === "float64" ? 1e-15 : 1e-7);
+        }
+        const x1 = rand(dtype, n), x2 = alloc(dtype, n); x2.set(x1);
+        const m = rand(dtype, n);
+        k.mulMask(x1, 0, x1, 0, m, 0, n, false);
+        referenceKernels.mulMask(x2, 0, x2, 0, m, 0, n, false);
+        expect(Array.from(x1)).toEqual(Array.from(x2)); // a product alone is exact in both
+      }
+    });
     // The fused gate kernels: the native ones use their own exp/tanh (float64: the C library's,
     // float32: a vectorised rational tanh), so they agree with the reference to the last bits
     // of float64 and to a few ulp of float32, not bit for bit.

@@ -11,6 +11,7 @@ import { rowShare, soloComm, type Communicator } from "../distributed/comm.js";
 import { joinWorld, threadsPerRank } from "../distributed/launch.js";
 import { InputError } from "../errors.js";
 import { writeOut, type Io } from "../io/terminal.js";
+import { DropoutMasks } from "../train/dropout.js";
 import { trainLoop } from "../train/trainer.js";
 import { backendNames, loadBackend, type BackendName } from "../kernels/backends.js";
 
@@ -29,6 +30,8 @@ export interface BenchOptions {
   backend?: string;
   threads?: number;
   cell?: string;
+  /** Recurrent dropout rate (model.recurrentDropout) during the timed training, 0 by default. */
+  recurrentDropout?: number;
   json?: boolean;
 }
 
@@ -85,7 +88,7 @@ function syntheticBatch(w: (typeof WORKLOADS)[WorkloadName], rng: Rng, lo: numbe
  * after every window, as in training; the ranks agree on each round's length.
  */
 async function benchOne(name: WorkloadName, cell: CellKind, kernels: Kernels, backend: string, threads: number,
-  seconds: number, rounds: number, comm: Communicator): Promise<BenchResult> {
+  seconds: number, rounds: number, comm: Communicator, recurrentDropout = 0): Promise<BenchResult> {
   const w = WORKLOADS[name];
   const shape: ModelShape = { cell, inputSize: w.I, hiddenSize: w.H, outputSize: w.O, layers: 1, activation: "tanh", bias: true };
   const net = new Network(shape, "float32", { kernels });
@@ -102,7 +105,8 @@ async function benchOne(name: WorkloadName, cell: CellKind, kernels: Kernels, ba
     const t0 = performance.now();
     await trainLoop(net, opt, {
       batches: () => [Array.from({ length: w.B }, (_, i) => i)], make: () => batch, validate: () => null,
-    }, { epochs, bptt: { truncate: w.T, stride: w.T }, clip: { norm: 5 }, schedule: null, earlyStopping: null },
+    }, { epochs, bptt: { truncate: w.T, stride: w.T }, clip: { norm: 5 }, schedule: null, earlyStopping: null,
+      dropout: recurrentDropout > 0 ? new DropoutMasks(1, 0, recurrentDropout, w.H, 1, "float32") : null },
     { epoch: 0, step: 0, position: null, carry: null }, {
       onUpdate: () => {}, onEpoch: () => {}, stopRequested: () => null, onStop: () => {},
       now: () => performance.now() / 1000,
@@ -134,11 +138,11 @@ async function benchOne(name: WorkloadName, cell: CellKind, kernels: Kernels, ba
  * all ranks together; the efficiency is aggregate ÷ (N × alone).
  */
 async function benchWorld(name: WorkloadName, cell: CellKind, kernels: Kernels, backend: string, threads: number,
-  seconds: number, rounds: number, comm: Communicator): Promise<BenchResult> {
+  seconds: number, rounds: number, comm: Communicator, recurrentDropout: number): Promise<BenchResult> {
   const alone = new Float64Array(1);
-  if (comm.rank === 0) alone[0] = (await benchOne(name, cell, kernels, backend, threads, seconds, rounds, soloComm)).stepsPerSecond;
+  if (comm.rank === 0) alone[0] = (await benchOne(name, cell, kernels, backend, threads, seconds, rounds, soloComm, recurrentDropout)).stepsPerSecond;
   comm.allreduce(alone, "max");
-  const r = await benchOne(name, cell, kernels, backend, threads, seconds, rounds, comm);
+  const r = await benchOne(name, cell, kernels, backend, threads, seconds, rounds, comm, recurrentDropout);
   return { ...r, ranks: comm.size, oneRankStepsPerSecond: alone[0], efficiency: r.stepsPerSecond / (comm.size * alone[0]) };
 }
 
@@ -165,8 +169,8 @@ export async function bench(o: BenchOptions, io: Io): Promise<number> {
     const results: BenchResult[] = [];
     for (const n of names as WorkloadName[]) {
       const r = comm.size > 1
-        ? await benchWorld(n, cell, backend.kernels, backend.name, backend.threads, seconds, rounds, comm)
-        : await benchOne(n, cell, backend.kernels, backend.name, backend.threads, seconds, rounds, soloComm);
+        ? await benchWorld(n, cell, backend.kernels, backend.name, backend.threads, seconds, rounds, comm, o.recurrentDropout ?? 0)
+        : await benchOne(n, cell, backend.kernels, backend.name, backend.threads, seconds, rounds, soloComm, o.recurrentDropout ?? 0);
       results.push(r);
       if (!lead) continue;
       const world = r.ranks ? ` ×${r.ranks} ranks` : "";

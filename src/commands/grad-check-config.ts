@@ -1,5 +1,5 @@
 import { tbpttWindows } from "../core/bptt.js";
-import { gradCheck, type GradCheckResult } from "../core/gradcheck.js";
+import { fixedMasks, gradCheck, type GradCheckResult } from "../core/gradcheck.js";
 import { initParams } from "../core/init.js";
 import { Network } from "../core/network.js";
 import { Rng } from "../core/rng.js";
@@ -36,7 +36,10 @@ export async function gradCheckConfig(configPath: string): Promise<GradCheckResu
   const batch = makeBatch(seqs, shape.inputSize, ts, "float64");
   const windows = tbpttWindows(batch.T, cfg.training.bptt).slice(0, WINDOWS);
   const name = `${cfg.model.cell}-${cfg.model.activation}-L${cfg.model.layers}-H${cfg.model.hiddenSize} on ${seqs.length} sequence(s) of ${configPath}`;
-  return [gradCheck(name, net, batch, windows, { maxPerTensor: PER_TENSOR, seed: cfg.seed })];
+  const { dropout: p, recurrentDropout: q } = cfg.model;
+  // Dropout is checked with fixed masks, drawn as training draws them.
+  const masks = p > 0 || q > 0 ? fixedMasks(new Rng(cfg.seed, 3), shape, batch.B, windows, p, q) : [];
+  return [gradCheck(name + (masks.length ? ` with fixed dropout masks (${p}, recurrent ${q})` : ""), net, batch, windows, { maxPerTensor: PER_TENSOR, seed: cfg.seed }, masks)];
 }
 
 function cut(s: Sequence, n: number): Sequence {

@@ -21,6 +21,7 @@ import { BEST, LAST, RunDir } from "../io/rundir.js";
 import { requireStdout, writeOut, type Io } from "../io/terminal.js";
 import { loadBackend } from "../kernels/backends.js";
 import { metricSums, metricsOf, VAL_METRICS } from "../train/evaluate.js";
+import { DropoutMasks } from "../train/dropout.js";
 import { checkResumable } from "../train/resume.js";
 import { trainLoop, type BatchSource, type EpochRow, type Start, type UpdateRow } from "../train/trainer.js";
 import { RunPlotter } from "./plot.js";
@@ -241,6 +242,7 @@ async function loop(s: Setup, o: TrainOptions, io: Io, comm: Communicator): Prom
   try {
     const result = await trainLoop(net, opt, batchSource(s, comm), {
       epochs: cfg.training.epochs, bptt: cfg.training.bptt, clip: cfg.training.clip, schedule, earlyStopping,
+      dropout: new DropoutMasks(cfg.seed, cfg.model.dropout, cfg.model.recurrentDropout, shape.hiddenSize, shape.layers, cfg.training.dtype),
     }, s.start, {
       now: () => performance.now() / 1000,
       stopRequested: signals.requested,

@@ -1,5 +1,5 @@
 import { lossSum, type LossSum, type Targets } from "./loss.js";
-import type { Network } from "./network.js";
+import type { Dropout, Network } from "./network.js";
 import type { Float } from "./tensor.js";
 
 /** Truncation settings (`training.bptt`); null is full BPTT, one window per batch. */
@@ -50,16 +50,17 @@ export interface Batch {
 export type GradMode = boolean | "mean" | "sum";
 
 /**
- * One pass of `net` over window w of `batch`, from the carried state `state0`.
+ * One pass of `net` over window w of `batch`, from the carried state `state0` (with the
+ * window's dropout masks when training with dropout).
  * Returns the loss summed over the window's supervised elements and their count. With a grad
  * mode, `net.grads` is zeroed and then holds the gradient of the pooled mean (sum / count) —
  * left untouched when there is no supervised element — or, with "sum", of the sum (zero when
  * there is no supervised element).
  */
 export function windowPass(net: Network, batch: Batch, w: Window, state0: readonly Float[],
-  grad: GradMode): LossSum {
+  grad: GradMode, dropout: Dropout | null = null): LossSum {
   const B = batch.B, T = w.end - w.start, I = net.shape.inputSize;
-  net.forward(batch.x, w.start * B * I, state0, T, B);
+  net.forward(batch.x, w.start * B * I, state0, T, B, dropout);
   const head = net.head, O = net.shape.outputSize;
   const r0 = (w.lossStart - w.start) * B, r1 = T * B;
   const ls = lossSum(head.y, batch.targets, w.start * B, r0, r1, grad ? head.dy : null);

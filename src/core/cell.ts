@@ -29,9 +29,11 @@ export interface RecurrentLayer {
   reserve(T: number, B: number): void;
   /**
    * Runs steps 0..T-1. x: [T,B,In] at xOff in `x` (kept by reference until backward);
-   * state0: [B, stateSize] at s0Off, the state carried into the window.
+   * state0: [B, stateSize] at s0Off, the state carried into the window. `recurrentMask`
+   * [B,H] (training with recurrentDropout), kept until backward: h_{t-1} ⊙ mask is what
+   * enters the recurrent product W_hh, for every gate; the state itself stays unmasked.
    */
-  forward(x: Float, xOff: number, state0: Float, s0Off: number, T: number, B: number): void;
+  forward(x: Float, xOff: number, state0: Float, s0Off: number, T: number, B: number, recurrentMask?: Float | null): void;
   /**
    * Back-propagates dh: [T,B,H] (gradient of the loss w.r.t. this layer's outputs, from the
    * head or the layer above; overwritten as scratch). Accumulates parameter gradients into

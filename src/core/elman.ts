@@ -12,12 +12,15 @@ import { alloc, type DType, type Float } from "./tensor.js";
  * W_ih [H, In], W_hh [H, H], b_ih [H], b_hh [H] (the seed's W_x = W_ihᵀ, W_s = W_hhᵀ).
  * Buffers: S [(T+1), B, H] holds s_0 (the carried state) then s_1..s_T, so the states
  * feeding step t are one contiguous block and dW_hh is one matrix product per window.
+ * With a recurrent dropout mask m, R [T, B, H] holds s_{t-1} ⊙ m, what W_hh multiplies.
  */
 class ElmanLayer implements RecurrentLayer {
   readonly stateSize: number;
   readonly dState0: Float;
   private readonly w: LayerWeights;
   private S: Float;      // [(T+1), B, H]
+  private R: Float;      // [T, B, H] masked states (recurrent dropout only)
+  private mask: Float | null = null;
   private dpre: Float;   // [T, B, H] gradient w.r.t. the pre-activation
   private dnext: Float;  // [B, H] gradient arriving at s_t from step t+1
   private readonly packedHh: Packed; // W_hh prepared once per pass
@@ -30,7 +33,7 @@ class ElmanLayer implements RecurrentLayer {
     this.stateSize = shape.hiddenSize;
     this.w = new LayerWeights(layout, params, grads, l, shape.bias);
     this.packedHh = k.createPacked();
-    this.S = alloc(dtype, 0); this.dpre = alloc(dtype, 0);
+    this.S = alloc(dtype, 0); this.R = alloc(dtype, 0); this.dpre = alloc(dtype, 0);
     this.dnext = alloc(dtype, 0); this.dState0 = alloc(dtype, 0);
   }
 
@@ -42,16 +45,18 @@ class ElmanLayer implements RecurrentLayer {
     this.capT = Math.max(T, this.capT); this.capB = Math.max(B, this.capB);
     const H = this.shape.hiddenSize;
     this.S = alloc(this.dtype, (this.capT + 1) * this.capB * H);
+    if (this.R.length > 0) this.R = alloc(this.dtype, this.capT * this.capB * H);
     this.dpre = alloc(this.dtype, this.capT * this.capB * H);
     this.dnext = alloc(this.dtype, this.capB * H);
     (this as { dState0: Float }).dState0 = alloc(this.dtype, this.capB * H);
   }
 
-  forward(x: Float, xOff: number, state0: Float, s0Off: number, T: number, B: number): void {
+  forward(x: Float, xOff: number, state0: Float, s0Off: number, T: number, B: number, recurrentMask: Float | null = null): void {
     this.reserve(T, B);
     const H = this.shape.hiddenSize, In = this.shape.inputSize, BH = B * H;
-    const S = this.S;
-    this.x = x; this.xOff = xOff; this.B = B;
+    const S = this.S, m = recurrentMask;
+    if (m && this.R.length < this.capT * this.capB * H) this.R = alloc(this.dtype, this.capT * this.capB * H);
+    this.x = x; this.xOff = xOff; this.B = B; this.mask = m;
     for (let i = 0; i < BH; i++) S[i] = state0[s0Off + i];
     // Input projection for the whole window at once; only the recurrence is step by step.
     this.k.matmulNT(S, BH, x, xOff, this.w.wIh, 0, T * B, H, In, false);
@@ -62,7 +67,8 @@ class ElmanLayer implements RecurrentLayer {
     this.k.pack(this.packedHh, this.w.wHh, 0, H, H, true); // op = W_hhᵀ
     for (let t = 0; t < T; t++) {
       const o = (t + 1) * BH;
-      this.k.matmulPacked(S, o, S, t * BH, this.packedHh, B, true);
+      if (m) this.k.mulMask(this.R, t * BH, S, t * BH, m, 0, BH, false);
+      this.k.matmulPacked(S, o, m ? this.R : S, t * BH, this.packedHh, B, true);
       this.k.activate(this.shape.activation, S, o, BH);
     }
   }
@@ -77,11 +83,12 @@ class ElmanLayer implements RecurrentLayer {
       const o = t * BH;
       if (gradOut) for (let i = 0; i < BH; i++) gradOut[o + i] = dh[o + i] + dnext[i];
       this.k.activateBackward(this.shape.activation, dpre, o, dh, o, dnext, S, BH + o, BH);
-      // ds_{t-1} = dpre_t · W_hh
+      // ds_{t-1} = (dpre_t · W_hh) ⊙ m
       this.k.matmulPacked(dnext, 0, dpre, o, this.packedHh, B, false);
+      if (this.mask) this.k.mulMask(dnext, 0, dnext, 0, this.mask, 0, BH, false);
     }
     this.dState0.set(dnext.subarray(0, BH));
-    this.w.backward(this.k, dpre, dpre, this.x, this.xOff, S, H, H, In, T * B, dx);
+    this.w.backward(this.k, dpre, dpre, this.x, this.xOff, this.mask ? this.R : S, H, H, In, T * B, dx);
   }
 
   stateAfter(k: number, B: number, dst: Float, dstOff: number): void {

@@ -2,7 +2,7 @@ import { activationNames } from "./activations.js";
 import { tbpttWindows, windowPass, type Batch, type Bptt, type Window } from "./bptt.js";
 import { initParams } from "./init.js";
 import type { Task, Targets } from "./loss.js";
-import { Network, type ModelShape, type NetworkOptions } from "./network.js";
+import { Network, type Dropout, type ModelShape, type NetworkOptions } from "./network.js";
 import { Rng } from "./rng.js";
 
 /** The worst gradient component of a check. */
@@ -42,7 +42,7 @@ export function relError(a: number, n: number): number {
  * float64; its weights are left as they were.
  */
 export function gradCheck(name: string, net: Network, batch: Batch, windows: readonly Window[],
-  opts: GradCheckOptions = {}): GradCheckResult {
+  opts: GradCheckOptions = {}, masks: readonly (Dropout | null)[] = []): GradCheckResult {
   if (net.dtype !== "float64") throw new Error("grad-check runs in float64");
   const eps = opts.eps ?? 1e-4;
   const rng = new Rng(opts.seed ?? 0, 7);
@@ -51,12 +51,14 @@ export function gradCheck(name: string, net: Network, batch: Batch, windows: rea
   const analytic = new Float64Array(layout.size);
   let maxRel = 0, checked = 0;
   let worst: Worst | null = null;
-  const meanLoss = (w: Window): number => {
-    const r = windowPass(net, batch, w, carry, false);
-    return r.sum / r.count;
-  };
   windows.forEach((w, wi) => {
-    const r = windowPass(net, batch, w, carry, true);
+    // Dropout's masks are fixed per window: the loss is then a smooth function of the weights.
+    const dropout = masks[wi] ?? null;
+    const meanLoss = (): number => {
+      const r = windowPass(net, batch, w, carry, false, dropout);
+      return r.sum / r.count;
+    };
+    const r = windowPass(net, batch, w, carry, true, dropout);
     if (r.count > 0) {
       analytic.set(net.grads);
       for (const s of layout.slots) {
@@ -65,7 +67,7 @@ export function gradCheck(name: string, net: Network, batch: Batch, windows: rea
         for (let j = 0; j < n; j++) {
           const i = s.offset + (picks ? picks[j] : j);
           const orig = p[i];
-          const at = (d: number): number => { p[i] = orig + d; const l = meanLoss(w); p[i] = orig; return l; };
+          const at = (d: number): number => { p[i] = orig + d; const l = meanLoss(); p[i] = orig; return l; };
           // Fourth-order central difference: truncation error O(h⁴), so a wide step keeps
           // rounding noise (~1e-16/h) far below the tolerance. A relu kink inside the stencil
           // invalidates it, so a poor match is retried with a step 100× narrower.
@@ -84,7 +86,7 @@ export function gradCheck(name: string, net: Network, batch: Batch, windows: rea
         }
       }
       // Leave the layers holding this window's unperturbed pass before carrying its state on.
-      windowPass(net, batch, w, carry, false);
+      windowPass(net, batch, w, carry, false, dropout);
     }
     const next = windows[wi + 1];
     if (next) net.stateAfter(next.start - w.start, batch.B, carry);
@@ -100,6 +102,22 @@ export interface SyntheticSpec {
   readonly lengths: readonly number[];
   readonly bptt: Bptt | null;
   readonly seed: number;
+  /** Dropout rates (between layers, recurrent), checked with fixed masks. */
+  readonly dropout?: { readonly p: number; readonly q: number };
+}
+
+/**
+ * Fixed inverted-dropout masks for each window of a batch (values 0 or 1/(1−rate)): fresh
+ * between-layer masks [T,B,H] per window, one recurrent mask [B,H] per layer for the batch.
+ */
+export function fixedMasks(rng: Rng, m: ModelShape, B: number, windows: readonly Window[], p: number, q: number): Dropout[] {
+  const draw = (n: number, rate: number): Float64Array =>
+    Float64Array.from({ length: n }, () => (rng.uniform() < rate ? 0 : 1 / (1 - rate)));
+  const recurrent = Array.from({ length: m.layers }, () => (q > 0 ? draw(B * m.hiddenSize, q) : null));
+  return windows.map((w) => ({
+    recurrent,
+    between: Array.from({ length: m.layers }, (_, k) => (p > 0 && k < m.layers - 1 ? draw((w.end - w.start) * B * m.hiddenSize, p) : null)),
+  }));
 }
 
 /** Random float64 weights, inputs and masked targets for a spec; padding past each length. */
@@ -171,6 +189,13 @@ export function builtinSuite(): SyntheticSpec[] {
     model: { cell: "elman", inputSize: 2, hiddenSize: 3, outputSize: 2, layers: 2, activation: "tanh", bias: false },
     task: "regression", lengths: [11, 7], bptt: { truncate: 5, stride: 3 }, seed: seed++,
   });
+  for (const cell of ["elman", "lstm", "gru"] as const) {
+    specs.push({
+      name: `${cell}-L2-mse-dropout(0.3)-recurrentDropout(0.25)-tbptt(4,2)`,
+      model: { cell, inputSize: 3, hiddenSize: 4, outputSize: 2, layers: 2, activation: "tanh", bias: true },
+      task: "regression", lengths: [9, 6, 4], bptt: { truncate: 4, stride: 2 }, seed: seed++, dropout: { p: 0.3, q: 0.25 },
+    });
+  }
   specs.push({
     name: "elman-relu-L1-ce-nobias-full",
     model: { cell: "elman", inputSize: 2, hiddenSize: 5, outputSize: 4, layers: 1, activation: "relu", bias: false },
@@ -182,5 +207,7 @@ export function builtinSuite(): SyntheticSpec[] {
 /** Runs one synthetic spec through `gradCheck`. */
 export function checkSynthetic(spec: SyntheticSpec, opts: NetworkOptions = {}): GradCheckResult {
   const { net, batch } = syntheticProblem(spec, opts);
-  return gradCheck(spec.name, net, batch, tbpttWindows(batch.T, spec.bptt));
+  const windows = tbpttWindows(batch.T, spec.bptt);
+  const masks = spec.dropout ? fixedMasks(new Rng(spec.seed, 3), spec.model, batch.B, windows, spec.dropout.p, spec.dropout.q) : [];
+  return gradCheck(spec.name, net, batch, windows, {}, masks);
 }

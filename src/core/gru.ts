@@ -13,6 +13,8 @@ import { alloc, type DType, type Float } from "./tensor.js";
  * W_ih [3H, In], W_hh [3H, H], b_ih [3H], b_hh [3H].
  * Buffers: GI [T, B, 3H] the input part, overwritten by r, z, n; GH [T, B, 3H] the recurrent
  * part h W_hhᵀ + b_hh (its n block is needed by backward); Hs [(T+1), B, H] with h_0 first.
+ * With a recurrent dropout mask m, R [T, B, H] holds h_{t-1} ⊙ m, what W_hh multiplies (the
+ * z ⊙ h_{t-1} term takes h_{t-1} itself).
  */
 class GruLayer implements RecurrentLayer {
   readonly stateSize: number;
@@ -22,6 +24,8 @@ class GruLayer implements RecurrentLayer {
   private GI: Float; private GH: Float; private Hs: Float;
   private dGI: Float; private dGH: Float; // [T, B, 3H] gradients w.r.t. the two pre-activation parts
   private dhNext: Float;                  // [B, H]
+  private R: Float; private dhR: Float;   // [T, B, H] masked states, [B, H] the gradient through them
+  private mask: Float | null = null;
   private capT = 0; private capB = 0;
   private x: Float | null = null; private xOff = 0; private B = 0;
 
@@ -33,6 +37,7 @@ class GruLayer implements RecurrentLayer {
     this.packedHh = k.createPacked();
     this.GI = alloc(dtype, 0); this.GH = alloc(dtype, 0); this.Hs = alloc(dtype, 0);
     this.dGI = alloc(dtype, 0); this.dGH = alloc(dtype, 0); this.dhNext = alloc(dtype, 0); this.dState0 = alloc(dtype, 0);
+    this.R = alloc(dtype, 0); this.dhR = alloc(dtype, 0);
   }
 
   get out(): Float { return this.Hs; }
@@ -46,21 +51,27 @@ class GruLayer implements RecurrentLayer {
     this.dGI = alloc(d, TB * 3 * H); this.dGH = alloc(d, TB * 3 * H);
     this.Hs = alloc(d, (this.capT + 1) * this.capB * H);
     this.dhNext = alloc(d, this.capB * H);
+    if (this.R.length > 0) { this.R = alloc(d, TB * H); this.dhR = alloc(d, this.capB * H); }
     (this as { dState0: Float }).dState0 = alloc(d, this.capB * H);
   }
 
-  forward(x: Float, xOff: number, state0: Float, s0Off: number, T: number, B: number): void {
+  forward(x: Float, xOff: number, state0: Float, s0Off: number, T: number, B: number, recurrentMask: Float | null = null): void {
     this.reserve(T, B);
     const H = this.shape.hiddenSize, H3 = 3 * H, In = this.shape.inputSize, BH = B * H;
-    const { GI, GH, Hs } = this;
-    this.x = x; this.xOff = xOff; this.B = B;
+    const m = recurrentMask;
+    if (m && this.R.length < this.capT * this.capB * H) {
+      this.R = alloc(this.dtype, this.capT * this.capB * H); this.dhR = alloc(this.dtype, this.capB * H);
+    }
+    const { GI, GH, Hs, R } = this;
+    this.x = x; this.xOff = xOff; this.B = B; this.mask = m;
     for (let i = 0; i < BH; i++) Hs[i] = state0[s0Off + i];
     this.k.matmulNT(GI, 0, x, xOff, this.w.wIh, 0, T * B, H3, In, false);
     if (this.w.bIh) this.k.addRows(GI, 0, this.w.bIh, T * B, H3);
     this.k.pack(this.packedHh, this.w.wHh, 0, H, H3, true); // op = W_hhᵀ [H, 3H]
     for (let t = 0; t < T; t++) {
       const g0 = t * B * H3;
-      this.k.matmulPacked(GH, g0, Hs, t * BH, this.packedHh, B, false);
+      if (m) this.k.mulMask(R, t * BH, Hs, t * BH, m, 0, BH, false);
+      this.k.matmulPacked(GH, g0, m ? R : Hs, t * BH, this.packedHh, B, false);
       if (this.w.bHh) this.k.addRows(GH, g0, this.w.bHh, B, H3);
       this.k.gruForward(GI, GH, g0, Hs, t * BH, (t + 1) * BH, B, H);
     }
@@ -75,11 +86,16 @@ class GruLayer implements RecurrentLayer {
     for (let t = T - 1; t >= 0; t--) {
       const g0 = t * B * H3;
       this.k.gruBackward(dGI, dGH, GI, GH, g0, Hs, t * BH, dh, gradOut, t * BH, dhNext, B, H);
-      // dh_{t-1} = dht ⊙ z + dGH_t · W_hh
-      this.k.matmulPacked(dhNext, 0, dGH, g0, this.packedHh, B, true);
+      // dh_{t-1} = dht ⊙ z + (dGH_t · W_hh) ⊙ m
+      if (this.mask) {
+        this.k.matmulPacked(this.dhR, 0, dGH, g0, this.packedHh, B, false);
+        this.k.mulMask(dhNext, 0, this.dhR, 0, this.mask, 0, BH, true);
+      } else {
+        this.k.matmulPacked(dhNext, 0, dGH, g0, this.packedHh, B, true);
+      }
     }
     this.dState0.set(dhNext.subarray(0, BH));
-    this.w.backward(this.k, dGI, dGH, this.x, this.xOff, Hs, H3, H, In, T * B, dx);
+    this.w.backward(this.k, dGI, dGH, this.x, this.xOff, this.mask ? this.R : Hs, H3, H, In, T * B, dx);
   }
 
   stateAfter(k: number, B: number, dst: Float, dstOff: number): void {

@@ -44,6 +44,11 @@ export interface Kernels {
   /** out[:] += Σ_r a[r, :] over `rows` rows of N (a bias gradient). */
   sumRows(out: Float, a: Float, aOff: number, rows: number, N: number): void;
   /**
+   * out[i] (+)= a[i] · m[i] for i < n: a dropout mask applied (or its gradient passed back).
+   * out may be a itself (in place).
+   */
+  mulMask(out: Float, outOff: number, a: Float, aOff: number, m: Float, mOff: number, n: number, acc: boolean): void;
+  /**
    * One LSTM step (gates i, f, g, o) after its products: g[B,4H] at gOff holds the
    * pre-activations and gets i, f, o = σ(·), g = tanh(·); then c_t = f ⊙ c_{t-1} + i ⊙ g,
    * tanhC = tanh(c_t), h_t = o ⊙ tanhC. c_{t-1} and c_t are [B,H] in cs at cPrevOff and cOff,
@@ -141,6 +146,10 @@ export const referenceKernels: Kernels = {
   },
   sumRows(out, a, aOff, rows, N) {
     for (let r = 0; r < rows; r++) for (let n = 0; n < N; n++) out[n] += a[aOff + r * N + n];
+  },
+  mulMask(out, outOff, a, aOff, m, mOff, n, acc) {
+    if (acc) for (let i = 0; i < n; i++) out[outOff + i] += a[aOff + i] * m[mOff + i];
+    else for (let i = 0; i < n; i++) out[outOff + i] = a[aOff + i] * m[mOff + i];
   },
   // The four gate loops below are the cells' original loops, moved here unchanged (the same
   // reads back from the buffers), so the js backend computes the same bits as before.

@@ -13,7 +13,8 @@ import { alloc, type DType, type Float } from "./tensor.js";
  * W_ih [4H, In], W_hh [4H, H], b_ih [4H], b_hh [4H]. The carried state is (h, c): each batch
  * row holds h in its first H floats and c in the next H.
  * Buffers: G [T, B, 4H] the gates after their nonlinearity, Hs and Cs [(T+1), B, H] with the
- * carried h_0, c_0 first, tanhC [T, B, H].
+ * carried h_0, c_0 first, tanhC [T, B, H]; with a recurrent dropout mask m, R [T, B, H]
+ * holds h_{t-1} ⊙ m, what W_hh multiplies.
  */
 class LstmLayer implements RecurrentLayer {
   readonly stateSize: number;
@@ -21,6 +22,7 @@ class LstmLayer implements RecurrentLayer {
   private readonly w: LayerWeights;
   private readonly packedHh: Packed;
   private G: Float; private Hs: Float; private Cs: Float; private tanhC: Float;
+  private R: Float; private mask: Float | null = null;
   private dG: Float;     // [T, B, 4H] gradient w.r.t. the gates' pre-activations
   private dhNext: Float; // [B, H]
   private dcNext: Float; // [B, H]
@@ -33,7 +35,7 @@ class LstmLayer implements RecurrentLayer {
     this.stateSize = 2 * shape.hiddenSize;
     this.w = new LayerWeights(layout, params, grads, l, shape.bias);
     this.packedHh = k.createPacked();
-    this.G = alloc(dtype, 0); this.Hs = alloc(dtype, 0); this.Cs = alloc(dtype, 0); this.tanhC = alloc(dtype, 0);
+    this.G = alloc(dtype, 0); this.Hs = alloc(dtype, 0); this.Cs = alloc(dtype, 0); this.tanhC = alloc(dtype, 0); this.R = alloc(dtype, 0);
     this.dG = alloc(dtype, 0); this.dhNext = alloc(dtype, 0); this.dcNext = alloc(dtype, 0); this.dState0 = alloc(dtype, 0);
   }
 
@@ -47,15 +49,18 @@ class LstmLayer implements RecurrentLayer {
     this.G = alloc(d, TB * 4 * H); this.dG = alloc(d, TB * 4 * H);
     this.Hs = alloc(d, (this.capT + 1) * this.capB * H); this.Cs = alloc(d, (this.capT + 1) * this.capB * H);
     this.tanhC = alloc(d, TB * H);
+    if (this.R.length > 0) this.R = alloc(d, TB * H);
     this.dhNext = alloc(d, this.capB * H); this.dcNext = alloc(d, this.capB * H);
     (this as { dState0: Float }).dState0 = alloc(d, this.capB * 2 * H);
   }
 
-  forward(x: Float, xOff: number, state0: Float, s0Off: number, T: number, B: number): void {
+  forward(x: Float, xOff: number, state0: Float, s0Off: number, T: number, B: number, recurrentMask: Float | null = null): void {
     this.reserve(T, B);
     const H = this.shape.hiddenSize, H4 = 4 * H, In = this.shape.inputSize, BH = B * H;
-    const { G, Hs, Cs, tanhC } = this;
-    this.x = x; this.xOff = xOff; this.B = B;
+    const m = recurrentMask;
+    if (m && this.R.length < this.capT * this.capB * H) this.R = alloc(this.dtype, this.capT * this.capB * H);
+    const { G, Hs, Cs, tanhC, R } = this;
+    this.x = x; this.xOff = xOff; this.B = B; this.mask = m;
     for (let b = 0; b < B; b++) {
       for (let j = 0; j < H; j++) {
         Hs[b * H + j] = state0[s0Off + b * 2 * H + j];
@@ -67,7 +72,8 @@ class LstmLayer implements RecurrentLayer {
     this.k.pack(this.packedHh, this.w.wHh, 0, H, H4, true); // op = W_hhᵀ [H, 4H]
     for (let t = 0; t < T; t++) {
       const g0 = t * B * H4;
-      this.k.matmulPacked(G, g0, Hs, t * BH, this.packedHh, B, true);
+      if (m) this.k.mulMask(R, t * BH, Hs, t * BH, m, 0, BH, false);
+      this.k.matmulPacked(G, g0, m ? R : Hs, t * BH, this.packedHh, B, true);
       this.k.lstmForward(G, g0, Cs, t * BH, (t + 1) * BH, tanhC, t * BH, Hs, (t + 1) * BH, B, H);
     }
   }
@@ -81,8 +87,9 @@ class LstmLayer implements RecurrentLayer {
     for (let t = T - 1; t >= 0; t--) {
       const g0 = t * B * H4;
       this.k.lstmBackward(dG, G, g0, Cs, t * BH, tanhC, dh, gradOut, t * BH, dhNext, dcNext, B, H);
-      // dh_{t-1} = dG_t · W_hh
+      // dh_{t-1} = (dG_t · W_hh) ⊙ m
       this.k.matmulPacked(dhNext, 0, dG, g0, this.packedHh, B, false);
+      if (this.mask) this.k.mulMask(dhNext, 0, dhNext, 0, this.mask, 0, BH, false);
     }
     for (let b = 0; b < B; b++) {
       for (let j = 0; j < H; j++) {
@@ -90,7 +97,7 @@ class LstmLayer implements RecurrentLayer {
         this.dState0[b * 2 * H + H + j] = dcNext[b * H + j];
       }
     }
-    this.w.backward(this.k, dG, dG, this.x, this.xOff, this.Hs, H4, H, In, T * B, dx);
+    this.w.backward(this.k, dG, dG, this.x, this.xOff, this.mask ? this.R : this.Hs, H4, H, In, T * B, dx);
   }
 
   stateAfter(k: number, B: number, dst: Float, dstOff: number): void {

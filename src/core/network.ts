@@ -54,6 +54,17 @@ export function trainingBytes(m: ModelShape, dtype: DType, T: number, B: number)
   return (4 * P + m.layers * perLayer + head) * (dtype === "float32" ? 4 : 8);
 }
 
+/**
+ * A window's dropout masks (training only; SPEC §6), values 0 or 1/(1−p). `between[k]`
+ * [T,B,H] multiplies layer k's output where layer k+1 reads it (k < L−1; PyTorch's `dropout`);
+ * `recurrent[k]` [B,H] multiplies h_{t−1} where it enters layer k's recurrent product
+ * (variational, Keras' `recurrent_dropout`). null: no mask there.
+ */
+export interface Dropout {
+  readonly between: readonly (Float | null)[];
+  readonly recurrent: readonly (Float | null)[];
+}
+
 export interface NetworkOptions {
   /** The dense kernels to run on (default: the reference TypeScript ones). */
   kernels?: Kernels;
@@ -72,9 +83,15 @@ export class Network {
   readonly head: Linear;
   private dh: Float[] = [];
   private capRows = 0;
+  /** Layer outputs after their dropout mask ([T,B,H] each), and the masks of the last forward. */
+  private dropped: Float[] = [];
+  private dropout: Dropout | null = null;
+
+  private readonly kernels: Kernels;
 
   constructor(readonly shape: ModelShape, readonly dtype: DType, opts: NetworkOptions = {}) {
     const kernels = opts.kernels ?? referenceKernels;
+    this.kernels = kernels;
     const cell = cellFor(shape.cell);
     this.layout = new ParamLayout(paramSpecs(shape));
     this.params = this.layout.alloc(dtype);
@@ -92,13 +109,21 @@ export class Network {
     return this.layers.map((l) => alloc(this.dtype, B * l.stateSize));
   }
 
-  /** Runs the window; the head's outputs land in `head.y` ([T·B, O]). */
-  forward(x: Float, xOff: number, state0: readonly Float[], T: number, B: number): void {
+  /** Runs the window; the head's outputs land in `head.y` ([T·B, O]). `dropout`: training masks. */
+  forward(x: Float, xOff: number, state0: readonly Float[], T: number, B: number, dropout: Dropout | null = null): void {
     let inp = x, inOff = xOff;
+    this.dropout = dropout;
+    const n = T * B * this.shape.hiddenSize;
     for (let k = 0; k < this.layers.length; k++) {
       const layer = this.layers[k];
-      layer.forward(inp, inOff, state0[k], 0, T, B);
+      layer.forward(inp, inOff, state0[k], 0, T, B, dropout?.recurrent[k] ?? null);
       inp = layer.out; inOff = layer.outOff;
+      const mask = k < this.layers.length - 1 ? dropout?.between[k] : null;
+      if (mask) {
+        if (!this.dropped[k] || this.dropped[k].length < n) this.dropped[k] = alloc(this.dtype, n);
+        this.kernels.mulMask(this.dropped[k], 0, inp, inOff, mask, 0, n, false);
+        inp = this.dropped[k]; inOff = 0;
+      }
     }
     this.head.forward(inp, inOff, T * B);
   }
@@ -116,6 +141,9 @@ export class Network {
     this.head.backward(rows);
     this.dh[L - 1].set(this.head.dx.subarray(0, rows * this.shape.hiddenSize));
     for (let k = L - 1; k >= 0; k--) {
+      // The gradient arriving at a dropped output passes through its mask.
+      const mask = k < L - 1 ? this.dropout?.between[k] : null;
+      if (mask) this.kernels.mulMask(this.dh[k], 0, this.dh[k], 0, mask, 0, rows * this.shape.hiddenSize, false);
       this.layers[k].backward(this.dh[k], k > 0 ? this.dh[k - 1] : null, T, B, record ? record[k] : null);
     }
   }

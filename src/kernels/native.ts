@@ -19,6 +19,7 @@ interface Addon extends GateKernels {
   gemmPacked(out: Float, outOff: number, a: Float, aOff: number, p: object, M: number, acc: number): void;
   addRows(out: Float, outOff: number, v: Float, rows: number, N: number): void;
   sumRows(out: Float, a: Float, aOff: number, rows: number, N: number): void;
+  mulMask(out: Float, outOff: number, a: Float, aOff: number, m: Float, mOff: number, n: number, acc: number): void;
 }
 
 /** A native packed matrix: the addon's handle. */
@@ -51,6 +52,7 @@ export function nativeKernels(addon: Addon): Kernels {
     matmulPacked: (out, oo, a, ao, p, M, acc) => addon.gemmPacked(out, oo, a, ao, (p as NativePacked).handle, M, acc ? 1 : 0),
     addRows: (out, oo, v, rows, N) => addon.addRows(out, oo, v, rows, N),
     sumRows: (out, a, ao, rows, N) => addon.sumRows(out, a, ao, rows, N),
+    mulMask: (out, oo, a, ao, m, mo, n, acc) => addon.mulMask(out, oo, a, ao, m, mo, n, acc ? 1 : 0),
     // The gate kernels take the same arguments as the interface: bound directly, no wrapper.
     lstmForward: addon.lstmForward,
     lstmBackward: addon.lstmBackward,

@@ -8,6 +8,7 @@ import { type SequenceBatch } from "../data/batches.js";
 import { soloComm, type Communicator } from "../distributed/comm.js";
 import { InputError, JobError, type StopSignal } from "../errors.js";
 import type { Position } from "../io/checkpoint.js";
+import type { DropoutMasks } from "./dropout.js";
 import { WindowSync } from "./sync.js";
 
 export type { StopSignal } from "../errors.js";
@@ -20,6 +21,8 @@ export interface TrainSettings {
   readonly schedule: LrSchedule | null;
   /** Stops the run when val_loss stops improving, or null. */
   readonly earlyStopping: EarlyStopping | null;
+  /** Draws the training windows' dropout masks (model.dropout, model.recurrentDropout), or null. */
+  readonly dropout: DropoutMasks | null;
 }
 
 /** The validation loss and metrics (original units: val_mse, val_rmse, val_mae or val_accuracy). */
@@ -122,6 +125,8 @@ export async function trainLoop(net: Network, opt: Optimizer, data: BatchSource,
       const windows = tbpttWindows(batch.T, s.bptt);
       const carry = net.zeroState(batch.B);
       const from = resume && bi === resume.batch ? resume.window : 0;
+      const dropout = s.dropout?.active ? s.dropout : null;
+      if (batch.B > 0) dropout?.startBatch(epoch, bi, Bg, lo, hi);
       if (from > 0 && start.carry) {
         start.carry.forEach((c, k) => {
           if (c.length !== Bg * S) throw new InputError(`the checkpoint's carried state resume.state_l${k} has ${c.length} values; batch ${bi + 1} of epoch ${epoch} needs ${Bg} × ${S}`);
@@ -132,7 +137,8 @@ export async function trainLoop(net: Network, opt: Optimizer, data: BatchSource,
         const w = windows[wi];
         let r: { sum: number; count: number; stop?: StopSignal | null };
         if (batch.B > 0) {
-          r = windowPass(net, batch, w, carry, sync ? "sum" : "mean");
+          const masks = dropout ? dropout.window(epoch, bi, wi, w.end - w.start, Bg, lo, hi) : null;
+          r = windowPass(net, batch, w, carry, sync ? "sum" : "mean", masks);
         } else { // a rank without rows in this batch still joins the sum, with zeros
           r = { sum: 0, count: 0 };
           net.grads.fill(0);

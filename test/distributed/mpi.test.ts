@@ -50,12 +50,13 @@ function seriesCsv(rows: number, seed: number): string {
 }
 
 const CASES: Record<string, { data: string; config: string }> = {
-  // LSTM, shuffled batches of 7 (2 ranks: 3+4 rows, 3 ranks: 2+2+3), stride < truncate, normalised, validation split.
+  // LSTM, shuffled batches of 7 (2 ranks: 3+4 rows, 3 ranks: 2+2+3), stride < truncate, normalised, validation split;
+  // dropout between the layers and on the recurrence (each rank keeps its rows of the batch's masks).
   "lstm-shuffle-overlap": {
     data: dataCsv(23, 1),
     config: `seed: 11
 data: { train: d.csv, sequenceColumn: id, inputs: [x1, x2], targets: [y], validationSplit: 0.15, normalize: true }
-model: { cell: lstm, hiddenSize: 5, layers: 2 }
+model: { cell: lstm, hiddenSize: 5, layers: 2, dropout: 0.2, recurrentDropout: 0.3 }
 training: { epochs: 2, batchSize: 7, shuffle: true, dtype: float64, bptt: { truncate: 6, stride: 3 }, optimizer: { name: adam, lr: 0.02 }, clip: { norm: 0.5 } }
 output: { dir: run }
 `,
@@ -183,13 +184,16 @@ mpi("mpirun -np N rnn train: the model one process trains", () => {
   });
 });
 
-/** A run long enough to be stopped in the middle: LSTM, 4 epochs of many small updates. */
+/**
+ * A run long enough to be stopped in the middle: LSTM, 4 epochs of many small updates, with
+ * recurrent dropout (a stop inside a batch resumes with the batch's masks).
+ */
 function longRun(): string {
   const dir = tempDir("rnn-mpi-stop-");
   writeFileSync(path.join(dir, "d.csv"), dataCsv(160, 7, 30, 50));
   writeFileSync(path.join(dir, "c.yaml"), `seed: 4
 data: { train: d.csv, sequenceColumn: id, inputs: [x1, x2], targets: [y], validationSplit: 0.1, normalize: true }
-model: { cell: lstm, hiddenSize: 32 }
+model: { cell: lstm, hiddenSize: 32, recurrentDropout: 0.2 }
 training: { epochs: 4, batchSize: 5, shuffle: true, dtype: float64, bptt: { truncate: 6, stride: 3 }, optimizer: { name: adam, lr: 0.01 }, clip: { norm: 1.0 } }
 output: { dir: run }
 `);
