@@ -201,3 +201,34 @@ for (const [T, nTrain, nVal, seed] of [
       `accuracy ${f4(majVal)} (validation's own majority fraction ${f4(bestVal)}); chance loss ln 3 = ${f4(Math.log(3))}`,
   );
 }
+
+// ---- 5. stations: few short monthly series, for regularisation and forecasting ------
+{
+  // 48 stations × 96 months: a seasonal cycle of its own amplitude and phase, a level, a slow
+  // trend and AR(1) weather noise. Little data for an LSTM: a large one overfits it. Stations
+  // 1–32 train, 33–40 validate (early stopping, the schedule), 41–48 are a test set no run sees.
+  const rng = makeRng(20261130);
+  const parts = { "stations.csv": [], "stations-val.csv": [], "stations-test.csv": [] };
+  const T = 96;
+  let naive = 0, n = 0;
+  for (let s = 0; s < 48; s++) {
+    const id = `st${String(s + 1).padStart(2, "0")}`;
+    const part = s < 32 ? "stations.csv" : s < 40 ? "stations-val.csv" : "stations-test.csv";
+    const level = rng.uniform(5, 20), amp = rng.uniform(2, 8), phase = rng.uniform(0, 2 * Math.PI);
+    const trend = rng.normal(0, 0.02);
+    let noise = 0, prev = null;
+    for (let t = 0; t < T; t++) {
+      noise = 0.6 * noise + rng.normal(0, 1);
+      const temp = level + amp * Math.sin((2 * Math.PI * t) / 12 + phase) + trend * t + noise;
+      parts[part].push([id, String((t % 12) + 1), fmt(temp)]);
+      if (part === "stations-test.csv" && prev !== null) { naive += (r6(temp) - prev) ** 2; n++; }
+      prev = r6(temp);
+    }
+  }
+  for (const [name, rows] of Object.entries(parts)) writeCsv(name, ["station", "month", "temp"], rows);
+  // The test stations' first 84 months, then their last 12 with the temperature left empty:
+  // what `rnn forecast --horizon 12` reads (the month is a known future input).
+  const history = parts["stations-test.csv"].map((r, i) => (i % T < T - 12 ? r : [r[0], r[1], ""]));
+  writeCsv("stations-forecast.csv", ["station", "month", "temp"], history);
+  console.error(`  stations: persistence temp[t+1] = temp[t] on the test stations -> MSE ${f4(naive / n)}`);
+}
