@@ -48,6 +48,8 @@ function names(ps: readonly ColumnProfile[], max = 6): string {
 const about = (s: Sample, n: number): string => `${s.complete ? "" : "about "}${n}`;
 /** The rows a statement rests on, for notes and messages. */
 const rowsRead = (s: Sample): string => (s.complete ? `its ${s.rows.length} rows` : `its first ${s.rows.length} rows`);
+/** "1 row", "2 rows" (the count as `about` gives it). */
+const plural = (count: string | number, n: number, word: string): string => `${count} ${word}${n === 1 ? "" : "s"}`;
 const powerOfTwoBelow = (x: number): number => (x < 1 ? 1 : 2 ** Math.floor(Math.log2(x)));
 
 /** Words in a column name that mark a sequence id ("id", "series_id", "seriesId", "group"). */
@@ -183,7 +185,7 @@ function pickInputs(s: Sample, profiles: readonly ColumnProfile[], seq: Sequence
       : profiles.filter((q) => q.name === p.name).length > 1 ? "named twice"
       : p.present === 0 ? "empty"
       : !p.numeric ? "text"
-      : isTimeIndex(s, p, seq.runs) ? "a time index" : null;
+      : isTimeIndex(s, p, seq.runs) ? (isTimeName(p.name) ? "a time index" : "a row index") : null;
     if (why !== null) left.push({ column: p, why });
     return why === null;
   });
@@ -234,7 +236,7 @@ function pickSplitAndBatches(s: Sample, seq: SequenceGuess): { entries: Entry[];
     const f = S < 2 ? 0 : S < 100 ? 0.2 : 0.1, held = holdOutCount(f, S), train = S - held;
     split = f === 0
       ? { key: "data.validationSplit", value: 0, note: "0: one sequence, nothing to hold out (data.validation can name a validation file)" }
-      : { key: "data.validationSplit", value: f, note: `round(${f} × ${about(s, S)}) = ${held} sequences held out, the last in file order${f === 0.2 ? " (0.2: fewer than 100 sequences)" : ""}` };
+      : { key: "data.validationSplit", value: f, note: `round(${f} × ${about(s, S)}) = ${plural(held, held, "sequence")} held out, the last in file order${f === 0.2 ? " (0.2: fewer than 100 sequences)" : ""}` };
     const B = Math.min(32, powerOfTwoBelow(train / 8));
     batch = { key: "training.batchSize", value: B, note: `sequences per update: about 1/8 of the ${about(s, train)} training sequences, at most 32` };
     length = seq.runs.longest;
@@ -243,10 +245,10 @@ function pickSplitAndBatches(s: Sample, seq: SequenceGuess): { entries: Entry[];
     const f = N < 2 ? 0 : 0.1, held = holdOutCount(f, N), train = N - held;
     split = f === 0
       ? { key: "data.validationSplit", value: 0, note: "0: one row, nothing to hold out" }
-      : { key: "data.validationSplit", value: f, note: `the last round(0.1 × ${about(s, N)}) = ${held} rows held out, as one sequence` };
+      : { key: "data.validationSplit", value: f, note: `the last round(0.1 × ${about(s, N)}) = ${plural(held, held, "row")} held out, as one sequence` };
     const B = Math.min(32, powerOfTwoBelow(train / 200));
     length = Math.floor(train / B);
-    batch = { key: "training.batchSize", value: B, note: `${B} stream${B > 1 ? "s" : ""} of ⌊${about(s, train)}/${B}⌋ = ${length} steps side by side (one per 200 rows, at most 32)` };
+    batch = { key: "training.batchSize", value: B, note: `${plural(B, B, "stream")} of ⌊${about(s, train)}/${B}⌋ = ${plural(length, length, "step")} side by side (one per 200 rows, at most 32)` };
     lengthOf = `the streams are ${length} steps`;
   }
   const bptt: Entry = length <= FULL_BPTT_MAX
@@ -312,6 +314,6 @@ export function guessStarter(s: Sample, profiles: readonly ColumnProfile[], c: I
   ];
   const what = task.forecast ? `forecast of ${names(targets, 3)}`
     : `${task.task} of ${names(targets, 3)} from ${inputs.length} input${inputs.length > 1 ? "s" : ""}`;
-  const shape = seq.column ? `${about(s, sequenceCount(s, seq.runs))} sequences by ${name(seq.column)}` : `one series of ${about(s, N)} rows`;
+  const shape = seq.column ? `${about(s, sequenceCount(s, seq.runs))} sequences by ${name(seq.column)}` : `one series of ${plural(about(s, N), N, "row")}`;
   return { entries, summary: `${what}; ${shape}` };
 }
