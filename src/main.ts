@@ -37,7 +37,7 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .option("--target <column>", "a target column (repeatable; default: the last column)", (v: string, all: string[] | undefined) => [...(all ?? []), v])
     .option("--sequence <column>", "the sequence id column (default: guessed from the first column)")
     .option("--no-sequence", "no sequence column: the file is one long series")
-    .addOption(new Option("--task <task>", "default: guessed from the target's cells; forecast: regression of the next row, autoregressive")
+    .addOption(new Option("--task <task>", "the task (default: guessed from the target's cells); forecast: regression of the next row from the rows so far")
       .choices(["regression", "classification", "forecast"]))
     .option("--out <config.yaml>", "write the config to this file (atomically) instead of stdout, paths relative to its folder")
     .option("--force", "with --out: replace an existing file")

@@ -61,7 +61,7 @@ function pickTargets(s: Sample, profiles: readonly ColumnProfile[], c: InitChoic
   const given = [...new Set(c.targets ?? [])];
   const targets = given.length > 0 ? given.map((t) => profiles[columnIndex(s, t, "target")]) : [profiles[profiles.length - 1]];
   for (const t of targets) {
-    if (t.name.trim() === "") throw new InputError(`${s.file}: line 1: the last column has no name; name it, or pass --target <column>`);
+    if (t.name.trim() === "") throw new InputError(`${s.file}: line 1: the target column (field ${t.index + 1}) has no name; name it, or pass --target <column>`);
     if (t.present === 0) throw new InputError(`${s.file}: column ${name(t)}: no value in ${rowsRead(s)}: nothing to learn; pass --target <column>`);
   }
   return targets;

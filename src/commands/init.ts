@@ -6,6 +6,7 @@ import { openCsv, type CsvRow } from "../data/csv.js";
 import { profileColumns, type Sample } from "../data/inspect.js";
 import { InputError, RnnError } from "../errors.js";
 import { ensureDir, writeFileAtomic } from "../io/atomic.js";
+import { fsError } from "../io/fserror.js";
 import { writeOut, type Io } from "../io/terminal.js";
 import { guessStarter, type Entry, type InitTask, type StarterValue } from "./init-guess.js";
 
@@ -87,7 +88,12 @@ function destination(o: InitOptions, csvFile: string): Destination {
   }
   const ext = path.extname(o.out).toLowerCase();
   if (ext !== ".yaml" && ext !== ".yml") throw new InputError(`${o.out}: rnn init writes YAML (with comments): name a .yaml or .yml file`);
-  const st = statSync(o.out, { throwIfNoEntry: false });
+  let st;
+  try {
+    st = statSync(o.out, { throwIfNoEntry: false });
+  } catch (e) {
+    throw fsError(o.out, e); // a file where a folder should be (ENOTDIR), no permission
+  }
   if (st?.isDirectory()) throw new InputError(`${o.out}: is a directory`);
   if (st && !o.force) throw new InputError(`${o.out}: already exists; pass --force to replace it`);
   if (st && path.resolve(o.out) === path.resolve(csvFile)) throw new InputError(`${o.out}: is the data file itself`);

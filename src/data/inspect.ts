@@ -99,8 +99,8 @@ function wholeRuns(s: Sample, runs: Runs): [number, number][] {
 
 /** Column names that say "this is a time": no sequence id, and an input only when it is no index. */
 const TIME_NAME = /^(t|ts|time|timestamp|datetime|date|step|timestep|time_step)$/i;
-/** Column names that say "this counts rows". */
-const ROW_NAME = /^(index|idx|row|row_id|id)$/i;
+/** Column names that say "this counts rows" (pandas writes its index as "Unnamed: 0" once read and saved again). */
+const ROW_NAME = /^(index|idx|row|row_id|id|unnamed: \d+)$/i;
 
 export function isTimeName(name: string): boolean {
   return TIME_NAME.test(name.trim());
