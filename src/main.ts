@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { InputError, ReaderGone, ReportedElsewhere, RnnError } from "./errors.js";
 import { processIo, type Io } from "./io/terminal.js";
 
@@ -30,6 +30,21 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .showSuggestionAfterError()
     .configureOutput({ writeErr: (s) => io.stderr.write(s), writeOut: (s) => io.stderr.write(s) })
     .exitOverride();
+
+  program.command("init")
+    .description("print a starter config (YAML, every key commented) for a CSV: columns, task, sizes and training control guessed from its first rows")
+    .argument("<data.csv>", "the training data")
+    .option("--target <column>", "a target column (repeatable; default: the last column)", (v: string, all: string[] | undefined) => [...(all ?? []), v])
+    .option("--sequence <column>", "the sequence id column (default: guessed from the first column)")
+    .option("--no-sequence", "no sequence column: the file is one long series")
+    .addOption(new Option("--task <task>", "the task (default: guessed from the target's cells); forecast: regression of the next row from the rows so far")
+      .choices(["regression", "classification", "forecast"]))
+    .option("--out <config.yaml>", "write the config to this file (atomically) instead of stdout, paths relative to its folder")
+    .option("--force", "with --out: replace an existing file")
+    .action(async (csv: string, opts: import("./commands/init.js").InitOptions) => {
+      const { init } = await import("./commands/init.js");
+      setCode(await init(csv, opts, io));
+    });
 
   program.command("train")
     .description("train the model a config describes; writes a run directory")

@@ -123,11 +123,17 @@ export function quoted(s: string, max: number): string {
 
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
-/** A numeric cell as a decimal number; anything else (NaN, Infinity, hex, text) is rejected. */
-export function parseNumber(cell: string, file: string, line: number, column: string): number {
+/** A cell's value when it is a finite decimal number (surrounding blanks allowed), else null. */
+export function decimalValue(cell: string): number | null {
   const s = cell.trim();
   const v = DECIMAL.test(s) ? Number(s) : NaN;
-  if (!Number.isFinite(v)) {
+  return Number.isFinite(v) ? v : null;
+}
+
+/** A numeric cell as a decimal number; anything else (NaN, Infinity, hex, text) is rejected. */
+export function parseNumber(cell: string, file: string, line: number, column: string): number {
+  const v = decimalValue(cell);
+  if (v === null) {
     throw new InputError(`${file}: line ${line}, column ${quoted(column, 40)}: ${quoted(cell, 40)} is not a finite decimal number`);
   }
   return v;
