@@ -232,3 +232,32 @@ for (const [T, nTrain, nVal, seed] of [
   writeCsv("stations-forecast.csv", ["station", "month", "temp"], history);
   console.error(`  stations: persistence temp[t+1] = temp[t] on the test stations -> MSE ${f4(naive / n)}`);
 }
+
+// ---- 6. sensors: few sequences, many noisy channels — a model that overfits ---------
+{
+  // 500 sequences of 24 steps, 12 channels: c0 carries the class (a rise, a fall or a bump, in
+  // noise); c1…c11 are random walks with nothing to say. 200 train, 100 validate, 200 test.
+  // A large LSTM memorises the walks of 200 sequences: configs/sensors-plain.yaml overfits,
+  // configs/sensors.yaml regularises the same model.
+  const rng = makeRng(99);
+  const C = 12, T = 24, labels = ["rise", "fall", "bump"];
+  const parts = { "sensors.csv": [], "sensors-val.csv": [], "sensors-test.csv": [] };
+  for (let s = 0; s < 500; s++) {
+    const part = s < 200 ? "sensors.csv" : s < 300 ? "sensors-val.csv" : "sensors-test.csv";
+    const label = labels[rng.int(0, 3)];
+    const walks = new Array(C).fill(0);
+    for (let t = 0; t < T; t++) {
+      const u = t / (T - 1);
+      const signal = label === "rise" ? u - 0.5 : label === "fall" ? 0.5 - u : Math.exp(-((u - 0.5) ** 2) / 0.02) - 0.3;
+      const row = [`q${String(s + 1).padStart(3, "0")}`];
+      for (let c = 0; c < C; c++) {
+        walks[c] += rng.normal(0, 0.5);
+        row.push(fmt(c === 0 ? signal + rng.normal(0, 0.7) : walks[c]));
+      }
+      row.push(label);
+      parts[part].push(row);
+    }
+  }
+  const header = ["id", ...Array.from({ length: C }, (_, c) => `c${c}`), "label"];
+  for (const [name, rows] of Object.entries(parts)) writeCsv(name, header, rows);
+}

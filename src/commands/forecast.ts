@@ -18,7 +18,7 @@ export interface ForecastOptions {
 /** History steps run per forward call: memory stays bounded whatever a sequence's length. */
 const CHUNK = 256;
 /** Sequences a --plot draws (the first ones), and the history rows of each it keeps. */
-const PLOT_SEQUENCES = 8;
+const PLOT_SEQUENCES = 4;
 const PLOT_HISTORY = 2000;
 
 /**
