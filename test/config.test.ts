@@ -1,7 +1,7 @@
-import { writeFileSync } from "node:fs";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { resolvePaths, validateConfig } from "../src/config/load.js";
+import { loadConfig, resolvePaths, validateConfig } from "../src/config/load.js";
 import { rnn, tempDir } from "./helpers/cli.js";
 
 const data = { train: "a.csv", inputs: ["x"], targets: ["y"] };
@@ -109,4 +109,14 @@ describe("config files through the CLI", () => {
     const r = rnn(["train", "nope.yaml"], { cwd: dir });
     expect([r.code, r.stderr.trim()]).toEqual([2, "rnn: nope.yaml: cannot read config: ENOENT"]);
   });
+});
+
+describe("the shipped configs", () => {
+  const dir = path.resolve(import.meta.dirname, "../configs");
+  for (const f of readdirSync(dir).filter((n) => n.endsWith(".yaml"))) {
+    it(`${f} is valid and its data files exist`, async () => {
+      const c = await loadConfig(path.join(dir, f));
+      for (const p of [c.data.train, c.data.validation, c.model.init]) if (p !== null) expect(existsSync(p), p).toBe(true);
+    });
+  }
 });
