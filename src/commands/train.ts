@@ -1,29 +1,16 @@
 import path from "node:path";
 import { SingleBar } from "cli-progress";
-import { initParams } from "../core/init.js";
-import { Network, trainingBytes, type ModelShape } from "../core/network.js";
-import { createOptimizer, type Optimizer } from "../core/optim.js";
-import { EarlyStopping, LrSchedule } from "../core/schedule.js";
-import { Rng } from "../core/rng.js";
-import type { Float } from "../core/tensor.js";
 import { setDotted, type Override } from "../config/grid.js";
 import { loadConfig, readConfigFile, resolvePaths, validateConfig, type ResolvedConfig } from "../config/load.js";
 import { MAX_SEED } from "../config/schema.js";
-import { batchify, epochBatches, makeBatch, type TargetShape } from "../data/batches.js";
-import { loadTrainingData, type TrainingData } from "../data/load.js";
-import { rowShare, type Communicator } from "../distributed/comm.js";
-import { agree, joinWorld, threadsPerRank } from "../distributed/launch.js";
+import type { Communicator } from "../distributed/comm.js";
+import { agree, joinWorld } from "../distributed/launch.js";
 import { InputError, Interrupted, JobError, ReportedElsewhere, RnnError, STOP_SIGNALS, type StopSignal } from "../errors.js";
-import { copyParams, loadCheckpoint, modelShapeOf, type Checkpoint, type Position } from "../io/checkpoint.js";
 import { num } from "../io/format.js";
-import { memoryLimit } from "../io/memory.js";
-import { BEST, LAST, RunDir } from "../io/rundir.js";
+import { BEST, LAST, type RunDir } from "../io/rundir.js";
 import { requireStdout, writeOut, type Io } from "../io/terminal.js";
-import { loadBackend } from "../kernels/backends.js";
-import { metricSums, metricsOf, VAL_METRICS } from "../train/evaluate.js";
-import { DropoutMasks } from "../train/dropout.js";
-import { checkResumable } from "../train/resume.js";
-import { trainLoop, type BatchSource, type EpochRow, type Start, type UpdateRow } from "../train/trainer.js";
+import { prepareRun, runTraining, type Ending, type Setup } from "../train/run.js";
+import type { EpochRow, UpdateRow } from "../train/trainer.js";
 import { RunPlotter } from "./plot.js";
 
 export interface TrainOptions {
@@ -74,105 +61,6 @@ function watchSignals(): { requested: () => StopSignal | null; dispose: () => vo
   return { requested: () => got, dispose: () => { for (const [sig, h] of handlers) process.off(sig, h); } };
 }
 
-/** Everything a run needs before its first update. */
-interface Setup {
-  readonly cfg: ResolvedConfig;
-  readonly data: TrainingData;
-  readonly shape: ModelShape;
-  readonly net: Network;
-  readonly opt: Optimizer;
-  readonly resume: Checkpoint | null;
-  readonly start: Start;
-  /** The run directory, on rank 0 only. */
-  readonly run: RunDir | null;
-}
-
-/** Refuses a model whose windows would not fit in memory, before allocating them. */
-function checkMemory(configPath: string, cfg: ResolvedConfig, data: TrainingData, shape: ModelShape): void {
-  const B = cfg.training.batchSize;
-  const longest = data.series ? Math.floor(data.train[0].length / B) : Math.max(...data.train.map((s) => s.length));
-  const windowT = Math.min(longest, cfg.training.bptt?.truncate ?? longest);
-  const need = trainingBytes(shape, cfg.training.dtype, windowT, Math.min(B, data.series ? B : data.train.length));
-  const have = memoryLimit();
-  if (need > 0.8 * have.bytes) {
-    const of = have.source === "this machine" ? "this machine's" : `the limit of ${have.source}:`;
-    throw new InputError(`${configPath}: model.hiddenSize ${shape.hiddenSize} × layers ${shape.layers}: training would need about ${(need / 2 ** 30).toFixed(1)} GiB, more than 80% of ${of} ${(have.bytes / 2 ** 30).toFixed(1)} GiB`);
-  }
-}
-
-/** Starting weights: the checkpoint resumed (with its optimizer state), model.init, or seeded. */
-function initialWeights(net: Network, opt: Optimizer, cfg: ResolvedConfig, configPath: string, resume: Checkpoint | null): void {
-  if (resume) {
-    copyParams(resume, net.layout, net.params); // the config matches the checkpoint's: checkResumable
-    if (resume.optimizer) {
-      for (const [k, buf] of resume.optimizer.state) opt.state[k]?.set(buf);
-      opt.steps = resume.optimizer.steps;
-    }
-  } else if (cfg.model.init !== null) {
-    const init = loadCheckpoint(cfg.model.init);
-    const s = net.shape;
-    if (init.shape.inputSize !== s.inputSize || init.shape.outputSize !== s.outputSize
-      || init.shape.hiddenSize !== s.hiddenSize || init.shape.layers !== s.layers || init.shape.bias !== s.bias) {
-      throw new InputError(`${configPath}: model.init: ${cfg.model.init} holds a model of another shape (${JSON.stringify(init.shape)})`);
-    }
-    copyParams(init, net.layout, net.params);
-  } else {
-    initParams(net.layout, net.params, net.shape.hiddenSize, new Rng(cfg.seed, 0));
-  }
-}
-
-/** Loads and checks everything; every rank does, rank 0 alone also opens the run directory. */
-async function prepare(configPath: string, o: TrainOptions, comm: Communicator): Promise<Setup> {
-  const cfg = withOverrides(await readConfig(configPath, o.set ?? []), o);
-  if (o.resume && o.force) throw new InputError("--resume and --force: choose one");
-  const lead = comm.rank === 0;
-  if (lead) RunDir.refuseFinished(cfg.output.dir, o.resume !== undefined, o.force === true);
-  const resume = o.resume ? loadCheckpoint(o.resume) : null;
-  if (resume) checkResumable(resume, cfg);
-  const data = await loadTrainingData(cfg, resume ?? undefined);
-  const shape = modelShapeOf(cfg, data.classes);
-  checkMemory(configPath, cfg, data, shape);
-  const net = new Network(shape, cfg.training.dtype, { kernels: loadBackend(undefined, threadsPerRank(comm)).kernels });
-  const opt = createOptimizer(cfg.training.optimizer, net.layout.size, cfg.training.dtype);
-  initialWeights(net, opt, cfg, configPath, resume);
-  const start: Start = resume
-    ? { epoch: resume.position ? resume.position.epoch - 1 : resume.epoch, step: resume.step, position: resume.position, carry: resume.carry }
-    : { epoch: 0, step: 0, position: null, carry: null };
-  const valColumns = data.val.length > 0 ? VAL_METRICS[cfg.task] : [];
-  const run = lead ? RunDir.open(cfg.output.dir, resume ? start : null, o.force === true, valColumns) : null;
-  return { cfg, data, shape, net, opt, resume, start, run };
-}
-
-/**
- * The training batches (shares of them, under MPI) and the validation loss, summed over the
- * ranks: each rank runs its share of the validation sequences.
- */
-function batchSource(s: Setup, comm: Communicator): BatchSource {
-  const { cfg, data, shape, net } = s;
-  const ts: TargetShape = cfg.task === "regression"
-    ? { task: "regression", outputs: shape.outputSize } : { task: "classification", classes: shape.outputSize };
-  const B = cfg.training.batchSize;
-  const seqs = data.series ? batchify(data.train[0], B, cfg.data.train) : data.train;
-  const [vlo, vhi] = rowShare(comm.rank, comm.size, data.val.length);
-  const valShare = data.val.slice(vlo, vhi);
-  const stats = cfg.data.targets.map((c) => data.normalization?.[c] ?? { mean: 0, std: 1 });
-  return {
-    batches: (epoch) => data.series ? [seqs.map((_, i) => i)] : epochBatches(seqs.length, B, cfg.training.shuffle, cfg.seed, epoch),
-    make: (idx, lo, hi) => makeBatch(idx.slice(lo, hi).map((i) => seqs[i]), shape.inputSize, ts, cfg.training.dtype,
-      Math.max(...idx.map((i) => seqs[i].length))),
-    validate: () => {
-      if (data.val.length === 0) return null;
-      const m = valShare.length > 0 ? metricSums(net, valShare, ts, stats) : { sum: 0, count: 0, se: 0, ae: 0, correct: 0 };
-      const total = new Float64Array([m.sum, m.count, m.se, m.ae, m.correct]);
-      comm.allreduce(total, "sum");
-      const [sum, count, se, ae, correct] = total;
-      if (count === 0) return null;
-      const all = metricsOf({ sum, count, se, ae, correct }, cfg.task);
-      return { loss: all.loss, metrics: Object.fromEntries(VAL_METRICS[cfg.task].map((k) => [k, all[k.slice(4)]])) };
-    },
-  };
-}
-
 /** What a person sees on stderr (progress bar on a terminal, a line per epoch) and --json on stdout. */
 function reporter(io: Io, o: TrainOptions, epochs: number) {
   const c = io.color;
@@ -204,70 +92,20 @@ function reporter(io: Io, o: TrainOptions, epochs: number) {
   };
 }
 
-/** The schedule and early stopping the config asks for, at the checkpoint's progress when resuming. */
-function trainingControl(cfg: ResolvedConfig, opt: Optimizer, resume: Checkpoint | null): { schedule: LrSchedule | null; earlyStopping: EarlyStopping | null } {
-  const t = cfg.training;
-  const schedule = t.schedule ? new LrSchedule(t.schedule, t.optimizer.lr) : null;
-  if (schedule && resume?.schedule) schedule.restore(resume.schedule);
-  if (schedule) opt.lr = schedule.lr;
-  const earlyStopping = t.earlyStopping ? new EarlyStopping(t.earlyStopping.patience, t.earlyStopping.minDelta) : null;
-  if (earlyStopping && resume?.earlyStopping) earlyStopping.restore(resume.earlyStopping);
-  return { schedule, earlyStopping };
-}
-
-/** How a run ended: the loop's result, the last step, the best validation loss, and early stopping's state. */
-interface Ending { result: "done" | "stopped early" | StopSignal; step: number; best: number; earlyStopping: EarlyStopping | null }
-
-/** Runs the loop, writing the run directory (rank 0); returns how it ended. */
+/** The loop with the CLI around it: progress on stderr, --json lines, plots, signals. */
 async function loop(s: Setup, o: TrainOptions, io: Io, comm: Communicator): Promise<Ending> {
-  const { cfg, data, shape, net, opt, run } = s;
-  const lead = run !== null;
-  const show = reporter(io, o, cfg.training.epochs);
-  const plots = run ? new RunPlotter(run.dir, cfg.training.clip, (m) => io.stderr.write(`${io.color.yellow("warning")}: ${m}\n`)) : null;
-  const { schedule, earlyStopping } = trainingControl(cfg, opt, s.resume);
-  let best = s.resume?.bestValLoss ?? Infinity;
-  let step = s.start.step;
-  // A run that early stopping ended has nothing left to train: resuming it changes nothing.
-  if (earlyStopping?.stopped()) return { result: "stopped early", step, best, earlyStopping };
-  const save = (file: typeof LAST | typeof BEST, epoch: number, position: Position | null, carry: readonly Float[] | null): void => {
-    run?.save(file, {
-      config: cfg, shape, dtype: cfg.training.dtype, params: net.params, normalization: data.normalization, fill: data.fill, classes: data.classes,
-      epoch, step, optimizer: { name: opt.config.name, steps: opt.steps, state: opt.state },
-      position, carry, bestValLoss: Number.isFinite(best) ? best : null,
-      schedule: schedule?.state() ?? null, earlyStopping: earlyStopping?.state() ?? null,
-    });
-  };
-  const valColumns = data.val.length > 0 ? VAL_METRICS[cfg.task] : [];
+  const show = reporter(io, o, s.cfg.training.epochs);
+  const plots = s.run ? new RunPlotter(s.run.dir, s.cfg.training.clip, (m) => io.stderr.write(`${io.color.yellow("warning")}: ${m}\n`)) : null;
   const signals = watchSignals();
   try {
-    const result = await trainLoop(net, opt, batchSource(s, comm), {
-      epochs: cfg.training.epochs, bptt: cfg.training.bptt, clip: cfg.training.clip, schedule, earlyStopping,
-      dropout: new DropoutMasks(cfg.seed, cfg.model.dropout, cfg.model.recurrentDropout, shape.hiddenSize, shape.layers, cfg.training.dtype),
-    }, s.start, {
-      now: () => performance.now() / 1000,
+    return await runTraining(s, {
       stopRequested: signals.requested,
-      onUpdate: (u, batch, batches) => {
-        step = u.step;
-        run?.updates.add([u.epoch, u.step, u.loss, u.gradNorm, u.lr]);
-        if (lead) show.update(u, batch, batches);
+      onUpdate: (u, batch, batches) => show.update(u, batch, batches),
+      onEpoch: async (e, step, isBest) => {
+        await plots?.epochEnd();
+        show.epoch(e, step, isBest);
       },
-      onEpoch: async (e) => {
-        run?.epochs.add([e.epoch, e.trainLoss, e.valLoss, e.seconds, ...valColumns.map((k) => e.valMetrics[k] ?? null)]);
-        const isBest = e.valLoss !== null && e.valLoss < best;
-        if (isBest) best = e.valLoss as number;
-        if (isBest) save(BEST, e.epoch, null, null);
-        save(LAST, e.epoch, null, null);
-        await plots?.epochEnd(); // after save(): the CSV rows are flushed by then
-        if (lead) show.epoch(e, step, isBest);
-      },
-      onStop: (pos, carry) => save(LAST, pos.epoch - 1, pos, carry),
     }, comm);
-    return { result, step, best, earlyStopping };
-  } catch (e) {
-    // The updates up to a divergence are the user's best clue (its grad_norm column): keep them.
-    // The checkpoint is not touched, so it stays the last good one.
-    if (e instanceof JobError) run?.flush();
-    throw e;
   } finally {
     show.stop();
     signals.dispose();
@@ -288,7 +126,7 @@ export async function train(configPath: string, o: TrainOptions, io: Io): Promis
     // Every rank loads the same inputs; if any fails, all leave together (rank 0 says why).
     const setup = await agree(comm, () => {
       if (o.json && lead) requireStdout(io); // --json into a closed stdout: refused before the run, not after it
-      return prepare(configPath, o, comm);
+      return readConfig(configPath, o.set ?? []).then((cfg) => prepareRun(withOverrides(cfg, o), configPath, o, comm));
     });
     run = setup.run;
     const t0 = performance.now();
