@@ -54,14 +54,22 @@ export class InputFill {
     this.last.set(this.values);
   }
 
-  /** Fills row x[off..off+I) in place. */
-  apply(x: Float64Array, off: number): void {
+  /**
+   * Fills row x[off..off+I) in place. `last` holds ffill's previous values (this fill's own by
+   * default; a caller carrying its own state, as the library's step(), passes its copy).
+   */
+  apply(x: Float64Array, off: number, last: Float64Array = this.last): void {
     const I = this.values.length;
     for (let i = 0; i < I; i++) {
       const v = x[off + i];
-      if (Number.isNaN(v)) x[off + i] = this.policy === "ffill" ? this.last[i] : this.values[i];
-      else if (this.policy === "ffill") this.last[i] = v;
+      if (Number.isNaN(v)) x[off + i] = this.policy === "ffill" ? last[i] : this.values[i];
+      else if (this.policy === "ffill") last[i] = v;
     }
+  }
+
+  /** What ffill starts a sequence from: the training means (a copy). */
+  startValues(): Float64Array {
+    return Float64Array.from(this.values);
   }
 }
 

@@ -1,0 +1,175 @@
+import { softmaxRow } from "../core/loss.js";
+import type { Network } from "../core/network.js";
+import { alloc, type Float } from "../core/tensor.js";
+import type { Config } from "../config/schema.js";
+import { zScore, type ColumnStats } from "../data/dataset.js";
+import { inputFill, MissingCells, type InputFill } from "../data/missing.js";
+import { InputError } from "../errors.js";
+import { loadModel as loadCheckpointModel } from "../commands/model.js";
+
+/**
+ * One row of inputs: the values in the model's `inputs` order, or an object keyed by column name
+ * (extra keys ignored). A missing value — null, undefined, NaN, or a cell text the model's
+ * `data.missing.values` lists — is filled as training filled it, or refused.
+ */
+export type Row = readonly number[] | Float32Array | Float64Array | Readonly<Record<string, number | string | null | undefined>>;
+
+/** The carried state between `step` calls: the network's state and the fill's memory. Treat as opaque. */
+export interface State {
+  readonly layers: readonly Float[];
+  readonly last: Float64Array | null;
+}
+
+/** A trained model loaded from a checkpoint, for predictions in-process (no files written). */
+export interface Model {
+  /** The input columns, in the order a row given as an array follows. */
+  readonly inputs: readonly string[];
+  /** The target columns (regression) or the label column (classification). */
+  readonly targets: readonly string[];
+  readonly task: "regression" | "classification";
+  /** Class names, in the order of classification outputs; null for regression. */
+  readonly classes: readonly string[] | null;
+  /**
+   * Runs one sequence from s_0: one output per row — regression: the targets in original units;
+   * classification: the probability of each class (`classes` order).
+   */
+  predict(sequence: readonly Row[]): number[][];
+  /**
+   * Rolls the model forward `horizon` rows past `history` (SPEC §7; a regression model trained with
+   * shift 1): the forecasts of the targets, in original units. Inputs that are not targets come
+   * from `future` (horizon − 1 rows needed).
+   */
+  forecast(history: readonly Row[], horizon: number, future?: readonly Row[]): number[][];
+  /** s_0, for `step`. */
+  initialState(): State;
+  /** One step from `state` (default s_0): the output for row x (as `predict`) and the state after it. */
+  step(x: Row, state?: State): { y: number[]; state: State };
+}
+
+class LoadedModel implements Model {
+  readonly inputs: readonly string[];
+  readonly targets: readonly string[];
+  readonly task: "regression" | "classification";
+  readonly classes: readonly string[] | null;
+  private readonly I: number;
+  private readonly O: number;
+  private readonly inStats: ColumnStats[];
+  private readonly outStats: ColumnStats[];
+  private readonly missing: MissingCells;
+  private readonly fill: InputFill | null;
+  private readonly probs: Float64Array;
+
+  constructor(private readonly net: Network, private readonly cfg: Config, classes: readonly string[] | null,
+    norm: Readonly<Record<string, ColumnStats>> | null, fill: Readonly<Record<string, number>> | null, private readonly file: string) {
+    this.inputs = cfg.data.inputs; this.targets = cfg.data.targets; this.task = cfg.task; this.classes = classes;
+    this.I = net.shape.inputSize; this.O = net.shape.outputSize;
+    const stat = (c: string): ColumnStats => norm?.[c] ?? { mean: 0, std: 1 };
+    this.inStats = this.inputs.map(stat);
+    this.outStats = cfg.task === "regression" ? this.targets.map(stat) : [];
+    this.missing = new MissingCells(cfg.data.missing);
+    this.fill = inputFill(cfg.data.missing, this.inputs, fill, norm, file);
+    this.probs = new Float64Array(this.O);
+  }
+
+  /**
+   * A row's raw input values, NaN where missing (a fill policy fills them), else an error;
+   * `given(i)` false for inputs the caller supplies itself (a forecast's fed-back targets).
+   */
+  private raw(row: Row, where: string, out: Float64Array, given: (i: number) => boolean = () => true): void {
+    const get = (i: number): unknown => (Array.isArray(row) || ArrayBuffer.isView(row)
+      ? (row as ArrayLike<number>)[i] : (row as Record<string, unknown>)[this.inputs[i]]);
+    for (let i = 0; i < this.I; i++) {
+      if (!given(i)) continue;
+      const v = get(i);
+      let x: number;
+      if (v === null || v === undefined || (typeof v === "string" && this.missing.input(v))) x = NaN;
+      else x = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
+      if (Number.isNaN(x) && typeof v === "string" && !this.missing.input(v)) {
+        throw new InputError(`${where}, input ${JSON.stringify(this.inputs[i])}: ${JSON.stringify(v)} is not a number`);
+      }
+      if (!Number.isNaN(x) && !Number.isFinite(x)) throw new InputError(`${where}, input ${JSON.stringify(this.inputs[i])}: ${x} is not finite`);
+      if (Number.isNaN(x) && !this.fill) {
+        throw new InputError(`${where}, input ${JSON.stringify(this.inputs[i])}: missing (the model's data.missing.inputs is error)`);
+      }
+      out[i] = x;
+    }
+  }
+
+  /** Normalises a filled raw row into x at row r. */
+  private put(raw: Float64Array, x: Float, r: number): void {
+    for (let i = 0; i < this.I; i++) x[r * this.I + i] = zScore(raw[i], this.inStats[i]);
+  }
+
+  /** Output row r of the head, as predict returns it. */
+  private output(r: number): number[] {
+    const y = this.net.head.y, O = this.O;
+    if (this.task === "regression") return this.outStats.map((s, k) => y[r * O + k] * s.std + s.mean);
+    softmaxRow(y, r * O, O, this.probs);
+    return Array.from(this.probs);
+  }
+
+  /** Runs rows through the network from `state` (updated in place); returns each row's output. */
+  private run(rows: readonly Row[], state: Float[], last: Float64Array | null, what: string): number[][] {
+    const n = rows.length;
+    if (n === 0) return [];
+    const x = alloc(this.net.dtype, n * this.I), raw = new Float64Array(this.I);
+    rows.forEach((row, t) => {
+      this.raw(row, `${what} row ${t}`, raw);
+      this.fill?.apply(raw, 0, last ?? undefined);
+      this.put(raw, x, t);
+    });
+    this.net.forward(x, 0, state, n, 1);
+    this.net.stateAfter(n, 1, state);
+    return Array.from({ length: n }, (_, t) => this.output(t));
+  }
+
+  initialState(): State {
+    return { layers: this.net.zeroState(1), last: this.fill?.startValues() ?? null };
+  }
+
+  predict(sequence: readonly Row[]): number[][] {
+    const s = this.initialState();
+    return this.run(sequence, s.layers as Float[], s.last, "predict:");
+  }
+
+  step(x: Row, state: State = this.initialState()): { y: number[]; state: State } {
+    const layers = state.layers.map((l) => l.slice()), last = state.last ? Float64Array.from(state.last) : null;
+    const [y] = this.run([x], layers, last, "step:");
+    return { y, state: { layers, last } };
+  }
+
+  forecast(history: readonly Row[], horizon: number, future: readonly Row[] = []): number[][] {
+    const c = this.cfg;
+    if (c.task !== "regression") throw new InputError(`${this.file}: forecast needs a regression model; this one is a classifier`);
+    if (c.data.shift !== 1) throw new InputError(`${this.file}: forecast needs a model trained with data.shift 1; this one has ${c.data.shift}`);
+    if (!Number.isInteger(horizon) || horizon < 1) throw new InputError(`forecast: horizon must be a whole number ≥ 1, got ${horizon}`);
+    if (history.length === 0) throw new InputError("forecast: the history is empty");
+    const fromTarget = this.inputs.map((col) => this.targets.indexOf(col));
+    const covariates = this.inputs.filter((_, i) => fromTarget[i] < 0);
+    if (covariates.length > 0 && future.length < Math.max(1, horizon - 1)) {
+      throw new InputError(`${this.file}: input(s) ${covariates.map((v) => JSON.stringify(v)).join(", ")} are not targets of the model: give their values in ${Math.max(1, horizon - 1)} future row(s) (got ${future.length})`);
+    }
+    const s = this.initialState();
+    const state = s.layers as Float[];
+    let y = this.run(history, state, s.last, "forecast: history").at(-1) as number[];
+    const out: number[][] = [y];
+    const raw = new Float64Array(this.I), x = alloc(this.net.dtype, this.I);
+    for (let k = 1; k < horizon; k++) {
+      if (covariates.length > 0) this.raw(future[k - 1], `forecast: future row ${k - 1}`, raw, (i) => fromTarget[i] < 0);
+      for (let i = 0; i < this.I; i++) if (fromTarget[i] >= 0) raw[i] = y[fromTarget[i]];
+      this.fill?.apply(raw, 0, s.last ?? undefined);
+      this.put(raw, x, 0);
+      this.net.forward(x, 0, state, 1, 1);
+      this.net.stateAfter(1, 1, state);
+      y = this.output(0);
+      out.push(y);
+    }
+    return out;
+  }
+}
+
+/** Loads a checkpoint (ours or a PyTorch-written one with our metadata) for in-process predictions. */
+export function loadModel(file: string): Model {
+  const { ck, net } = loadCheckpointModel(file);
+  return new LoadedModel(net, ck.config, ck.classes, ck.normalization, ck.fill, file);
+}
