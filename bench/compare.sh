@@ -1,29 +1,34 @@
 #!/usr/bin/env bash
 # Same-session comparison of `rnn bench` with PyTorch (bench/pytorch_bench.py), alternating
 # the two so that both see the same machine load. Usage, from the project root:
-#   bench/compare.sh [ROUNDS] [BLAS_DIR]
-# BLAS_DIR: a folder holding an OpenBLAS libblas.so.3 for PyTorch (Debian's python3-torch
-# otherwise runs on the reference BLAS). Results go to bench/results/compare-<date>-<n>.json.
+#   bench/compare.sh [--cell elman|lstm|gru] [ROUNDS] [BLAS_DIR]
+# BLAS_DIR: a folder holding an OpenBLAS libblas.so.3 for PyTorch (Debian's python3-torch runs on
+# whatever libblas.so.3 the system's alternatives name; with libopenblas0-pthread, OpenBLAS).
+# Results go to bench/results/compare-<date>-<cell>-<rnn|torch>-<n>.json.
 set -euo pipefail
+cell=elman
+if [[ "${1:-}" == "--cell" ]]; then cell=$2; shift 2; fi
+case "$cell" in elman|lstm|gru) ;; *) echo "compare.sh: --cell must be elman, lstm or gru" >&2; exit 2 ;; esac
 rounds=${1:-2}
 blas=${2:-}
 out=bench/results
 mkdir -p "$out"
 stamp=$(date +%Y-%m-%d)
 for i in $(seq 1 "$rounds"); do
-  node bin/rnn.js bench --json --seconds 3 --rounds 5 > "$out/compare-$stamp-rnn-$i.json"
-  /usr/bin/python3 bench/pytorch_bench.py --json --seconds 3 --settings a,b ${blas:+--blas-dir "$blas"} > "$out/compare-$stamp-torch-$i.json"
+  node bin/rnn.js bench --json --cell "$cell" --seconds 3 --rounds 5 > "$out/compare-$stamp-$cell-rnn-$i.json"
+  /usr/bin/python3 bench/pytorch_bench.py --json --cell "$cell" --seconds 3 --settings a,b,c ${blas:+--blas-dir "$blas"} > "$out/compare-$stamp-$cell-torch-$i.json"
 done
 node -e '
-const fs = require("fs"); const dir = process.argv[1], stamp = process.argv[2], n = Number(process.argv[3]);
+const fs = require("fs"); const [dir, stamp, cell] = process.argv.slice(1, 4), n = Number(process.argv[4]);
 const med = (xs) => { const s = [...xs].sort((a, b) => a - b), m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 for (const w of ["small", "medium", "large"]) {
   const ours = [], torch = [];
   for (let i = 1; i <= n; i++) {
-    const r = JSON.parse(fs.readFileSync(`${dir}/compare-${stamp}-rnn-${i}.json`, "utf8")).results.find((x) => x.workload === w);
+    const r = JSON.parse(fs.readFileSync(`${dir}/compare-${stamp}-${cell}-rnn-${i}.json`, "utf8")).results.find((x) => x.workload === w);
     ours.push(r.stepsPerSecond);
-    const t = JSON.parse(fs.readFileSync(`${dir}/compare-${stamp}-torch-${i}.json`, "utf8")).workloads[w];
-    torch.push(Math.max(...Object.values(t).filter((v) => typeof v === "object").map((v) => v.steps_per_s)));
+    // PyTorch: its fastest thread setting of this round.
+    const t = JSON.parse(fs.readFileSync(`${dir}/compare-${stamp}-${cell}-torch-${i}.json`, "utf8")).workloads[w];
+    torch.push(Math.max(...Object.values(t).filter((v) => typeof v === "object" && v !== null && "steps_per_s" in v).map((v) => v.steps_per_s)));
   }
-  console.log(`${w.padEnd(7)} rnn ${Math.round(med(ours))} steps/s  torch ${Math.round(med(torch))} steps/s  ratio ${(med(ours) / med(torch)).toFixed(2)}  (rnn ${ours.map(Math.round).join(", ")}; torch ${torch.map(Math.round).join(", ")})`);
-}' "$out" "$stamp" "$rounds"
+  console.log(`${cell.padEnd(5)} ${w.padEnd(7)} rnn ${Math.round(med(ours))} steps/s  torch ${Math.round(med(torch))} steps/s  ratio ${(med(ours) / med(torch)).toFixed(2)}  (rnn ${ours.map(Math.round).join(", ")}; torch ${torch.map(Math.round).join(", ")})`);
+}' "$out" "$stamp" "$cell" "$rounds"

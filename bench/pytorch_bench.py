@@ -51,7 +51,8 @@ How to run
 
 Flags: --workload small|medium|large (repeatable or comma list; default all),
 --seconds S (timed wall time per setting, default 3), --settings a,b,c,
---json, --unset-coretype, --blas-dir DIR. (--child is internal.)
+--json, --unset-coretype, --blas-dir DIR, --cell elman|lstm|gru (nn.RNN, nn.LSTM, nn.GRU;
+the GFLOP/s count G gate blocks: 4 LSTM, 3 GRU). (--child is internal.)
 
 Output
 ------
@@ -95,8 +96,13 @@ CORETYPE_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 N_BATCHES = 4
 
 
-def forward_flops(w):
-    return 2 * w["B"] * w["T"] * (w["I"] * w["H"] + w["H"] * w["H"] + w["H"] * w["O"])
+GATES = {"elman": 1, "lstm": 4, "gru": 3}
+
+
+def forward_flops(w, cell="elman"):
+    # The gate products are G times an Elman layer's (G = 4 LSTM, 3 GRU), as `rnn bench` counts.
+    g = GATES[cell]
+    return 2 * w["B"] * w["T"] * (g * (w["I"] * w["H"] + w["H"] * w["H"]) + w["H"] * w["O"])
 
 
 def loaded_blas_libs():
@@ -144,7 +150,7 @@ def openblas_info(libs):
 # --------------------------------------------------------------------------- child
 
 
-def run_child(workload, setting, seconds):
+def run_child(workload, setting, seconds, cell="elman"):
     """Benchmark one workload under one setting; env already prepared by the parent."""
     import resource
 
@@ -157,19 +163,25 @@ def run_child(workload, setting, seconds):
     w = WORKLOADS[workload]
     I, H, O, B, T = w["I"], w["H"], w["O"], w["B"], w["T"]
 
-    rnn = nn.RNN(I, H, num_layers=1, nonlinearity="tanh")  # seq-first (T, B, F)
+    if cell == "lstm":
+        rnn = nn.LSTM(I, H, num_layers=1)  # seq-first (T, B, F)
+    elif cell == "gru":
+        rnn = nn.GRU(I, H, num_layers=1)
+    else:
+        rnn = nn.RNN(I, H, num_layers=1, nonlinearity="tanh")
     head = nn.Linear(H, O)
     params = list(rnn.parameters()) + list(head.parameters())
     opt = torch.optim.SGD(params, lr=0.01)
     loss_fn = nn.MSELoss()
     xs = [torch.randn(T, B, I) for _ in range(N_BATCHES)]
     ys = [torch.randn(T, B, O) for _ in range(N_BATCHES)]
-    state = {"h": torch.zeros(1, B, H), "i": 0}
+    zero = torch.zeros(1, B, H)
+    state = {"h": (zero, zero.clone()) if cell == "lstm" else zero, "i": 0}
 
     def update():
         i = state["i"] % N_BATCHES
         state["i"] += 1
-        h = state["h"].detach()
+        h = tuple(t.detach() for t in state["h"]) if cell == "lstm" else state["h"].detach()
         out, h = rnn(xs[i], h)
         loss = loss_fn(head(out), ys[i])
         loss.backward()
@@ -218,7 +230,8 @@ def run_child(workload, setting, seconds):
         "desc": s["desc"],
         "dims": w,
         "steps_per_s": B * T / spu,
-        "gflops": 3 * forward_flops(w) / spu / 1e9,
+        "cell": cell,
+        "gflops": 3 * forward_flops(w, cell) / spu / 1e9,
         "sec_per_update": spu,
         "rounds": rounds,
         "updates": total_updates,
@@ -276,11 +289,12 @@ def main():
     ap.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     ap.add_argument("--unset-coretype", action="store_true", help="unset OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE in children")
     ap.add_argument("--blas-dir", default=None, help="prepend DIR to the children's LD_LIBRARY_PATH (alternative libblas.so.3)")
+    ap.add_argument("--cell", default="elman", choices=list(GATES), help="elman (nn.RNN), lstm (nn.LSTM) or gru (nn.GRU)")
     ap.add_argument("--child", nargs=2, metavar=("WORKLOAD", "SETTING"), help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     if args.child:
-        res = run_child(args.child[0], args.child[1], args.seconds)
+        res = run_child(args.child[0], args.child[1], args.seconds, args.cell)
         sys.stdout.write(json.dumps(res) + "\n")
         return
 
@@ -311,7 +325,7 @@ def main():
     for wname in workloads:
         wres = {}
         for st in settings:
-            cmd = [sys.executable, os.path.abspath(__file__), "--child", wname, st, "--seconds", str(args.seconds)]
+            cmd = [sys.executable, os.path.abspath(__file__), "--child", wname, st, "--seconds", str(args.seconds), "--cell", args.cell]
             p = subprocess.run(cmd, env=child_env(st, args.unset_coretype, blas_dir), stdout=subprocess.PIPE, text=True)
             if p.returncode != 0:
                 raise SystemExit(f"child {wname}/{st} failed with exit code {p.returncode}")
