@@ -62,13 +62,9 @@ export class GraphBuilder {
     return name;
   }
 
-  /**
-   * A graph input. With `fallback`, an initializer of the same name holds its value when the
-   * caller does not feed it (ONNX IR ≥ 4: such an input is optional).
-   */
-  input(name: string, dims: readonly Dim[], doc: string, fallback?: { dims: readonly number[]; data: Float32Array }): string {
+  /** A float32 graph input (required: onnxruntime-node feeds no input that has a default initializer). */
+  input(name: string, dims: readonly Dim[], doc: string): string {
     this.inputs.push(valueInfo(name, dims, doc));
-    if (fallback) this.floats(name, fallback.dims, fallback.data);
     return name;
   }
 

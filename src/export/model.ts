@@ -17,9 +17,14 @@ export const OPSET = 14;
  * Inputs are standardised by explicit Sub/Div nodes rather than folded into layer 0's weights:
  * W/std and −W·mean/std would cancel in float32 when |mean| ≫ std. The regression targets'
  * un-normalisation y·std + mean is folded into the head (a product and a sum, no cancellation).
- * Weights are float32 whatever the checkpoint's dtype. `h0`/`c0` are optional inputs: an
- * initializer of zeros [L, 1, H] stands in when the caller leaves them out, broadcast to the
- * batch (Expand), so no state is ever baked into the model.
+ * Weights are float32 whatever the checkpoint's dtype.
+ *
+ * `h0`/`c0` are required inputs, [L, batch, H] or [L, 1, H] (broadcast to the batch: zeros
+ * [L, 1, H] start every sequence from s_0). SPEC §8 asks for optional inputs, zero when absent;
+ * ONNX's form of that (an initializer of the same name as a default) is not fed by
+ * onnxruntime-node, which passes only the non-initializer inputs to a run: there the state
+ * would be baked in as zeros and a carried hn silently ignored. A required input is honoured
+ * by every runtime.
  */
 export function buildOnnxModel(ck: Checkpoint, producerVersion: string): ModelProto {
   const { shape, config: cfg } = ck;
@@ -36,9 +41,8 @@ export function buildOnnxModel(ck: Checkpoint, producerVersion: string): ModelPr
   };
 
   const x = g.input("x", ["batch", "time", I], `raw inputs, last axis: ${cfg.data.inputs.join(", ")} (original units)`);
-  const zeros = { dims: [L, 1, H], data: new Float32Array(L * H) };
-  const h0 = g.input("h0", [L, "batch", H], "optional: each layer's hidden state before the first step (default zeros)", zeros);
-  const c0 = isLstm ? g.input("c0", [L, "batch", H], "optional: each LSTM layer's cell state before the first step (default zeros)", zeros) : null;
+  const h0 = g.input("h0", [L, "state_batch", H], "each layer's hidden state before the first step: hn of the previous call, or zeros [L, 1, H] to start a sequence (a batch of 1 is broadcast)");
+  const c0 = isLstm ? g.input("c0", [L, "state_batch", H], "each LSTM layer's cell state before the first step: cn of the previous call, or zeros [L, 1, H]") : null;
 
   // Normalisation of the inputs, when the checkpoint has it.
   let inp = x;
@@ -50,7 +54,7 @@ export function buildOnnxModel(ck: Checkpoint, producerVersion: string): ModelPr
   }
   [inp] = g.node("Transpose", [inp], 1, { perm: { ints: [1, 0, 2] } }); // [time, batch, I]
 
-  // The initial states, broadcast to the batch, one [1, batch, H] slice per layer.
+  // The initial states, broadcast to x's batch, one [1, batch, H] slice per layer.
   const [batch] = g.node("Slice", [g.node("Shape", [x], 1)[0], g.int64s("zero", [0]), g.int64s("one", [1])], 1);
   const [stateShape] = g.node("Concat", [g.int64s("layers", [L]), batch, g.int64s("hidden", [H])], 1, { axis: { int: 0 } });
   const perLayer = (s: string): string[] => {

@@ -1,4 +1,5 @@
 import type * as Ort from "onnxruntime-node";
+import type { ModelShape } from "../core/network.js";
 
 /** onnxruntime-node's module, as `rnn export --verify` and `rnn bench --predict` use it. */
 export type OrtModule = typeof Ort;
@@ -34,4 +35,12 @@ export function openSession(ort: OrtModule, model: Uint8Array, threads: number):
     executionProviders: ["cpu"], intraOpNumThreads: threads, interOpNumThreads: 1,
     graphOptimizationLevel: "all", logSeverityLevel: 3,
   });
+}
+
+type OrtTensor = InstanceType<OrtModule["Tensor"]>;
+
+/** The state inputs that start every sequence of a batch from s_0: zeros [L, 1, H] (the model broadcasts them). */
+export function freshState(ort: OrtModule, shape: Pick<ModelShape, "cell" | "layers" | "hiddenSize">): Record<string, OrtTensor> {
+  const zeros = (): OrtTensor => new ort.Tensor("float32", new Float32Array(shape.layers * shape.hiddenSize), [shape.layers, 1, shape.hiddenSize]);
+  return shape.cell === "lstm" ? { h0: zeros(), c0: zeros() } : { h0: zeros() };
 }

@@ -6,7 +6,7 @@ import { targetPlan } from "../data/load.js";
 import type { RawSequence } from "../data/table.js";
 import type { Checkpoint } from "../io/checkpoint.js";
 import { forwardSequences } from "../train/evaluate.js";
-import type { OrtModule, OrtSession } from "./ort.js";
+import { freshState, type OrtModule, type OrtSession } from "./ort.js";
 
 /** SPEC §8: onnxruntime agrees with `rnn predict` to 1e-5 relative: |onnx − ours| ≤ 1e-5 · (1 + |ours|). */
 export const EXPORT_TOLERANCE = 1e-5;
@@ -72,7 +72,7 @@ export async function compareWithOnnx(ort: OrtModule, session: OrtSession, net: 
   for (let g = 0; g < raws.length; g += GROUP) {
     const group = raws.slice(g, g + GROUP);
     const { x, T } = rawBatch(ort, group, I);
-    const res = await session.run({ x });
+    const res = await session.run({ x, ...freshState(ort, net.shape) });
     const got = res[output].data as Float32Array;
     group.forEach((s, b) => {
       const want = ours[g + b];
