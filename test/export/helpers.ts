@@ -94,7 +94,8 @@ export function writeVariant(file: string, data: string, v: Variant, seed: numbe
   };
   const n = paramSpecs(shape).reduce((a, s) => a + numel(s.shape), 0);
   const rng = new Rng(seed, 3), k = 1.5 / Math.sqrt(v.hiddenSize);
-  const params = (v.dtype === "float32" ? Float32Array : Float64Array).from({ length: n }, () => (2 * rng.uniform() - 1) * k);
+  const values = Array.from({ length: n }, () => (2 * rng.uniform() - 1) * k);
+  const params = v.dtype === "float32" ? Float32Array.from(values) : Float64Array.from(values);
   let normalization: Normalization | null = null;
   if (v.normalize) {
     const cols: [string, { mean: number; std: number }][] = INPUTS.map((c, i) => [c, IN_STATS[i]]);
