@@ -102,7 +102,7 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
     });
 
   program.command("bench")
-    .description("measure training speed on the standard workloads (small, medium, large)")
+    .description("measure training speed (or with --predict, inference speed) on the standard workloads (small, medium, large)")
     .option("--workload <names>", "comma-separated workloads", "small,medium,large")
     .option("--seconds <s>", "timed seconds per workload, after warm-up", (v) => {
       const n = Number(v);
@@ -113,6 +113,7 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .option("--backend <name>", "native, js or auto", "auto")
     .option("--threads <n>", "threads for the native kernels (default: all cores)", intArg("--threads"))
     .option("--cell <cell>", "elman, lstm or gru", "elman")
+    .option("--predict", "measure inference instead: predict rows/s, batch 1 streaming and batched, beside onnxruntime on the exported model")
     .option("--json", "print the results as one JSON object on stdout")
     .action(async (opts: import("./commands/bench.js").BenchOptions) => {
       const { bench } = await import("./commands/bench.js");

@@ -1,9 +1,14 @@
+import type { Config } from "../config/schema.js";
 import type { Checkpoint } from "../io/checkpoint.js";
 import { onnxCell, permuteBlocks } from "./gates.js";
 import { GraphBuilder, type Attr, type ModelProto } from "./graph.js";
 
 /** The opset the graph is written for (SPEC §8: 14 or later; RNN/LSTM/GRU-14, Squeeze-13, Softmax-13). */
 export const OPSET = 14;
+
+/** What an export reads: a checkpoint, or a model made in memory (rnn bench --predict). */
+export type ExportSource = Pick<Checkpoint, "shape" | "params" | "normalization" | "classes" | "epoch" | "step">
+  & { readonly config: Pick<Config, "task"> & { readonly data: Pick<Config["data"], "inputs" | "targets" | "sequenceColumn"> } };
 
 /**
  * The ONNX model of a checkpoint (SPEC §8): raw inputs in, what `rnn predict` prints out.
@@ -26,7 +31,7 @@ export const OPSET = 14;
  * would be baked in as zeros and a carried hn silently ignored. A required input is honoured
  * by every runtime.
  */
-export function buildOnnxModel(ck: Checkpoint, producerVersion: string): ModelProto {
+export function buildOnnxModel(ck: ExportSource, producerVersion: string): ModelProto {
   const { shape, config: cfg } = ck;
   const I = shape.inputSize, H = shape.hiddenSize, O = shape.outputSize, L = shape.layers;
   const isLstm = shape.cell === "lstm";
