@@ -57,6 +57,14 @@ export async function exportCommand(ckFile: string, o: ExportOptions, io: Io): P
   if (!ort) throw new JobError(`${o.onnx}: written but not verified: ${ORT_MISSING}`);
   const { file, raws } = await verificationData(ckFile, m, o.data, io);
   if (raws.length === 0) throw new InputError(`${file}: no data rows to verify on`);
+  // The exported graph has no missing-value fill (data.missing): it takes complete inputs only.
+  const I = s.inputSize;
+  for (const q of raws) {
+    const at = q.x.findIndex((v) => Number.isNaN(v));
+    if (at >= 0) {
+      throw new InputError(`${file}: ${q.id !== null ? `sequence ${q.id}, ` : ""}step ${Math.floor(at / I)}, column "${ck.config.data.inputs[at % I]}" is missing; the ONNX model takes complete inputs (it has no missing-value fill): verify on --data without missing inputs`);
+    }
+  }
   const session = await openSession(ort, bytes, availableParallelism());
   try {
     const r = await compareWithOnnx(ort, session, m.net, m.ts, ck, raws);
