@@ -129,6 +129,30 @@ static inline void micro(int kc, const T* __restrict Ap, const T* __restrict Bp,
   }
 }
 
+// One row of C (M = 1: a batch of one, as a streamed sequence steps): c[nr] (+)= a[kc] · Bp[kc × NR]
+// for `panels` adjacent panels at once, so that their independent FMA chains hide one another's
+// latency. Each element is summed over k in the same order as micro's, so the results are the
+// same bit for bit as through the general path.
+template <typename T, int P>
+static inline void row_micro(int kc, const T* __restrict a, const T* __restrict Bp, T* C, int nc, bool add) {
+  typedef Simd<T> S;
+  typedef typename S::V V;
+  constexpr int L = Vec<T>::L, NR = Blk<T>::NR;
+  V c[P][2];
+  for (int q = 0; q < P; q++) c[q][0] = c[q][1] = S::zero();
+  for (int k = 0; k < kc; k++) {
+    const V x = S::bcast(a + k);
+    for (int q = 0; q < P; q++) {
+      const T* b = Bp + (size_t)q * NR * kc + (size_t)k * NR;
+      c[q][0] = S::fma(x, S::load(b), c[q][0]);
+      c[q][1] = S::fma(x, S::load(b + L), c[q][1]);
+    }
+  }
+  alignas(32) T tmp[P * NR];
+  for (int q = 0; q < P; q++) { S::store(tmp + q * NR, c[q][0]); S::store(tmp + q * NR + L, c[q][1]); }
+  for (int j = 0; j < nc; j++) C[j] = add ? C[j] + tmp[j] : tmp[j];
+}
+
 // ---- driver --------------------------------------------------------------------------------
 
 // Where B's panels come from: packed per block here, or prepacked once for many products.
@@ -160,6 +184,13 @@ static void gemm_range(bool transA, const BSource<T>& bs, int M, int N, int K, c
       } else {
         pack_b(bs.transB, bs.B, N, K, pc, kc, jc, nc, pb.data());
         bp = pb.data();
+      }
+      if (M == 1) { // a single row needs no packing of A and no 6-row tile (5 rows of it would be padding)
+        const T* a = A + pc; // row 0, columns pc…: the same address whether A is stored [1, K] or [K, 1]
+        int jr = 0;
+        for (; jr + 4 * NR <= nc; jr += 4 * NR) row_micro<T, 4>(kc, a, bp + (size_t)jr * kc, C + jc + jr, 4 * NR, add);
+        for (; jr < nc; jr += NR) row_micro<T, 1>(kc, a, bp + (size_t)jr * kc, C + jc + jr, std::min(NR, nc - jr), add);
+        continue;
       }
       for (int ic = 0; ic < M; ic += MC) {
         const int mc = std::min(MC, M - ic);

@@ -1,12 +1,7 @@
-import { readFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { InputError, ReaderGone, ReportedElsewhere, RnnError } from "./errors.js";
 import { processIo, type Io } from "./io/terminal.js";
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
-  return pkg.version;
-}
+import { packageVersion } from "./io/version.js";
 
 /** A whole-number flag, bounded: an absurd value is refused here, not met as an allocation later. */
 function intArg(name: string, max = Infinity) {
@@ -25,7 +20,7 @@ function intArg(name: string, max = Infinity) {
 export function buildProgram(io: Io, setCode: (code: number) => void): Command {
   const program = new Command("rnn")
     .description("Train, evaluate and run recurrent neural networks: stacked Elman, LSTM and GRU, truncated BPTT, gradient clipping; data-parallel under MPI (mpirun, srun).")
-    .version(version(), "-V, --version")
+    .version(packageVersion(), "-V, --version")
     .option("--debug", "print stack traces of errors")
     .showSuggestionAfterError()
     .configureOutput({ writeErr: (s) => io.stderr.write(s), writeOut: (s) => io.stderr.write(s) })
@@ -129,8 +124,19 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
       setCode(await forecast(ckpt, opts, io));
     });
 
+  program.command("export")
+    .description("write a checkpoint as an ONNX model (raw inputs in, what predict prints out; state in and out)")
+    .argument("<checkpoint>", "a .safetensors checkpoint")
+    .requiredOption("--onnx <file.onnx>", "the ONNX file to write")
+    .option("--verify", "run the written model in onnxruntime (if installed) and compare it with rnn predict")
+    .option("--data <csv>", "with --verify: data to compare on (default: the checkpoint's validation data, else its training data)")
+    .action(async (ckpt: string, opts: import("./commands/export.js").ExportOptions) => {
+      const { exportCommand } = await import("./commands/export.js");
+      setCode(await exportCommand(ckpt, opts, io));
+    });
+
   program.command("bench")
-    .description("measure training speed on the standard workloads (small, medium, large)")
+    .description("measure training speed (or with --predict, inference speed) on the standard workloads (small, medium, large)")
     .option("--workload <names>", "comma-separated workloads", "small,medium,large")
     .option("--seconds <s>", "timed seconds per workload, after warm-up", (v) => {
       const n = Number(v);
@@ -146,6 +152,7 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
       if (!(q >= 0 && q < 1)) throw new InvalidArgumentError("--recurrent-dropout must be a number in [0, 1).");
       return q;
     })
+    .option("--predict", "measure inference instead: predict rows/s, batch 1 streaming and batched, beside onnxruntime on the exported model")
     .option("--json", "print the results as one JSON object on stdout")
     .action(async (opts: import("./commands/bench.js").BenchOptions) => {
       const { bench } = await import("./commands/bench.js");

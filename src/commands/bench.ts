@@ -14,6 +14,8 @@ import { writeOut, type Io } from "../io/terminal.js";
 import { DropoutMasks } from "../train/dropout.js";
 import { trainLoop } from "../train/trainer.js";
 import { backendNames, loadBackend, type BackendName } from "../kernels/backends.js";
+import { loadOrt, ORT_MISSING } from "../export/ort.js";
+import { benchPredict, PREDICT_MODES, type PredictBenchResult, type PredictMode, type PredictPair } from "./bench-predict.js";
 
 /** The standard workloads (issue "Faster than PyTorch on a CPU"): 1 layer, tanh, float32; Elman unless --cell. */
 export const WORKLOADS = {
@@ -33,6 +35,8 @@ export interface BenchOptions {
   /** Recurrent dropout rate (model.recurrentDropout) during the timed training, 0 by default. */
   recurrentDropout?: number;
   json?: boolean;
+  /** Measure inference (predict) instead of training: the engine beside onnxruntime. */
+  predict?: boolean;
 }
 
 export interface BenchResult {
@@ -161,6 +165,7 @@ export async function bench(o: BenchOptions, io: Io): Promise<number> {
   if (!["elman", "lstm", "gru"].includes(cell)) throw new InputError(`--cell: unknown cell "${o.cell}" (elman, lstm, gru)`);
   const seconds = o.seconds ?? 3, rounds = o.rounds ?? 5;
   if (!(seconds > 0) || !(rounds >= 1)) throw new InputError("--seconds and --rounds must be positive");
+  if (o.predict) return predictBench(names as WorkloadName[], cell, backendName, o, seconds, rounds, io);
   const comm = joinWorld(process.env);
   try {
     // Ranks on one machine share its cores: each takes its part unless told otherwise.
@@ -184,4 +189,39 @@ export async function bench(o: BenchOptions, io: Io): Promise<number> {
   } finally {
     comm.finalize();
   }
+}
+
+/** "rnn  onnxruntime  rnn/ort" of one way of calling, rows/s. */
+function pairText(p: PredictPair): string {
+  const n = (r: { rowsPerSecond: number } | null): string => (r ? Math.round(r.rowsPerSecond).toLocaleString("en-US") : "–").padStart(10);
+  const ratio = p.onnxruntime ? `${(p.rnn.rowsPerSecond / p.onnxruntime.rowsPerSecond).toFixed(2)}×` : "";
+  return `${n(p.rnn)} ${n(p.onnxruntime)} ${ratio.padStart(7)}`;
+}
+
+/**
+ * `rnn bench --predict`: predict throughput (rows/s) of each workload, batch 1 streaming and
+ * batched, in the engine and in onnxruntime on the exported model, side by side. One process.
+ */
+async function predictBench(names: WorkloadName[], cell: CellKind, backendName: BackendName | "auto", o: BenchOptions,
+  seconds: number, rounds: number, io: Io): Promise<number> {
+  const backend = loadBackend(backendName, o.threads);
+  const ort = await loadOrt();
+  if (!ort) io.stderr.write(`rnn bench --predict: ${ORT_MISSING}; measuring rnn alone\n`);
+  io.stderr.write(`predict throughput, ${cell}: rnn ${backend.name}×${backend.threads} vs onnxruntime ${ort ? ort.env.versions.common : "(not installed)"} with ${backend.threads} intra-op thread(s), the same model (rnn export)\n`);
+  const modes = Object.keys(PREDICT_MODES) as PredictMode[];
+  for (const m of modes) io.stderr.write(`  ${m}: ${PREDICT_MODES[m]}\n`);
+  io.stderr.write(`${"".padEnd(8)}${modes.map((m) => `| ${m.padEnd(29)}`).join("")}\n`);
+  io.stderr.write(`${"rows/s".padEnd(8)}${modes.map(() => `|${"rnn".padStart(10)} ${"onnxrt".padStart(10)} ${"rnn/ort".padStart(7)}`).join("")}\n`);
+  const results: PredictBenchResult[] = [];
+  try {
+    for (const n of names) {
+      const r = await benchPredict(n, WORKLOADS[n], cell, backend.kernels, backend.threads, ort, seconds, rounds);
+      results.push(r);
+      io.stderr.write(`${n.padEnd(8)}${modes.map((m) => `|${pairText(r.rates[m])}`).join("")}\n`);
+    }
+  } finally {
+    backend.dispose();
+  }
+  if (o.json) await writeOut(io, JSON.stringify({ node: process.version, backend: backend.name, threads: backend.threads, onnxruntime: ort ? ort.env.versions.common : null, predict: results }) + "\n");
+  return 0;
 }

@@ -1,0 +1,136 @@
+import type { Config } from "../config/schema.js";
+import type { Checkpoint } from "../io/checkpoint.js";
+import { onnxCell, permuteBlocks } from "./gates.js";
+import { GraphBuilder, type Attr, type ModelProto } from "./graph.js";
+
+/** The opset the graph is written for (SPEC §8: 14 or later; RNN/LSTM/GRU-14, Squeeze-13, Softmax-13). */
+export const OPSET = 14;
+
+/** What an export reads: a checkpoint, or a model made in memory (rnn bench --predict). */
+export type ExportSource = Pick<Checkpoint, "shape" | "params" | "normalization" | "classes" | "epoch" | "step">
+  & { readonly config: Pick<Config, "task"> & { readonly data: Pick<Config["data"], "inputs" | "targets" | "sequenceColumn"> } };
+
+/**
+ * The ONNX model of a checkpoint (SPEC §8): raw inputs in, what `rnn predict` prints out.
+ *
+ *   x [batch, time, I] ─ (x − mean) / std ─ Transpose → [time, batch, I]
+ *     ─ layer 0 … layer L−1 (one ONNX RNN/LSTM/GRU each, layout 0, initial state from h0/c0)
+ *     ─ head: MatMul W_outᵀ + b_out ─ Transpose → [batch, time, O]
+ *     → y (regression, original units) or p = Softmax(·) (classification)
+ *   hn, cn [L, batch, H]: each layer's state after the last step, to feed back as h0, c0.
+ *
+ * Inputs are standardised by explicit Sub/Div nodes rather than folded into layer 0's weights:
+ * W/std and −W·mean/std would cancel in float32 when |mean| ≫ std. The regression targets'
+ * un-normalisation y·std + mean is folded into the head (a product and a sum, no cancellation).
+ * Weights are float32 whatever the checkpoint's dtype.
+ *
+ * `h0`/`c0` are required inputs, [L, batch, H] or [L, 1, H] (broadcast to the batch: zeros
+ * [L, 1, H] start every sequence from s_0). SPEC §8 asks for optional inputs, zero when absent;
+ * ONNX's form of that (an initializer of the same name as a default) is not fed by
+ * onnxruntime-node, which passes only the non-initializer inputs to a run: there the state
+ * would be baked in as zeros and a carried hn silently ignored. A required input is honoured
+ * by every runtime.
+ */
+export function buildOnnxModel(ck: ExportSource, producerVersion: string): ModelProto {
+  const { shape, config: cfg } = ck;
+  const I = shape.inputSize, H = shape.hiddenSize, O = shape.outputSize, L = shape.layers;
+  const isLstm = shape.cell === "lstm";
+  const classification = cfg.task === "classification";
+  const oc = onnxCell(shape.cell, shape.activation);
+  const G = oc.blocks.length;
+  const g = new GraphBuilder();
+  const param = (name: string): Float64Array | Float32Array => {
+    const t = ck.params.get(name);
+    if (!t) throw new Error(`checkpoint tensor ${name} missing`);
+    return t;
+  };
+
+  const x = g.input("x", ["batch", "time", I], `raw inputs, last axis: ${cfg.data.inputs.join(", ")} (original units)`);
+  const h0 = g.input("h0", [L, "state_batch", H], "each layer's hidden state before the first step: hn of the previous call, or zeros [L, 1, H] to start a sequence (a batch of 1 is broadcast)");
+  const c0 = isLstm ? g.input("c0", [L, "state_batch", H], "each LSTM layer's cell state before the first step: cn of the previous call, or zeros [L, 1, H]") : null;
+
+  // Normalisation of the inputs, when the checkpoint has it.
+  let inp = x;
+  if (ck.normalization) {
+    const stats = cfg.data.inputs.map((c) => ck.normalization![c]);
+    const mean = g.floats("input_mean", [I], Float32Array.from(stats, (s) => s.mean));
+    const std = g.floats("input_std", [I], Float32Array.from(stats, (s) => s.std));
+    [inp] = g.node("Div", [g.node("Sub", [x, mean], 1)[0], std], 1);
+  }
+  [inp] = g.node("Transpose", [inp], 1, { perm: { ints: [1, 0, 2] } }); // [time, batch, I]
+
+  // The initial states, broadcast to x's batch, one [1, batch, H] slice per layer.
+  const [batch] = g.node("Slice", [g.node("Shape", [x], 1)[0], g.int64s("zero", [0]), g.int64s("one", [1])], 1);
+  const [stateShape] = g.node("Concat", [g.int64s("layers", [L]), batch, g.int64s("hidden", [H])], 1, { axis: { int: 0 } });
+  const perLayer = (s: string): string[] => {
+    const [full] = g.node("Expand", [s, stateShape], 1);
+    return L === 1 ? [full] : g.node("Split", [full, g.int64s(`${s}_split`, Array(L).fill(1))], L, { axis: { int: 0 } });
+  };
+  const h0s = perLayer(h0), c0s = c0 ? perLayer(c0) : null;
+
+  const attrs: Record<string, Attr> = { hidden_size: { int: H }, layout: { int: 0 } };
+  if (oc.attrs.activations) attrs.activations = { strings: oc.attrs.activations };
+  if (oc.attrs.linear_before_reset !== undefined) attrs.linear_before_reset = { int: oc.attrs.linear_before_reset };
+  const hn: string[] = [], cn: string[] = [];
+  for (let k = 0; k < L; k++) {
+    const inK = k === 0 ? I : H;
+    const W = new Float32Array(G * H * inK), R = new Float32Array(G * H * H);
+    permuteBlocks(param(`rnn.weight_ih_l${k}`), H, inK, oc.blocks, W);
+    permuteBlocks(param(`rnn.weight_hh_l${k}`), H, H, oc.blocks, R);
+    let B = "";
+    if (shape.bias) {
+      const b = new Float32Array(2 * G * H);
+      permuteBlocks(param(`rnn.bias_ih_l${k}`), H, 1, oc.blocks, b, 0);
+      permuteBlocks(param(`rnn.bias_hh_l${k}`), H, 1, oc.blocks, b, G * H);
+      B = g.floats(`B_l${k}`, [1, 2 * G * H], b);
+    }
+    const inputs = [inp, g.floats(`W_l${k}`, [1, G * H, inK], W), g.floats(`R_l${k}`, [1, G * H, H], R), B, "", h0s[k]];
+    if (c0s) inputs.push(c0s[k]);
+    const [Y, Yh, Yc] = g.node(oc.op, inputs, isLstm ? 3 : 2, attrs); // Y [time, 1, batch, H]
+    hn.push(Yh); if (Yc) cn.push(Yc);
+    [inp] = g.node("Squeeze", [Y, g.int64s(`squeeze_l${k}`, [1])], 1); // [time, batch, H]
+  }
+  const layerStack = (parts: string[], name: string): void => {
+    if (parts.length === 1) g.node("Identity", parts, [name]);
+    else g.node("Concat", parts, [name], { axis: { int: 0 } });
+  };
+  layerStack(hn, "hn");
+  if (isLstm) layerStack(cn, "cn");
+
+  // The head, with the targets' un-normalisation folded in: y = h (W_outᵀ · std) + (b_out · std + mean).
+  const outStats = !classification && ck.normalization ? cfg.data.targets.map((c) => ck.normalization![c]) : null;
+  const w = param("head.weight"), wt = new Float32Array(H * O);
+  for (let o = 0; o < O; o++) for (let j = 0; j < H; j++) wt[j * O + o] = w[o * H + j] * (outStats ? outStats[o].std : 1);
+  let [out] = g.node("MatMul", [inp, g.floats("head_weight_t", [H, O], wt)], 1);
+  if (shape.bias || outStats) {
+    const b = ck.params.get("head.bias");
+    const bias = Float32Array.from({ length: O }, (_, o) => (b ? b[o] : 0) * (outStats ? outStats[o].std : 1) + (outStats ? outStats[o].mean : 0));
+    [out] = g.node("Add", [out, g.floats("head_bias", [O], bias)], 1);
+  }
+  const name = classification ? "p" : "y";
+  if (classification) {
+    [out] = g.node("Transpose", [out], 1, { perm: { ints: [1, 0, 2] } });
+    g.node("Softmax", [out], [name], { axis: { int: -1 } });
+  } else {
+    g.node("Transpose", [out], [name], { perm: { ints: [1, 0, 2] } });
+  }
+  g.output(name, ["batch", "time", O], classification
+    ? `softmax probabilities, last axis: classes ${ck.classes!.join(", ")}`
+    : `predictions in original units, last axis: ${cfg.data.targets.join(", ")}`);
+  g.output("hn", [L, "batch", H], "each layer's hidden state after the last step (feed back as h0 to continue)");
+  if (isLstm) g.output("cn", [L, "batch", H], "each LSTM layer's cell state after the last step (feed back as c0 to continue)");
+
+  const metadata: Record<string, string> = {
+    task: cfg.task,
+    inputs: JSON.stringify(cfg.data.inputs),
+    targets: JSON.stringify(cfg.data.targets),
+    ...(ck.classes ? { classes: JSON.stringify(ck.classes) } : {}),
+    ...(cfg.data.sequenceColumn !== null ? { sequence_column: cfg.data.sequenceColumn } : {}),
+    cell: shape.cell, layers: String(L), hidden_size: String(H),
+    ...(ck.normalization ? { normalization: JSON.stringify(ck.normalization) } : {}),
+  };
+  return g.model({
+    name: `rnn_${shape.cell}`, opset: OPSET, producerVersion, metadata,
+    doc: `${L}-layer ${shape.cell} (H ${H}) ${cfg.task} model exported by rnn from a checkpoint at epoch ${ck.epoch}, step ${ck.step}.`,
+  });
+}

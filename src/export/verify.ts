@@ -1,0 +1,93 @@
+import { softmaxRow } from "../core/loss.js";
+import type { Network } from "../core/network.js";
+import type { TargetShape } from "../data/batches.js";
+import { prepareSequence } from "../data/dataset.js";
+import { targetPlan } from "../data/load.js";
+import type { RawSequence } from "../data/table.js";
+import type { Checkpoint } from "../io/checkpoint.js";
+import { forwardSequences } from "../train/evaluate.js";
+import { freshState, type OrtModule, type OrtSession } from "./ort.js";
+
+/** SPEC §8: onnxruntime agrees with `rnn predict` to 1e-5 relative: |onnx − ours| ≤ 1e-5 · (1 + |ours|). */
+export const EXPORT_TOLERANCE = 1e-5;
+
+/** Sequences per onnxruntime call (padded to the longest: the padding's outputs are not compared). */
+const GROUP = 32;
+
+export interface VerifyReport {
+  readonly sequences: number;
+  readonly rows: number;
+  /** The largest |onnx − ours| / (1 + |ours|) over every output of every row. */
+  readonly maxRelDiff: number;
+  /** Where it is. */
+  readonly worst: { readonly sequence: string | null; readonly t: number; readonly column: string; readonly ours: number; readonly onnx: number } | null;
+}
+
+/**
+ * What `rnn predict` prints for each sequence, as numbers: [T, O] per sequence, regression
+ * outputs in original units or classification probabilities. Each sequence runs from s_0.
+ */
+export function engineOutputs(net: Network, ts: TargetShape, ck: Checkpoint, raws: readonly RawSequence[]): Float64Array[] {
+  const O = net.shape.outputSize, cfg = ck.config;
+  const plan = targetPlan(cfg);
+  const seqs = raws.map((s) => prepareSequence({ ...s, y: null, labels: null }, plan, ck.classes, ck.normalization, ck.file));
+  const out = raws.map((s) => new Float64Array(s.length * O));
+  const stats = cfg.task === "regression" ? cfg.data.targets.map((c) => ck.normalization?.[c] ?? { mean: 0, std: 1 }) : null;
+  const probs = new Float64Array(O);
+  let g0 = 0; // the first sequence of forwardSequences' current group (it runs them in order)
+  forwardSequences(net, seqs, ts, (batch, y, t0, len) => {
+    for (let b = 0; b < batch.B; b++) {
+      const dst = out[g0 + b], n = batch.lengths[b];
+      for (let t = t0; t < Math.min(t0 + len, n); t++) {
+        const row = (t - t0) * batch.B + b;
+        if (stats) for (let o = 0; o < O; o++) dst[t * O + o] = y[row * O + o] * stats[o].std + stats[o].mean;
+        else { softmaxRow(y, row * O, O, probs); dst.set(probs, t * O); }
+      }
+    }
+    if (t0 + len >= batch.T) g0 += batch.B;
+  });
+  return out;
+}
+
+/** One padded batch of raw sequences as onnxruntime's x [B, T, I] (float32). */
+function rawBatch(ort: OrtModule, raws: readonly RawSequence[], I: number): { x: InstanceType<OrtModule["Tensor"]>; T: number } {
+  const B = raws.length, T = Math.max(...raws.map((s) => s.length));
+  const data = new Float32Array(B * T * I);
+  raws.forEach((s, b) => data.set(s.x, b * T * I));
+  return { x: new ort.Tensor("float32", data, [B, T, I]), T };
+}
+
+/**
+ * Runs the exported model in onnxruntime on raw sequences (each from zero state) and compares
+ * every output of every row with the engine's (`engineOutputs`).
+ */
+export async function compareWithOnnx(ort: OrtModule, session: OrtSession, net: Network, ts: TargetShape, ck: Checkpoint,
+  raws: readonly RawSequence[]): Promise<VerifyReport> {
+  const ours = engineOutputs(net, ts, ck, raws);
+  const I = net.shape.inputSize, O = net.shape.outputSize;
+  const output = ck.config.task === "regression" ? "y" : "p";
+  const columns = ck.classes ? ck.classes.map((c) => `p_${c}`) : ck.config.data.targets.map((c) => `pred_${c}`);
+  let maxRelDiff = 0, rows = 0;
+  let worst: VerifyReport["worst"] = null;
+  for (let g = 0; g < raws.length; g += GROUP) {
+    const group = raws.slice(g, g + GROUP);
+    const { x, T } = rawBatch(ort, group, I);
+    const res = await session.run({ x, ...freshState(ort, net.shape) });
+    const got = res[output].data as Float32Array;
+    group.forEach((s, b) => {
+      const want = ours[g + b];
+      rows += s.length;
+      for (let t = 0; t < s.length; t++) {
+        for (let o = 0; o < O; o++) {
+          const a = got[(b * T + t) * O + o], w = want[t * O + o];
+          const d = Math.abs(a - w) / (1 + Math.abs(w));
+          if (!(d <= maxRelDiff)) { // NaN counts as the worst
+            maxRelDiff = Number.isNaN(d) ? Infinity : d;
+            worst = { sequence: s.id, t, column: columns[o], ours: w, onnx: a };
+          }
+        }
+      }
+    });
+  }
+  return { sequences: raws.length, rows, maxRelDiff, worst };
+}

@@ -1,0 +1,20 @@
+import { describe, expect, it } from "vitest";
+import { rnn } from "../helpers/cli.js";
+import { ort } from "./helpers.js";
+
+/** `rnn bench --predict` measures the engine and onnxruntime side by side (a short run: the shape of the report, not the speed). */
+describe("rnn bench --predict", () => {
+  it.each(["elman", "lstm"])("%s: rows/s online, stream and batched, for rnn and onnxruntime", (cell) => {
+    const r = rnn(["bench", "--predict", "--cell", cell, "--workload", "small", "--seconds", "0.05", "--rounds", "1", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { onnxruntime: string | null; predict: { workload: string; cell: string; rates: Record<string, { rnn: { rowsPerSecond: number }; onnxruntime: { rowsPerSecond: number } | null }> }[] };
+    expect(j.predict.map((p) => [p.workload, p.cell])).toEqual([["small", cell]]);
+    for (const m of ["online", "stream", "batched"]) {
+      const p = j.predict[0].rates[m];
+      expect(p.rnn.rowsPerSecond, m).toBeGreaterThan(0);
+      if (ort) expect(p.onnxruntime!.rowsPerSecond, m).toBeGreaterThan(0);
+      else expect(p.onnxruntime).toBeNull();
+    }
+    expect(r.stderr).toMatch(/^small +\|/m);
+  });
+});
