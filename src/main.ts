@@ -128,6 +128,8 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
     .description("write a checkpoint as an ONNX model (raw inputs in, what predict prints out; state in and out)")
     .argument("<checkpoint>", "a .safetensors checkpoint")
     .requiredOption("--onnx <file.onnx>", "the ONNX file to write")
+    .addOption(new Option("--state-inputs <kind>", "h0/c0 optional (zero when absent; SPEC §8) or required (onnxruntime-node feeds no optional input: use required to carry state from Node)")
+      .choices(["optional", "required"]).default("optional"))
     .option("--verify", "run the written model in onnxruntime (if installed) and compare it with rnn predict")
     .option("--data <csv>", "with --verify: data to compare on (default: the checkpoint's validation data, else its training data)")
     .action(async (ckpt: string, opts: import("./commands/export.js").ExportOptions) => {

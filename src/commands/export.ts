@@ -3,7 +3,7 @@ import { splitValidation } from "../data/dataset.js";
 import { columnSpec } from "../data/load.js";
 import { openInput, readSequences, type RawSequence } from "../data/table.js";
 import { InputError, JobError } from "../errors.js";
-import { buildOnnxModel, OPSET } from "../export/model.js";
+import { buildOnnxModel, OPSET, type StateInputs } from "../export/model.js";
 import { encodeModel } from "../export/graph.js";
 import { loadOrt, openSession, ORT_MISSING } from "../export/ort.js";
 import { compareWithOnnx, EXPORT_TOLERANCE } from "../export/verify.js";
@@ -15,6 +15,8 @@ import { loadModel, readCheckpointData, type LoadedModel } from "./model.js";
 
 export interface ExportOptions {
   onnx: string;
+  /** h0/c0 optional (zero when absent; SPEC §8) or required (for onnxruntime-node, which feeds no optional input). */
+  stateInputs?: StateInputs;
   verify?: boolean;
   data?: string;
 }
@@ -46,11 +48,11 @@ export async function exportCommand(ckFile: string, o: ExportOptions, io: Io): P
   if (!/\.onnx$/i.test(o.onnx)) throw new InputError(`--onnx ${o.onnx}: the file name must end in .onnx`);
   const m = loadModel(ckFile);
   const { ck } = m, s = ck.shape;
-  const bytes = encodeModel(buildOnnxModel(ck, packageVersion()));
+  const bytes = encodeModel(buildOnnxModel(ck, packageVersion(), o.stateInputs ?? "optional"));
   writeFileAtomic(o.onnx, bytes);
   const out = ck.config.task === "regression" ? `y [batch, time, ${s.outputSize}]` : `p [batch, time, ${s.outputSize}] (softmax)`;
   io.stderr.write(`wrote ${o.onnx} (${(bytes.length / 1024).toFixed(1)} KiB, opset ${OPSET}): ${s.layers}-layer ${s.cell} H ${s.hiddenSize}; `
-    + `x [batch, time, ${s.inputSize}]${ck.normalization ? " (raw: normalised inside)" : ""} → ${out}, hn${s.cell === "lstm" ? ", cn" : ""}\n`);
+    + `x [batch, time, ${s.inputSize}]${ck.normalization ? " (raw: normalised inside)" : ""}, h0${s.cell === "lstm" ? ", c0" : ""} ${o.stateInputs === "required" ? "required" : "optional"} → ${out}, hn${s.cell === "lstm" ? ", cn" : ""}\n`);
   if (!o.verify) return 0;
 
   const ort = await loadOrt();

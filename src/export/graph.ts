@@ -62,9 +62,13 @@ export class GraphBuilder {
     return name;
   }
 
-  /** A float32 graph input (required: onnxruntime-node feeds no input that has a default initializer). */
-  input(name: string, dims: readonly Dim[], doc: string): string {
+  /**
+   * A float32 graph input; with `byDefault` (its value when the caller gives none) also an
+   * initializer of the same name — ONNX's optional input (IR ≥ 4: an overridable initializer).
+   */
+  input(name: string, dims: readonly Dim[], doc: string, byDefault?: { dims: readonly number[]; data: Float32Array }): string {
     this.inputs.push(valueInfo(name, dims, doc));
+    if (byDefault) this.floats(name, byDefault.dims, byDefault.data);
     return name;
   }
 

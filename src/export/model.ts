@@ -6,6 +6,9 @@ import { GraphBuilder, type Attr, type ModelProto } from "./graph.js";
 /** The opset the graph is written for (SPEC §8: 14 or later; RNN/LSTM/GRU-14, Squeeze-13, Softmax-13). */
 export const OPSET = 14;
 
+/** h0/c0 as optional inputs, zero when absent (SPEC §8), or as required ones (for onnxruntime-node). */
+export type StateInputs = "optional" | "required";
+
 /** What an export reads: a checkpoint, or a model made in memory (rnn bench --predict). */
 export type ExportSource = Pick<Checkpoint, "shape" | "params" | "normalization" | "classes" | "epoch" | "step">
   & { readonly config: Pick<Config, "task"> & { readonly data: Pick<Config["data"], "inputs" | "targets" | "sequenceColumn"> } };
@@ -24,14 +27,15 @@ export type ExportSource = Pick<Checkpoint, "shape" | "params" | "normalization"
  * un-normalisation y·std + mean is folded into the head (a product and a sum, no cancellation).
  * Weights are float32 whatever the checkpoint's dtype.
  *
- * `h0`/`c0` are required inputs, [L, batch, H] or [L, 1, H] (broadcast to the batch: zeros
- * [L, 1, H] start every sequence from s_0). SPEC §8 asks for optional inputs, zero when absent;
- * ONNX's form of that (an initializer of the same name as a default) is not fed by
- * onnxruntime-node, which passes only the non-initializer inputs to a run: there the state
- * would be baked in as zeros and a carried hn silently ignored. A required input is honoured
- * by every runtime.
+ * `h0`/`c0` are [L, batch, H] or [L, 1, H] (broadcast to the batch: zeros [L, 1, H] start every
+ * sequence from s_0). By default they are optional, zero when absent (SPEC §8), in ONNX's form
+ * of an optional input: an initializer of the same name holds the default (IR ≥ 4, an
+ * "overridable initializer"). onnxruntime in Python, C, C++ and C# feeds a given h0 over it;
+ * onnxruntime-node (1.30) passes only the other inputs to a run and silently keeps the zeros —
+ * so for Node callers that carry state, `stateInputs: "required"` makes h0/c0 plain required
+ * inputs, which every runtime honours.
  */
-export function buildOnnxModel(ck: ExportSource, producerVersion: string): ModelProto {
+export function buildOnnxModel(ck: ExportSource, producerVersion: string, stateInputs: StateInputs = "optional"): ModelProto {
   const { shape, config: cfg } = ck;
   const I = shape.inputSize, H = shape.hiddenSize, O = shape.outputSize, L = shape.layers;
   const isLstm = shape.cell === "lstm";
@@ -46,8 +50,9 @@ export function buildOnnxModel(ck: ExportSource, producerVersion: string): Model
   };
 
   const x = g.input("x", ["batch", "time", I], `raw inputs, last axis: ${cfg.data.inputs.join(", ")} (original units)`);
-  const h0 = g.input("h0", [L, "state_batch", H], "each layer's hidden state before the first step: hn of the previous call, or zeros [L, 1, H] to start a sequence (a batch of 1 is broadcast)");
-  const c0 = isLstm ? g.input("c0", [L, "state_batch", H], "each LSTM layer's cell state before the first step: cn of the previous call, or zeros [L, 1, H]") : null;
+  const zeros = stateInputs === "optional" ? { dims: [L, 1, H], data: new Float32Array(L * H) } : undefined;
+  const h0 = g.input("h0", [L, "state_batch", H], "each layer's hidden state before the first step: hn of the previous call, or zeros [L, 1, H] to start a sequence (a batch of 1 is broadcast)", zeros);
+  const c0 = isLstm ? g.input("c0", [L, "state_batch", H], "each LSTM layer's cell state before the first step: cn of the previous call, or zeros [L, 1, H]", zeros) : null;
 
   // Normalisation of the inputs, when the checkpoint has it.
   let inp = x;

@@ -124,9 +124,9 @@ export function predictOutputs(csv: string, task: Variant["task"]): Map<string, 
   return out;
 }
 
-/** The exported model of a checkpoint, through `rnn export`, as bytes. */
-export async function exportBytes(ck: string, onnxFile: string): Promise<Uint8Array> {
-  const r = await rnnHere(["export", ck, "--onnx", onnxFile]);
+/** The exported model of a checkpoint, through `rnn export` (with `extra` flags), as bytes. */
+export async function exportBytes(ck: string, onnxFile: string, extra: readonly string[] = []): Promise<Uint8Array> {
+  const r = await rnnHere(["export", ck, "--onnx", onnxFile, ...extra]);
   if (r.code !== 0) throw new Error(`rnn export ${ck}: exit ${r.code}: ${r.stderr}`);
   return readFileSync(onnxFile);
 }

@@ -9,10 +9,13 @@ import { Rng } from "../../src/core/rng.js";
 import { INPUTS, TARGETS, batchTensor, exportBytes, ort, runOrt, writeData, writeVariant, type Variant } from "./helpers.js";
 
 /**
- * The exported model's state (SPEC §8): h0/c0 are real inputs (zero when left out, used
- * per layer when given, never baked in), hn/cn let a caller stream a sequence in pieces, and
- * the batch and time axes are free.
+ * The exported model's state (SPEC §8): h0/c0 are optional inputs, zero when left out (the
+ * default export); a given state is used per layer, never baked in, and hn/cn let a caller
+ * stream a sequence in pieces — tested on `--state-inputs required` exports, since
+ * onnxruntime-node feeds no optional input (Python's onnxruntime does); the batch and time
+ * axes are free.
  */
+const REQUIRED = ["--state-inputs", "required"];
 const L = 2, H = 5, B = 3, T = 10;
 type Tensor = InstanceType<OrtModule["Tensor"]>;
 
@@ -30,7 +33,7 @@ describe.skipIf(!ort)("ONNX export: state in and out", () => {
   it.each(cases.map((v) => [v.cell, v] as const))("%s: zeros [L, 1, H] start every row; halves with the state carried = one call; nothing is kept between calls", async (cell, v) => {
     const ck = path.join(dir, `${cell}.safetensors`);
     writeVariant(ck, data, v, 21);
-    const s = await openSession(o, await exportBytes(ck, path.join(dir, `${cell}.onnx`)), 1);
+    const s = await openSession(o, await exportBytes(ck, path.join(dir, `${cell}.onnx`), REQUIRED), 1);
     const fresh = freshState(o, v);
     const whole = await runOrt(s, { x: batchTensor(o, seqs), ...fresh });
     const zeros: Record<string, Tensor> = { h0: states(() => 0), ...(cell === "lstm" ? { c0: states(() => 0) } : {}) };
@@ -59,7 +62,7 @@ describe.skipIf(!ort)("ONNX export: state in and out", () => {
   it.each(cases.map((v) => [v.cell, v] as const))("%s: a given h0 (and c0) is each layer's start state, as in the engine", async (cell, v) => {
     const ck = path.join(dir, `${cell}-h0.safetensors`);
     writeVariant(ck, data, v, 22);
-    const s = await openSession(o, await exportBytes(ck, path.join(dir, `${cell}-h0.onnx`)), 1);
+    const s = await openSession(o, await exportBytes(ck, path.join(dir, `${cell}-h0.onnx`), REQUIRED), 1);
     const rng = new Rng(9);
     const h0 = Float32Array.from({ length: L * B * H }, () => 2 * rng.uniform() - 1);
     const c0 = Float32Array.from({ length: L * B * H }, () => 2 * rng.uniform() - 1);
@@ -87,6 +90,20 @@ describe.skipIf(!ort)("ONNX export: state in and out", () => {
       want[(b * T + t) * O + k] = net.head.y[(t * B + b) * O + k] * st.std + st.mean;
     }
     closeTo(`${cell}: y from a given h0`, res.y.data, want, 1e-5);
+  });
+
+  it.each(cases.map((v) => [v.cell, v] as const))("%s: by default h0/c0 are optional, zero when absent: x alone gives the zero-state outputs", async (cell, v) => {
+    const ck = path.join(dir, `${cell}-opt.safetensors`);
+    writeVariant(ck, data, v, 24);
+    const opt = await openSession(o, await exportBytes(ck, path.join(dir, `${cell}-opt.onnx`)), 1);
+    const req = await openSession(o, await exportBytes(ck, path.join(dir, `${cell}-req.onnx`), REQUIRED), 1);
+    expect(opt.inputNames).toEqual(["x"]); // h0/c0 are overridable initializers, not required inputs
+    expect(req.inputNames).toEqual(cell === "lstm" ? ["x", "h0", "c0"] : ["x", "h0"]);
+    const alone = await runOrt(opt, { x: batchTensor(o, seqs) });
+    const zeros = await runOrt(req, { x: batchTensor(o, seqs), ...freshState(o, v) });
+    closeTo(`${cell}: y of x alone vs zeros given`, alone.y.data, zeros.y.data, 0);
+    closeTo(`${cell}: hn of x alone vs zeros given`, alone.hn.data, zeros.hn.data, 0);
+    await opt.release(); await req.release();
   });
 
   it("the batch and time axes are free: one session runs [1, 1], [5, 13] and [2, 40]", async () => {

@@ -40,7 +40,7 @@ describe.skipIf(!ort)("ONNX export: PyTorch's exporter and ours agree in onnxrun
     const t = await runOrt(theirs, feeds);
     for (const n of c.outputs) closeTo(`${name}: torch.onnx in onnxruntime vs torch, ${n}`, t[n].data, io.get(n)!.data, c.tol);
 
-    const ours = await openSession(o, await exportBytes(path.join(src, "ckpt.safetensors"), path.join(dir, `${name}.onnx`)), 1);
+    const ours = await openSession(o, await exportBytes(path.join(src, "ckpt.safetensors"), path.join(dir, `${name}.onnx`), ["--state-inputs", "required"]), 1);
     const r = await runOrt(ours, feeds);
     for (const n of c.outputs) {
       expect(r[n].dims, `${name}: ${n} dims`).toEqual(t[n].dims);
