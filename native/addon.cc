@@ -9,6 +9,7 @@
 #include "gates.h"
 #include "gemm.h"
 #include "napi-args.h"
+#include "steps.h"
 
 namespace {
 
@@ -316,6 +317,119 @@ napi_value GruBackward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// ---- a layer's recurrence over a window (steps.cc) -----------------------------------------
+
+// The packed W_hhᵀ of a handle, checked against the buffers' dtype and the product's shape.
+template <typename T>
+const rnnk::Packed<T>* packed_as(PackedHandle* p, int K, int N);
+template <>
+const rnnk::Packed<float>* packed_as<float>(PackedHandle* p, int K, int N) {
+  return p && p->is_f32 && p->f.K == K && p->f.N == N ? &p->f : nullptr;
+}
+template <>
+const rnnk::Packed<double>* packed_as<double>(PackedHandle* p, int K, int N) {
+  return p && !p->is_f32 && p->d.K == K && p->d.N == N ? &p->d : nullptr;
+}
+
+// The optional recurrent-dropout pair (mask [B,H], R [T,B,H]): both given or both null.
+bool get_mask(napi_env env, napi_value vm, napi_value vr, Arr* m, Arr* r, bool* has) {
+  bool hm = false, hr = false;
+  if (!get_opt_arr(env, vm, m, &hm) || !get_opt_arr(env, vr, r, &hr) || hm != hr) return false;
+  *has = hm;
+  return true;
+}
+
+// elmanSteps(act, S, packed, T, B, H, mask | null, R | null)
+napi_value ElmanSteps(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value a[8];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  Arr S, m, R;
+  bool has_m = false;
+  PackedHandle* p = argc == 8 ? get_packed(env, a[2]) : nullptr;
+  if (!p || !get_arr(env, a[1], &S) || !get_mask(env, a[6], a[7], &m, &R, &has_m)) return fail(env, "elmanSteps: arguments");
+  const int act = i32(env, a[0]), T = i32(env, a[3]), B = i32(env, a[4]), H = i32(env, a[5]);
+  const int64_t BH = (int64_t)B * H;
+  if (T < 0 || B < 0 || H < 0 || !spans_ok({{&S, 0, (T + 1) * BH}, {has_m ? &m : &S, 0, has_m ? BH : 0}, {has_m ? &R : &S, 0, has_m ? T * BH : 0}})) {
+    return fail(env, "elmanSteps: out of bounds or mixed dtypes");
+  }
+  if (S.type == napi_float32_array) {
+    const auto* pk = packed_as<float>(p, H, H);
+    if (!pk) return fail(env, "elmanSteps: packed W_hh does not match");
+    rnnk::elman_steps<float>(act, at<float>(S, 0), *pk, T, B, H, has_m ? at<float>(m, 0) : nullptr, has_m ? at<float>(R, 0) : nullptr);
+  } else {
+    const auto* pk = packed_as<double>(p, H, H);
+    if (!pk) return fail(env, "elmanSteps: packed W_hh does not match");
+    rnnk::elman_steps<double>(act, at<double>(S, 0), *pk, T, B, H, has_m ? at<double>(m, 0) : nullptr, has_m ? at<double>(R, 0) : nullptr);
+  }
+  return nullptr;
+}
+
+// lstmSteps(G, Hs, Cs, tanhC, packed, T, B, H, mask | null, R | null)
+napi_value LstmSteps(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value a[10];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  Arr G, Hs, Cs, tc, m, R;
+  bool has_m = false;
+  PackedHandle* p = argc == 10 ? get_packed(env, a[4]) : nullptr;
+  if (!p || !get_arr(env, a[0], &G) || !get_arr(env, a[1], &Hs) || !get_arr(env, a[2], &Cs) || !get_arr(env, a[3], &tc)
+      || !get_mask(env, a[8], a[9], &m, &R, &has_m)) {
+    return fail(env, "lstmSteps: arguments");
+  }
+  const int T = i32(env, a[5]), B = i32(env, a[6]), H = i32(env, a[7]);
+  const int64_t BH = (int64_t)B * H;
+  if (T < 0 || B < 0 || H < 0 || !spans_ok({{&G, 0, 4 * T * BH}, {&Hs, 0, (T + 1) * BH}, {&Cs, 0, (T + 1) * BH}, {&tc, 0, T * BH},
+                                            {has_m ? &m : &G, 0, has_m ? BH : 0}, {has_m ? &R : &G, 0, has_m ? T * BH : 0}})) {
+    return fail(env, "lstmSteps: out of bounds or mixed dtypes");
+  }
+  if (G.type == napi_float32_array) {
+    const auto* pk = packed_as<float>(p, H, 4 * H);
+    if (!pk) return fail(env, "lstmSteps: packed W_hh does not match");
+    rnnk::lstm_steps<float>(at<float>(G, 0), at<float>(Hs, 0), at<float>(Cs, 0), at<float>(tc, 0), *pk, T, B, H,
+                            has_m ? at<float>(m, 0) : nullptr, has_m ? at<float>(R, 0) : nullptr);
+  } else {
+    const auto* pk = packed_as<double>(p, H, 4 * H);
+    if (!pk) return fail(env, "lstmSteps: packed W_hh does not match");
+    rnnk::lstm_steps<double>(at<double>(G, 0), at<double>(Hs, 0), at<double>(Cs, 0), at<double>(tc, 0), *pk, T, B, H,
+                             has_m ? at<double>(m, 0) : nullptr, has_m ? at<double>(R, 0) : nullptr);
+  }
+  return nullptr;
+}
+
+// gruSteps(GI, GH, Hs, packed, bHh | null, T, B, H, mask | null, R | null)
+napi_value GruSteps(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value a[10];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  Arr GI, GH, Hs, bhh, m, R;
+  bool has_b = false, has_m = false;
+  PackedHandle* p = argc == 10 ? get_packed(env, a[3]) : nullptr;
+  if (!p || !get_arr(env, a[0], &GI) || !get_arr(env, a[1], &GH) || !get_arr(env, a[2], &Hs) || !get_opt_arr(env, a[4], &bhh, &has_b)
+      || !get_mask(env, a[8], a[9], &m, &R, &has_m)) {
+    return fail(env, "gruSteps: arguments");
+  }
+  const int T = i32(env, a[5]), B = i32(env, a[6]), H = i32(env, a[7]);
+  const int64_t BH = (int64_t)B * H;
+  if (T < 0 || B < 0 || H < 0 || !spans_ok({{&GI, 0, 3 * T * BH}, {&GH, 0, 3 * T * BH}, {&Hs, 0, (T + 1) * BH},
+                                            {has_b ? &bhh : &GI, 0, has_b ? 3 * (int64_t)H : 0},
+                                            {has_m ? &m : &GI, 0, has_m ? BH : 0}, {has_m ? &R : &GI, 0, has_m ? T * BH : 0}})) {
+    return fail(env, "gruSteps: out of bounds or mixed dtypes");
+  }
+  if (GI.type == napi_float32_array) {
+    const auto* pk = packed_as<float>(p, H, 3 * H);
+    if (!pk) return fail(env, "gruSteps: packed W_hh does not match");
+    rnnk::gru_steps<float>(at<float>(GI, 0), at<float>(GH, 0), at<float>(Hs, 0), *pk, has_b ? at<float>(bhh, 0) : nullptr, T, B, H,
+                           has_m ? at<float>(m, 0) : nullptr, has_m ? at<float>(R, 0) : nullptr);
+  } else {
+    const auto* pk = packed_as<double>(p, H, 3 * H);
+    if (!pk) return fail(env, "gruSteps: packed W_hh does not match");
+    rnnk::gru_steps<double>(at<double>(GI, 0), at<double>(GH, 0), at<double>(Hs, 0), *pk, has_b ? at<double>(bhh, 0) : nullptr, T, B, H,
+                            has_m ? at<double>(m, 0) : nullptr, has_m ? at<double>(R, 0) : nullptr);
+  }
+  return nullptr;
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value a[1];
@@ -346,6 +460,9 @@ napi_value Init(napi_env env, napi_value exports) {
       {"lstmBackward", nullptr, LstmBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gruForward", nullptr, GruForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gruBackward", nullptr, GruBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"elmanSteps", nullptr, ElmanSteps, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"lstmSteps", nullptr, LstmSteps, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gruSteps", nullptr, GruSteps, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { activationNames } from "../src/core/activations.js";
-import { referenceKernels, type Kernels } from "../src/core/kernels.js";
+import { referenceKernels, type Kernels, type Packed } from "../src/core/kernels.js";
 import { Rng } from "../src/core/rng.js";
 import { alloc, type DType, type Float } from "../src/core/tensor.js";
 import { loadAddon } from "../src/kernels/native.js";
@@ -65,6 +65,35 @@ describe.each(backends().filter(([n]) => n !== "js"))("%s kernels against the re
         k.mulMask(x1, 0, x1, 0, m, 0, n, false);
         referenceKernels.mulMask(x2, 0, x2, 0, m, 0, n, false);
         expect(Array.from(x1)).toEqual(Array.from(x2)); // a product alone is exact in both
+      }
+    });
+    it(`elmanSteps / lstmSteps / gruSteps ${dtype}: one call is the step loop of the backend's own kernels, bit for bit`, () => {
+      type Body = (kk: Kernels, p: Packed, bufs: Float[], mask: Float | null) => void;
+      // The reference implementation's loop, run on this backend's kernels: what the layers ran per step before.
+      const looped: Kernels = { ...k, elmanSteps: referenceKernels.elmanSteps, lstmSteps: referenceKernels.lstmSteps, gruSteps: referenceKernels.gruSteps };
+      for (const [B, H, T] of [[1, 5, 7], [3, 16, 4], [32, 64, 6]] as const) {
+        const BH = B * H;
+        for (const masked of [false, true]) {
+          const mask = masked ? rand(dtype, BH) : null;
+          const cases: [number, Body, number[]][] = [
+            [1, (kk, p, b, m) => kk.elmanSteps("tanh", b[0], p, T, B, H, m, m ? b[1] : null), [(T + 1) * BH, T * BH]],
+            [4, (kk, p, b, m) => kk.lstmSteps(b[0], b[1], b[2], b[3], p, T, B, H, m, m ? b[4] : null), [4 * T * BH, (T + 1) * BH, (T + 1) * BH, T * BH, T * BH]],
+            [3, (kk, p, b, m) => kk.gruSteps(b[0], b[1], b[2], p, b[3], T, B, H, m, m ? b[4] : null), [3 * T * BH, 3 * T * BH, (T + 1) * BH, 3 * H, T * BH]],
+          ];
+          for (const [G, body, sizes] of cases) {
+            const w = rand(dtype, G * H * H);
+            const start = sizes.map((n) => rand(dtype, n));
+            const run = (kk: Kernels): Float[] => {
+              const p = k.createPacked();
+              k.pack(p, w, 0, H, G * H, true);
+              const bufs = start.map((a) => a.slice());
+              body(kk, p, bufs, mask);
+              return bufs;
+            };
+            const fused = run(k), stepwise = run(looped);
+            fused.forEach((buf, i) => expect(Array.from(buf), `G=${G} B=${B} H=${H} masked=${masked} buffer ${i}`).toEqual(Array.from(stepwise[i])));
+          }
+        }
       }
     });
     // The fused gate kernels: the native ones use their own exp/tanh (float64: the C library's,

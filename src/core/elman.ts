@@ -65,12 +65,7 @@ class ElmanLayer implements RecurrentLayer {
       this.k.addRows(S, BH, this.w.bHh, T * B, H);
     }
     this.k.pack(this.packedHh, this.w.wHh, 0, H, H, true); // op = W_hhᵀ
-    for (let t = 0; t < T; t++) {
-      const o = (t + 1) * BH;
-      if (m) this.k.mulMask(this.R, t * BH, S, t * BH, m, 0, BH, false);
-      this.k.matmulPacked(S, o, m ? this.R : S, t * BH, this.packedHh, B, true);
-      this.k.activate(this.shape.activation, S, o, BH);
-    }
+    this.k.elmanSteps(this.shape.activation, S, this.packedHh, T, B, H, m, m ? this.R : null);
   }
 
   backward(dh: Float, dx: Float | null, T: number, B: number, gradOut: Float | null = null): void {

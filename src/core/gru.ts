@@ -68,13 +68,7 @@ class GruLayer implements RecurrentLayer {
     this.k.matmulNT(GI, 0, x, xOff, this.w.wIh, 0, T * B, H3, In, false);
     if (this.w.bIh) this.k.addRows(GI, 0, this.w.bIh, T * B, H3);
     this.k.pack(this.packedHh, this.w.wHh, 0, H, H3, true); // op = W_hhᵀ [H, 3H]
-    for (let t = 0; t < T; t++) {
-      const g0 = t * B * H3;
-      if (m) this.k.mulMask(R, t * BH, Hs, t * BH, m, 0, BH, false);
-      this.k.matmulPacked(GH, g0, m ? R : Hs, t * BH, this.packedHh, B, false);
-      if (this.w.bHh) this.k.addRows(GH, g0, this.w.bHh, B, H3);
-      this.k.gruForward(GI, GH, g0, Hs, t * BH, (t + 1) * BH, B, H);
-    }
+    this.k.gruSteps(GI, GH, Hs, this.packedHh, this.w.bHh, T, B, H, m, m ? R : null);
   }
 
   backward(dh: Float, dx: Float | null, T: number, B: number, gradOut: Float | null = null): void {

@@ -79,6 +79,28 @@ export interface Kernels {
    */
   gruBackward(dGI: Float, dGH: Float, gi: Float, gh: Float, gOff: number, hs: Float, hPrevOff: number, dh: Float,
     gradOut: Float | null, tOff: number, dhNext: Float, B: number, H: number): void;
+  /**
+   * A layer's recurrence over T steps, forward, as the layer's own loop of the kernels above
+   * would run it (a backend runs it in one call): buffers from offset 0, laid out as the layers
+   * keep them; `p` holds the packed W_hhᵀ; with a recurrent dropout `mask` [B,H], R [T,B,H]
+   * receives h_{t-1} ⊙ mask, what W_hh multiplies. Elman: S [(T+1),B,H] holds s_0 then the
+   * input projections, overwritten by s_t = Φ(· + s_{t-1} W_hhᵀ).
+   */
+  elmanSteps(act: ActivationName, S: Float, p: Packed, T: number, B: number, H: number, mask: Float | null, R: Float | null): void;
+  /** LSTM: G [T,B,4H] input projections (+ biases), Hs and Cs [(T+1),B,H] with h_0 and c_0 first, tanhC [T,B,H]. */
+  lstmSteps(G: Float, Hs: Float, Cs: Float, tanhC: Float, p: Packed, T: number, B: number, H: number, mask: Float | null, R: Float | null): void;
+  /** GRU: GI [T,B,3H] input part, GH [T,B,3H] the recurrent part (+ bHh when given), Hs [(T+1),B,H] with h_0 first. */
+  gruSteps(GI: Float, GH: Float, Hs: Float, p: Packed, bHh: Float | null, T: number, B: number, H: number, mask: Float | null, R: Float | null): void;
+}
+
+/**
+ * The rows W_hh multiplies at step t (offset into the returned buffer): h_{t-1} itself, or
+ * h_{t-1} ⊙ mask written into R[t] — one definition for every backend's step loop.
+ */
+export function recurrentRows(k: Kernels, hs: Float, mask: Float | null, R: Float | null, t: number, BH: number): Float {
+  if (!mask || !R) return hs;
+  k.mulMask(R, t * BH, hs, t * BH, mask, 0, BH, false);
+  return R;
 }
 
 const sigmoid = activations.sigmoid.apply;
@@ -217,6 +239,28 @@ export const referenceKernels: Kernels = {
         dGH[gr + j] = dpr; dGH[gr + H + j] = dpz; dGH[gr + 2 * H + j] = dpn * r;
         dhNext[r0 + j] = dht * z; // the direct path; the products with W_hh are added by the caller
       }
+    }
+  },
+  elmanSteps(act, S, p, T, B, H, mask, R) {
+    const BH = B * H;
+    for (let t = 0; t < T; t++) {
+      this.matmulPacked(S, (t + 1) * BH, recurrentRows(this, S, mask, R, t, BH), t * BH, p, B, true);
+      this.activate(act, S, (t + 1) * BH, BH);
+    }
+  },
+  lstmSteps(G, Hs, Cs, tanhC, p, T, B, H, mask, R) {
+    const BH = B * H;
+    for (let t = 0; t < T; t++) {
+      this.matmulPacked(G, t * 4 * BH, recurrentRows(this, Hs, mask, R, t, BH), t * BH, p, B, true);
+      this.lstmForward(G, t * 4 * BH, Cs, t * BH, (t + 1) * BH, tanhC, t * BH, Hs, (t + 1) * BH, B, H);
+    }
+  },
+  gruSteps(GI, GH, Hs, p, bHh, T, B, H, mask, R) {
+    const BH = B * H;
+    for (let t = 0; t < T; t++) {
+      this.matmulPacked(GH, t * 3 * BH, recurrentRows(this, Hs, mask, R, t, BH), t * BH, p, B, false);
+      if (bHh) this.addRows(GH, t * 3 * BH, bHh, B, 3 * H);
+      this.gruForward(GI, GH, t * 3 * BH, Hs, t * BH, (t + 1) * BH, B, H);
     }
   },
 };

@@ -56,7 +56,7 @@ class LstmLayer implements RecurrentLayer {
 
   forward(x: Float, xOff: number, state0: Float, s0Off: number, T: number, B: number, recurrentMask: Float | null = null): void {
     this.reserve(T, B);
-    const H = this.shape.hiddenSize, H4 = 4 * H, In = this.shape.inputSize, BH = B * H;
+    const H = this.shape.hiddenSize, H4 = 4 * H, In = this.shape.inputSize;
     const m = recurrentMask;
     if (m && this.R.length < this.capT * this.capB * H) this.R = alloc(this.dtype, this.capT * this.capB * H);
     const { G, Hs, Cs, tanhC, R } = this;
@@ -70,12 +70,7 @@ class LstmLayer implements RecurrentLayer {
     this.k.matmulNT(G, 0, x, xOff, this.w.wIh, 0, T * B, H4, In, false);
     if (this.w.bIh && this.w.bHh) { this.k.addRows(G, 0, this.w.bIh, T * B, H4); this.k.addRows(G, 0, this.w.bHh, T * B, H4); }
     this.k.pack(this.packedHh, this.w.wHh, 0, H, H4, true); // op = W_hhᵀ [H, 4H]
-    for (let t = 0; t < T; t++) {
-      const g0 = t * B * H4;
-      if (m) this.k.mulMask(R, t * BH, Hs, t * BH, m, 0, BH, false);
-      this.k.matmulPacked(G, g0, m ? R : Hs, t * BH, this.packedHh, B, true);
-      this.k.lstmForward(G, g0, Cs, t * BH, (t + 1) * BH, tanhC, t * BH, Hs, (t + 1) * BH, B, H);
-    }
+    this.k.lstmSteps(G, Hs, Cs, tanhC, this.packedHh, T, B, H, m, m ? R : null);
   }
 
   backward(dh: Float, dx: Float | null, T: number, B: number, gradOut: Float | null = null): void {

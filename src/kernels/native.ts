@@ -20,6 +20,9 @@ interface Addon extends GateKernels {
   addRows(out: Float, outOff: number, v: Float, rows: number, N: number): void;
   sumRows(out: Float, a: Float, aOff: number, rows: number, N: number): void;
   mulMask(out: Float, outOff: number, a: Float, aOff: number, m: Float, mOff: number, n: number, acc: number): void;
+  elmanSteps(act: number, S: Float, p: object, T: number, B: number, H: number, mask: Float | null, R: Float | null): void;
+  lstmSteps(G: Float, Hs: Float, Cs: Float, tanhC: Float, p: object, T: number, B: number, H: number, mask: Float | null, R: Float | null): void;
+  gruSteps(GI: Float, GH: Float, Hs: Float, p: object, bHh: Float | null, T: number, B: number, H: number, mask: Float | null, R: Float | null): void;
 }
 
 /** A native packed matrix: the addon's handle. */
@@ -58,5 +61,8 @@ export function nativeKernels(addon: Addon): Kernels {
     lstmBackward: addon.lstmBackward,
     gruForward: addon.gruForward,
     gruBackward: addon.gruBackward,
+    elmanSteps: (act, S, p, T, B, H, m, R) => addon.elmanSteps(ACT[act], S, (p as NativePacked).handle, T, B, H, m, R),
+    lstmSteps: (G, Hs, Cs, tc, p, T, B, H, m, R) => addon.lstmSteps(G, Hs, Cs, tc, (p as NativePacked).handle, T, B, H, m, R),
+    gruSteps: (GI, GH, Hs, p, b, T, B, H, m, R) => addon.gruSteps(GI, GH, Hs, (p as NativePacked).handle, b, T, B, H, m, R),
   };
 }

@@ -1,0 +1,23 @@
+// A layer's whole recurrence over a window in one call (src/core/{elman,lstm,gru}.ts forward):
+// per step the recurrent product with the packed W_hhᵀ, then the cell's nonlinearity — the
+// same kernels, in the same order, as one N-API call per step would run, so the same bits;
+// one call per window instead of two per step. Buffers are the layers' own, from offset 0.
+// `mask` [B,H] (recurrent dropout) or null: R[t] = h_{t-1} ⊙ mask is what W_hh multiplies.
+#pragma once
+#include "gemm.h"
+
+namespace rnnk {
+
+// S [(T+1), B, H]: s_0 then the input projections of steps 1..T, overwritten by s_t.
+template <typename T>
+void elman_steps(int act, T* S, const Packed<T>& p, int steps, int B, int H, const T* mask, T* R);
+
+// G [T, B, 4H] input projections (+ biases); Hs, Cs [(T+1), B, H] with h_0, c_0 first; tanhC [T, B, H].
+template <typename T>
+void lstm_steps(T* G, T* Hs, T* Cs, T* tanhC, const Packed<T>& p, int steps, int B, int H, const T* mask, T* R);
+
+// GI, GH [T, B, 3H]: the input part (overwritten by r, z, n) and the recurrent part (+ b_hh when given).
+template <typename T>
+void gru_steps(T* GI, T* GH, T* Hs, const Packed<T>& p, const T* bhh, int steps, int B, int H, const T* mask, T* R);
+
+}  // namespace rnnk
