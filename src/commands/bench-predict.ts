@@ -112,6 +112,7 @@ export async function benchPredict(name: string, w: Sizes, cell: CellKind, kerne
   const net = new Network(shape, "float32", { kernels });
   const rng = new Rng(1);
   initParams(net.layout, net.params, w.H, rng);
+  net.freeze(); // as rnn predict runs it: inference, W_hh packed once
   const x = Float32Array.from({ length: w.B * w.T * w.I }, () => 2 * rng.uniform() - 1); // [B, T, I]
   const ours = await engineRates(net, w, x, seconds, rounds);
   let onnx: Record<PredictMode, PredictRate> | null = null;

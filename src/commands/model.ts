@@ -22,6 +22,7 @@ export function loadModel(file: string): LoadedModel {
   const ck = loadCheckpoint(file);
   const net = new Network(ck.shape, ck.dtype, { kernels: loadBackend().kernels });
   copyParams(ck, net.layout, net.params);
+  net.freeze(); // inference from here on: W_hh is packed once
   const ts: TargetShape = ck.config.task === "regression"
     ? { task: "regression", outputs: ck.shape.outputSize } : { task: "classification", classes: ck.shape.outputSize };
   return { ck, net, ts };

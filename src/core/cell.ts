@@ -46,6 +46,8 @@ export interface RecurrentLayer {
   readonly out: Float;
   readonly outOff: number;
   readonly dState0: Float;
+  /** For inference: the weights will not change, so what is prepared from them is kept (packed W_hh). */
+  freeze(): void;
   /** Copies the state after k steps (k = 0 is state0) of the last forward into dst[B, stateSize]. */
   stateAfter(k: number, B: number, dst: Float, dstOff: number): void;
 }

@@ -64,7 +64,7 @@ class ElmanLayer implements RecurrentLayer {
       this.k.addRows(S, BH, this.w.bIh, T * B, H);
       this.k.addRows(S, BH, this.w.bHh, T * B, H);
     }
-    this.k.pack(this.packedHh, this.w.wHh, 0, H, H, true); // op = W_hhᵀ
+    this.w.packForward(this.k, this.packedHh, H, H); // op = W_hhᵀ
     this.k.elmanSteps(this.shape.activation, S, this.packedHh, T, B, H, m, m ? this.R : null);
   }
 
@@ -73,7 +73,7 @@ class ElmanLayer implements RecurrentLayer {
     const S = this.S, dpre = this.dpre, dnext = this.dnext;
     if (!this.x || B !== this.B) throw new Error("ElmanLayer.backward before forward");
     dnext.fill(0, 0, BH);
-    this.k.pack(this.packedHh, this.w.wHh, 0, H, H, false); // op = W_hh
+    this.w.packBackward(this.k, this.packedHh, H, H); // op = W_hh
     for (let t = T - 1; t >= 0; t--) {
       const o = t * BH;
       if (gradOut) for (let i = 0; i < BH; i++) gradOut[o + i] = dh[o + i] + dnext[i];
@@ -85,6 +85,8 @@ class ElmanLayer implements RecurrentLayer {
     this.dState0.set(dnext.subarray(0, BH));
     this.w.backward(this.k, dpre, dpre, this.x, this.xOff, this.mask ? this.R : S, H, H, In, T * B, dx);
   }
+
+  freeze(): void { this.w.frozen = true; }
 
   stateAfter(k: number, B: number, dst: Float, dstOff: number): void {
     const BH = B * this.shape.hiddenSize;

@@ -67,7 +67,7 @@ class GruLayer implements RecurrentLayer {
     for (let i = 0; i < BH; i++) Hs[i] = state0[s0Off + i];
     this.k.matmulNT(GI, 0, x, xOff, this.w.wIh, 0, T * B, H3, In, false);
     if (this.w.bIh) this.k.addRows(GI, 0, this.w.bIh, T * B, H3);
-    this.k.pack(this.packedHh, this.w.wHh, 0, H, H3, true); // op = W_hhᵀ [H, 3H]
+    this.w.packForward(this.k, this.packedHh, H, H3); // op = W_hhᵀ [H, 3H]
     this.k.gruSteps(GI, GH, Hs, this.packedHh, this.w.bHh, T, B, H, m, m ? R : null);
   }
 
@@ -76,7 +76,7 @@ class GruLayer implements RecurrentLayer {
     const { GI, GH, Hs, dGI, dGH, dhNext } = this;
     if (!this.x || B !== this.B) throw new Error("GruLayer.backward before forward");
     dhNext.fill(0, 0, BH);
-    this.k.pack(this.packedHh, this.w.wHh, 0, H3, H, false); // op = W_hh [3H, H]
+    this.w.packBackward(this.k, this.packedHh, H, H3); // op = W_hh [3H, H]
     for (let t = T - 1; t >= 0; t--) {
       const g0 = t * B * H3;
       this.k.gruBackward(dGI, dGH, GI, GH, g0, Hs, t * BH, dh, gradOut, t * BH, dhNext, B, H);
@@ -91,6 +91,8 @@ class GruLayer implements RecurrentLayer {
     this.dState0.set(dhNext.subarray(0, BH));
     this.w.backward(this.k, dGI, dGH, this.x, this.xOff, this.mask ? this.R : Hs, H3, H, In, T * B, dx);
   }
+
+  freeze(): void { this.w.frozen = true; }
 
   stateAfter(k: number, B: number, dst: Float, dstOff: number): void {
     const BH = B * this.shape.hiddenSize;

@@ -1,5 +1,5 @@
 import type { LayerShape } from "./cell.js";
-import type { Kernels } from "./kernels.js";
+import type { Kernels, Packed } from "./kernels.js";
 import type { ParamLayout, ParamSpec } from "./params.js";
 import type { Float } from "./tensor.js";
 
@@ -13,12 +13,29 @@ export class LayerWeights {
   readonly gWIh: Float; readonly gWHh: Float;
   readonly gBIh: Float | null; readonly gBHh: Float | null;
 
+  /** Set for inference (the weights no longer change): W_hh is packed for the forward product once. */
+  frozen = false;
+  private packedFor: "forward" | "backward" | null = null;
+
   constructor(layout: ParamLayout, params: Float, grads: Float, l: number, bias: boolean) {
     const v = (buf: Float, name: string): Float => layout.view(buf, `rnn.${name}_l${l}`);
     this.wIh = v(params, "weight_ih"); this.wHh = v(params, "weight_hh");
     this.gWIh = v(grads, "weight_ih"); this.gWHh = v(grads, "weight_hh");
     this.bIh = bias ? v(params, "bias_ih") : null; this.bHh = bias ? v(params, "bias_hh") : null;
     this.gBIh = bias ? v(grads, "bias_ih") : null; this.gBHh = bias ? v(grads, "bias_hh") : null;
+  }
+
+  /** Packs W_hh into `p` for the forward product (op = W_hhᵀ [H, G·H]), unless frozen and already there. */
+  packForward(k: Kernels, p: Packed, H: number, GH: number): void {
+    if (this.frozen && this.packedFor === "forward") return;
+    k.pack(p, this.wHh, 0, H, GH, true);
+    this.packedFor = "forward";
+  }
+
+  /** Packs W_hh into `p` for the backward product (op = W_hh [G·H, H]). */
+  packBackward(k: Kernels, p: Packed, H: number, GH: number): void {
+    k.pack(p, this.wHh, 0, GH, H, false);
+    this.packedFor = "backward";
   }
 
   /**

@@ -69,7 +69,7 @@ class LstmLayer implements RecurrentLayer {
     }
     this.k.matmulNT(G, 0, x, xOff, this.w.wIh, 0, T * B, H4, In, false);
     if (this.w.bIh && this.w.bHh) { this.k.addRows(G, 0, this.w.bIh, T * B, H4); this.k.addRows(G, 0, this.w.bHh, T * B, H4); }
-    this.k.pack(this.packedHh, this.w.wHh, 0, H, H4, true); // op = W_hhᵀ [H, 4H]
+    this.w.packForward(this.k, this.packedHh, H, H4); // op = W_hhᵀ [H, 4H]
     this.k.lstmSteps(G, Hs, Cs, tanhC, this.packedHh, T, B, H, m, m ? R : null);
   }
 
@@ -78,7 +78,7 @@ class LstmLayer implements RecurrentLayer {
     const { G, Cs, tanhC, dG, dhNext, dcNext } = this;
     if (!this.x || B !== this.B) throw new Error("LstmLayer.backward before forward");
     dhNext.fill(0, 0, BH); dcNext.fill(0, 0, BH);
-    this.k.pack(this.packedHh, this.w.wHh, 0, H4, H, false); // op = W_hh [4H, H]
+    this.w.packBackward(this.k, this.packedHh, H, H4); // op = W_hh [4H, H]
     for (let t = T - 1; t >= 0; t--) {
       const g0 = t * B * H4;
       this.k.lstmBackward(dG, G, g0, Cs, t * BH, tanhC, dh, gradOut, t * BH, dhNext, dcNext, B, H);
@@ -94,6 +94,8 @@ class LstmLayer implements RecurrentLayer {
     }
     this.w.backward(this.k, dG, dG, this.x, this.xOff, this.mask ? this.R : this.Hs, H4, H, In, T * B, dx);
   }
+
+  freeze(): void { this.w.frozen = true; }
 
   stateAfter(k: number, B: number, dst: Float, dstOff: number): void {
     const H = this.shape.hiddenSize, BH = B * H;

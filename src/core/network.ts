@@ -101,6 +101,15 @@ export class Network {
       this.params, this.grads, dtype, kernels);
   }
 
+  /**
+   * For inference only (eval, predict, forecast, the library): the weights will not change, so
+   * each layer packs W_hh once instead of at every forward call. Training must never freeze.
+   */
+  freeze(): this {
+    for (const l of this.layers) l.freeze();
+    return this;
+  }
+
   /** Floats of carried state per batch row, per layer. */
   get stateSize(): number { return this.layers[0].stateSize; }
 
