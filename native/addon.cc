@@ -331,6 +331,12 @@ const rnnk::Packed<double>* packed_as<double>(PackedHandle* p, int K, int N) {
   return p && !p->is_f32 && p->d.K == K && p->d.N == N ? &p->d : nullptr;
 }
 
+// Runs f(T{}) with T the array's element type (float or double); returns what f returns.
+template <typename F>
+bool with_dtype(const Arr& a, F&& f) {
+  return a.type == napi_float32_array ? f(float{}) : f(double{});
+}
+
 // The optional recurrent-dropout pair (mask [B,H], R [T,B,H]): both given or both null.
 bool get_mask(napi_env env, napi_value vm, napi_value vr, Arr* m, Arr* r, bool* has) {
   bool hm = false, hr = false;
@@ -348,20 +354,18 @@ napi_value ElmanSteps(napi_env env, napi_callback_info info) {
   bool has_m = false;
   PackedHandle* p = argc == 8 ? get_packed(env, a[2]) : nullptr;
   if (!p || !get_arr(env, a[1], &S) || !get_mask(env, a[6], a[7], &m, &R, &has_m)) return fail(env, "elmanSteps: arguments");
-  const int act = i32(env, a[0]), T = i32(env, a[3]), B = i32(env, a[4]), H = i32(env, a[5]);
+  const int act = i32(env, a[0]), steps = i32(env, a[3]), B = i32(env, a[4]), H = i32(env, a[5]);
   const int64_t BH = (int64_t)B * H;
-  if (T < 0 || B < 0 || H < 0 || !spans_ok({{&S, 0, (T + 1) * BH}, {has_m ? &m : &S, 0, has_m ? BH : 0}, {has_m ? &R : &S, 0, has_m ? T * BH : 0}})) {
+  if (steps < 0 || B < 0 || H < 0 || !spans_ok({{&S, 0, (steps + 1) * BH}, {has_m ? &m : &S, 0, has_m ? BH : 0}, {has_m ? &R : &S, 0, has_m ? steps * BH : 0}})) {
     return fail(env, "elmanSteps: out of bounds or mixed dtypes");
   }
-  if (S.type == napi_float32_array) {
-    const auto* pk = packed_as<float>(p, H, H);
-    if (!pk) return fail(env, "elmanSteps: packed W_hh does not match");
-    rnnk::elman_steps<float>(act, at<float>(S, 0), *pk, T, B, H, has_m ? at<float>(m, 0) : nullptr, has_m ? at<float>(R, 0) : nullptr);
-  } else {
-    const auto* pk = packed_as<double>(p, H, H);
-    if (!pk) return fail(env, "elmanSteps: packed W_hh does not match");
-    rnnk::elman_steps<double>(act, at<double>(S, 0), *pk, T, B, H, has_m ? at<double>(m, 0) : nullptr, has_m ? at<double>(R, 0) : nullptr);
-  }
+  const bool ran = with_dtype(S, [&](auto tag) {
+    using T = decltype(tag);
+    const auto* pk = packed_as<T>(p, H, H);
+    if (pk) rnnk::elman_steps<T>(act, at<T>(S, 0), *pk, steps, B, H, has_m ? at<T>(m, 0) : nullptr, has_m ? at<T>(R, 0) : nullptr);
+    return pk != nullptr;
+  });
+  if (!ran) return fail(env, "elmanSteps: packed W_hh does not match");
   return nullptr;
 }
 
@@ -377,23 +381,20 @@ napi_value LstmSteps(napi_env env, napi_callback_info info) {
       || !get_mask(env, a[8], a[9], &m, &R, &has_m)) {
     return fail(env, "lstmSteps: arguments");
   }
-  const int T = i32(env, a[5]), B = i32(env, a[6]), H = i32(env, a[7]);
+  const int steps = i32(env, a[5]), B = i32(env, a[6]), H = i32(env, a[7]);
   const int64_t BH = (int64_t)B * H;
-  if (T < 0 || B < 0 || H < 0 || !spans_ok({{&G, 0, 4 * T * BH}, {&Hs, 0, (T + 1) * BH}, {&Cs, 0, (T + 1) * BH}, {&tc, 0, T * BH},
-                                            {has_m ? &m : &G, 0, has_m ? BH : 0}, {has_m ? &R : &G, 0, has_m ? T * BH : 0}})) {
+  if (steps < 0 || B < 0 || H < 0 || !spans_ok({{&G, 0, 4 * steps * BH}, {&Hs, 0, (steps + 1) * BH}, {&Cs, 0, (steps + 1) * BH}, {&tc, 0, steps * BH},
+                                            {has_m ? &m : &G, 0, has_m ? BH : 0}, {has_m ? &R : &G, 0, has_m ? steps * BH : 0}})) {
     return fail(env, "lstmSteps: out of bounds or mixed dtypes");
   }
-  if (G.type == napi_float32_array) {
-    const auto* pk = packed_as<float>(p, H, 4 * H);
-    if (!pk) return fail(env, "lstmSteps: packed W_hh does not match");
-    rnnk::lstm_steps<float>(at<float>(G, 0), at<float>(Hs, 0), at<float>(Cs, 0), at<float>(tc, 0), *pk, T, B, H,
-                            has_m ? at<float>(m, 0) : nullptr, has_m ? at<float>(R, 0) : nullptr);
-  } else {
-    const auto* pk = packed_as<double>(p, H, 4 * H);
-    if (!pk) return fail(env, "lstmSteps: packed W_hh does not match");
-    rnnk::lstm_steps<double>(at<double>(G, 0), at<double>(Hs, 0), at<double>(Cs, 0), at<double>(tc, 0), *pk, T, B, H,
-                             has_m ? at<double>(m, 0) : nullptr, has_m ? at<double>(R, 0) : nullptr);
-  }
+  const bool ran = with_dtype(G, [&](auto tag) {
+    using T = decltype(tag);
+    const auto* pk = packed_as<T>(p, H, 4 * H);
+    if (pk) rnnk::lstm_steps<T>(at<T>(G, 0), at<T>(Hs, 0), at<T>(Cs, 0), at<T>(tc, 0), *pk, steps, B, H,
+                                has_m ? at<T>(m, 0) : nullptr, has_m ? at<T>(R, 0) : nullptr);
+    return pk != nullptr;
+  });
+  if (!ran) return fail(env, "lstmSteps: packed W_hh does not match");
   return nullptr;
 }
 
@@ -409,24 +410,21 @@ napi_value GruSteps(napi_env env, napi_callback_info info) {
       || !get_mask(env, a[8], a[9], &m, &R, &has_m)) {
     return fail(env, "gruSteps: arguments");
   }
-  const int T = i32(env, a[5]), B = i32(env, a[6]), H = i32(env, a[7]);
+  const int steps = i32(env, a[5]), B = i32(env, a[6]), H = i32(env, a[7]);
   const int64_t BH = (int64_t)B * H;
-  if (T < 0 || B < 0 || H < 0 || !spans_ok({{&GI, 0, 3 * T * BH}, {&GH, 0, 3 * T * BH}, {&Hs, 0, (T + 1) * BH},
+  if (steps < 0 || B < 0 || H < 0 || !spans_ok({{&GI, 0, 3 * steps * BH}, {&GH, 0, 3 * steps * BH}, {&Hs, 0, (steps + 1) * BH},
                                             {has_b ? &bhh : &GI, 0, has_b ? 3 * (int64_t)H : 0},
-                                            {has_m ? &m : &GI, 0, has_m ? BH : 0}, {has_m ? &R : &GI, 0, has_m ? T * BH : 0}})) {
+                                            {has_m ? &m : &GI, 0, has_m ? BH : 0}, {has_m ? &R : &GI, 0, has_m ? steps * BH : 0}})) {
     return fail(env, "gruSteps: out of bounds or mixed dtypes");
   }
-  if (GI.type == napi_float32_array) {
-    const auto* pk = packed_as<float>(p, H, 3 * H);
-    if (!pk) return fail(env, "gruSteps: packed W_hh does not match");
-    rnnk::gru_steps<float>(at<float>(GI, 0), at<float>(GH, 0), at<float>(Hs, 0), *pk, has_b ? at<float>(bhh, 0) : nullptr, T, B, H,
-                           has_m ? at<float>(m, 0) : nullptr, has_m ? at<float>(R, 0) : nullptr);
-  } else {
-    const auto* pk = packed_as<double>(p, H, 3 * H);
-    if (!pk) return fail(env, "gruSteps: packed W_hh does not match");
-    rnnk::gru_steps<double>(at<double>(GI, 0), at<double>(GH, 0), at<double>(Hs, 0), *pk, has_b ? at<double>(bhh, 0) : nullptr, T, B, H,
-                            has_m ? at<double>(m, 0) : nullptr, has_m ? at<double>(R, 0) : nullptr);
-  }
+  const bool ran = with_dtype(GI, [&](auto tag) {
+    using T = decltype(tag);
+    const auto* pk = packed_as<T>(p, H, 3 * H);
+    if (pk) rnnk::gru_steps<T>(at<T>(GI, 0), at<T>(GH, 0), at<T>(Hs, 0), *pk, has_b ? at<T>(bhh, 0) : nullptr, steps, B, H,
+                               has_m ? at<T>(m, 0) : nullptr, has_m ? at<T>(R, 0) : nullptr);
+    return pk != nullptr;
+  });
+  if (!ran) return fail(env, "gruSteps: packed W_hh does not match");
   return nullptr;
 }
 
