@@ -32,9 +32,12 @@ interface Feed { readonly fromTarget: readonly number[]; readonly covariates: re
  * with shift 1. Inputs that are not targets are covariates, read from future rows (below).
  */
 function feedOf(ckFile: string, cfg: Config): Feed {
-  if (cfg.task !== "regression") throw new InputError(`${ckFile}: forecast needs a regression model; this one is a classifier`);
+  const inputs = cfg.data.inputs.map((c) => JSON.stringify(c)).join(", ");
+  if (cfg.task !== "regression") {
+    throw new InputError(`${ckFile}: forecast needs a regression model; this one is a classifier, so its input column(s) ${inputs} cannot be forecast`);
+  }
   if (cfg.data.shift !== 1) {
-    throw new InputError(`${ckFile}: forecast needs a model trained to predict the next row (data.shift 1); this one has data.shift ${cfg.data.shift}`);
+    throw new InputError(`${ckFile}: forecast needs a model trained to predict the next row (data.shift 1); this one has data.shift ${cfg.data.shift}, so its input column(s) ${inputs} cannot be forecast`);
   }
   const fromTarget = cfg.data.inputs.map((c) => cfg.data.targets.indexOf(c));
   return { fromTarget, covariates: cfg.data.inputs.filter((_, i) => fromTarget[i] < 0) };
