@@ -37,6 +37,8 @@ export interface CliOptions {
   /** Keep only this many bytes of stdout (a large predict output is counted, not kept). */
   readonly maxStdout?: number;
   readonly env?: Record<string, string>;
+  /** Flags for node itself, before the script (V8 options NODE_OPTIONS does not take). */
+  readonly nodeFlags?: readonly string[];
 }
 
 export const GNU_TIME = "/usr/bin/time";
@@ -57,7 +59,8 @@ export function cli(args: readonly string[], o: CliOptions = {}): Promise<CliRun
   const timeoutMs = o.timeoutMs ?? 20_000;
   const timeFile = o.measure && HAVE_GNU_TIME ? path.join(mkdtempSync(path.join(tmpdir(), "rnn-time-")), "rss") : null;
   const cmd = timeFile ? GNU_TIME : process.execPath;
-  const argv = timeFile ? ["-f", "%M", "-o", timeFile, process.execPath, BIN, ...args] : [BIN, ...args];
+  const script = [...(o.nodeFlags ?? []), BIN, ...args];
+  const argv = timeFile ? ["-f", "%M", "-o", timeFile, process.execPath, ...script] : script;
   const t0 = performance.now();
   // Its own process group, so that a time bound kills /usr/bin/time's child too.
   const child = spawn(cmd, argv, {
