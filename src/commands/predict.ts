@@ -1,6 +1,5 @@
 import { softmaxRow } from "../core/loss.js";
 import { alloc } from "../core/tensor.js";
-import type { CsvRow } from "../data/csv.js";
 import { zScore } from "../data/dataset.js";
 import { InputError } from "../errors.js";
 import { csvLine, num } from "../io/format.js";
@@ -70,17 +69,18 @@ export async function predict(ckFile: string, o: PredictOptions, io: Io): Promis
   };
 
   try {
-    for (let r = await csv.rows.next(); !r.done; r = await csv.rows.next()) {
-      const row: CsvRow = r.value;
-      const rid = dec.sequenceId(row);
-      if (started && rid !== id) { endSequence(); await emit(); }
-      if (!started || rid !== id) filler?.startSequence();
-      id = rid; started = true;
-      dec.inputs(row, raw, 0);
-      filler?.apply(raw, 0);
-      for (let i = 0; i < I; i++) x[pending * I + i] = zScore(raw[i], inStats[i]);
-      pending++; t++;
-      if (pending === CHUNK) { runChunk(); await emit(); }
+    while (await csv.more()) {
+      while (csv.next()) {
+        const rid = dec.sequenceId(csv);
+        if (started && rid !== id) { endSequence(); await emit(); }
+        if (!started || rid !== id) filler?.startSequence();
+        id = rid; started = true;
+        dec.inputs(csv, raw, 0);
+        filler?.apply(raw, 0);
+        for (let i = 0; i < I; i++) x[pending * I + i] = zScore(raw[i], inStats[i]);
+        pending++; t++;
+        if (pending === CHUNK) { runChunk(); await emit(); }
+      }
     }
     if (!started) throw new InputError(`${file}: no data rows`);
     endSequence();
