@@ -10,6 +10,9 @@
 #include "gemm.h"
 #include "napi-args.h"
 
+// native/format.cc
+napi_value FormatRows(napi_env env, napi_callback_info info);
+
 namespace {
 
 using napiargs::Arr;
@@ -346,6 +349,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"lstmBackward", nullptr, LstmBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gruForward", nullptr, GruForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gruBackward", nullptr, GruBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"formatRows", nullptr, FormatRows, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

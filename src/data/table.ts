@@ -3,6 +3,7 @@ import type { Readable } from "node:stream";
 import { InputError } from "../errors.js";
 import { columnIndex, decimalValue, parseNumber, quoted } from "./csv.js";
 import { CsvCursor, type RowView } from "./csv-cursor.js";
+import { checkDataMemory, estimateData } from "./estimate.js";
 import { MissingCells, NO_MISSING, type MissingSpec } from "./missing.js";
 
 /** Which columns a reader takes from a CSV (config `data.*`). */
@@ -174,7 +175,12 @@ export async function readSequences(input: Readable, file: string, spec: ColumnS
   return out;
 }
 
-/** Reads a CSV file from disk into sequences. */
+/**
+ * Reads a CSV file from disk into sequences, after checking that what it holds will fit in
+ * memory (estimated from its size: refused at once, not after minutes of reading).
+ */
 export async function readSequencesFile(file: string, spec: ColumnSpec): Promise<RawSequence[]> {
+  const targets = spec.targets?.length ?? 0, classification = spec.task === "classification" && targets > 0;
+  checkDataMemory(file, estimateData(file, spec.inputs.length + (classification ? 0 : targets), classification));
   return readSequences(openFile(file), file, spec);
 }

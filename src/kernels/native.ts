@@ -20,6 +20,8 @@ interface Addon extends GateKernels {
   addRows(out: Float, outOff: number, v: Float, rows: number, N: number): void;
   sumRows(out: Float, a: Float, aOff: number, rows: number, N: number): void;
   mulMask(out: Float, outOff: number, a: Float, aOff: number, m: Float, mOff: number, n: number, acc: number): void;
+  /** CSV lines of shortest round-trip numbers (native/format.cc; io/step-rows.ts). */
+  formatRows(values: Float64Array, rows: number, cols: number, prefix: Uint8Array, t0: number, out: Uint8Array, at: number): number;
 }
 
 /** A native packed matrix: the addon's handle. */
