@@ -3,7 +3,9 @@ import type { Readable } from "node:stream";
 import { InputError } from "../errors.js";
 import { columnIndex, decimalValue, parseNumber, quoted } from "./csv.js";
 import { CsvCursor, type RowView } from "./csv-cursor.js";
-import { checkDataMemory, estimateData } from "./estimate.js";
+import { BYTES_PER_VALUE, checkDataMemory, estimateData } from "./estimate.js";
+import { ColumnCursor, formatOf } from "./columnar.js";
+import { openRows, type RowSource } from "./rows.js";
 import { MissingCells, NO_MISSING, type MissingSpec } from "./missing.js";
 
 /** Which columns a reader takes from a CSV (config `data.*`). */
@@ -120,6 +122,11 @@ export function openInput(file: string, stdin: NodeJS.ReadableStream): Readable 
   return file === "-" ? (stdin as Readable) : openFile(file);
 }
 
+/** Opens data rows to stream (predict, forecast): stdin for "-", a Parquet/Arrow or CSV file. */
+export function openInputRows(src: string, name: string, stdin: NodeJS.ReadableStream): Promise<RowSource> {
+  return openRows(src, name, (f) => openInput(f, stdin));
+}
+
 /** A Float64Array that grows as rows are appended (×1.5, so little is left over). */
 class Column {
   data = new Float64Array(1024);
@@ -140,7 +147,12 @@ class Column {
  * bytes into growing Float64Arrays; a sequence's rows are copied out once it ends.
  */
 export async function readSequences(input: Readable, file: string, spec: ColumnSpec): Promise<RawSequence[]> {
-  const cur = await CsvCursor.open(input, file);
+  return readRows(await CsvCursor.open(input, file), spec);
+}
+
+/** Reads every sequence of a row source (a CSV, a Parquet or Arrow table) into memory. */
+async function readRows(cur: RowSource, spec: ColumnSpec): Promise<RawSequence[]> {
+  const file = cur.file;
   const dec = new RowDecoder(cur, spec);
   const I = spec.inputs.length, O = spec.targets?.length ?? 0;
   const regression = spec.task === "regression" && spec.targets !== null;
@@ -181,6 +193,13 @@ export async function readSequences(input: Readable, file: string, spec: ColumnS
  */
 export async function readSequencesFile(file: string, spec: ColumnSpec): Promise<RawSequence[]> {
   const targets = spec.targets?.length ?? 0, classification = spec.task === "classification" && targets > 0;
-  checkDataMemory(file, estimateData(file, spec.inputs.length + (classification ? 0 : targets), classification));
-  return readSequences(openFile(file), file, spec);
+  const values = spec.inputs.length + (classification ? 0 : targets), format = formatOf(file);
+  if (format === "csv") {
+    checkDataMemory(file, estimateData(file, values, classification));
+    return readSequences(openFile(file), file, spec);
+  }
+  // Parquet and Arrow: the row count is known once the file is open, before any value is decoded.
+  const cur = await ColumnCursor.open(file, format);
+  checkDataMemory(file, { rows: cur.rows, values, bytes: cur.rows * values * BYTES_PER_VALUE });
+  return readRows(cur, spec);
 }
