@@ -140,6 +140,35 @@ napi_value GemmPacked(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// recurSteps(act, s, off, handle, B, T): per step t < T, gemmPacked(s, off+(t+1)·B·N, s, off+t·B·N,
+// handle, B, acc) then activate(act, s, off+(t+1)·B·N, B·N) — the very same calls, one crossing.
+napi_value RecurSteps(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value a[6];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  Arr s;
+  PackedHandle* p = argc == 6 ? get_packed(env, a[3]) : nullptr;
+  if (!p || !get_arr(env, a[1], &s)) return fail(env, "recurSteps: arguments");
+  const int act = i32(env, a[0]);
+  const int64_t off = i32(env, a[2]), B = i32(env, a[4]), T = i32(env, a[5]);
+  const bool f32 = s.type == napi_float32_array;
+  if (f32 != p->is_f32) return fail(env, "recurSteps: mixed dtypes");
+  const int64_t K = f32 ? p->f.K : p->d.K, N = f32 ? p->f.N : p->d.N, BN = B * N;
+  if (K != N || off < 0 || B < 0 || T < 0 || (size_t)(off + (T + 1) * BN) > s.length) return fail(env, "recurSteps: out of bounds");
+  for (int64_t t = 0; t < T; t++) {
+    if (f32) {
+      float* base = (float*)s.data + off;
+      rnnk::gemm_packed<float>((int)B, base + t * BN, p->f, base + (t + 1) * BN, true);
+      rnnk::activate<float>(act, base + (t + 1) * BN, BN);
+    } else {
+      double* base = (double*)s.data + off;
+      rnnk::gemm_packed<double>((int)B, base + t * BN, p->d, base + (t + 1) * BN, true);
+      rnnk::activate<double>(act, base + (t + 1) * BN, BN);
+    }
+  }
+  return nullptr;
+}
+
 // addRows(out, outOff, v, rows, N) / sumRows(out, a, aOff, rows, N)
 napi_value AddRows(napi_env env, napi_callback_info info) {
   size_t argc = 5;
@@ -342,6 +371,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"createPacked", nullptr, CreatePacked, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"pack", nullptr, Pack, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gemmPacked", nullptr, GemmPacked, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"recurSteps", nullptr, RecurSteps, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"addRows", nullptr, AddRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumRows", nullptr, SumRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"mulMask", nullptr, MulMask, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -65,10 +65,14 @@ class ElmanLayer implements RecurrentLayer {
       this.k.addRows(S, BH, this.w.bHh, T * B, H);
     }
     this.k.pack(this.packedHh, this.w.wHh, 0, H, H, true); // op = W_hhᵀ
+    if (!m) {
+      this.k.recurSteps(this.shape.activation, S, 0, this.packedHh, B, T); // one call, not 2T
+      return;
+    }
     for (let t = 0; t < T; t++) {
       const o = (t + 1) * BH;
-      if (m) this.k.mulMask(this.R, t * BH, S, t * BH, m, 0, BH, false);
-      this.k.matmulPacked(S, o, m ? this.R : S, t * BH, this.packedHh, B, true);
+      this.k.mulMask(this.R, t * BH, S, t * BH, m, 0, BH, false);
+      this.k.matmulPacked(S, o, this.R, t * BH, this.packedHh, B, true);
       this.k.activate(this.shape.activation, S, o, BH);
     }
   }

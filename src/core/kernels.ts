@@ -39,6 +39,12 @@ export interface Kernels {
   pack(p: Packed, b: Float, bOff: number, K: number, N: number, trans: boolean): void;
   /** out[M,N] (+)= a[M,K] · op(b), op(b) as last packed into p. */
   matmulPacked(out: Float, outOff: number, a: Float, aOff: number, p: Packed, M: number, acc: boolean): void;
+  /**
+   * The Elman recurrence over T steps of B rows of N = H, in place in s: for t < T,
+   * s[t+1] ← Φ(s[t+1] + s[t] · op(b)), op(b) as last packed into p (s[t] at off + t·B·N; s[t+1]
+   * holds the input projection). Exactly matmulPacked then activate per step, in one call.
+   */
+  recurSteps(act: ActivationName, s: Float, off: number, p: Packed, B: number, T: number): void;
   /** out[r, :] += v for each of `rows` rows of N (a bias added to every row). */
   addRows(out: Float, outOff: number, v: Float, rows: number, N: number): void;
   /** out[:] += Σ_r a[r, :] over `rows` rows of N (a bias gradient). */
@@ -140,6 +146,13 @@ export const referenceKernels: Kernels = {
     const r = p as RefPacked;
     if (r.trans) this.matmulNT(out, outOff, a, aOff, r.b, r.bOff, M, r.N, r.K, acc);
     else this.matmulNN(out, outOff, a, aOff, r.b, r.bOff, M, r.N, r.K, acc);
+  },
+  recurSteps(act, s, off, p, B, T) {
+    const BN = B * (p as RefPacked).N;
+    for (let t = 0; t < T; t++) {
+      this.matmulPacked(s, off + (t + 1) * BN, s, off + t * BN, p, B, true);
+      this.activate(act, s, off + (t + 1) * BN, BN);
+    }
   },
   addRows(out, outOff, v, rows, N) {
     for (let r = 0; r < rows; r++) for (let n = 0; n < N; n++) out[outOff + r * N + n] += v[n];

@@ -17,6 +17,7 @@ interface Addon extends GateKernels {
   createPacked(): object;
   pack(p: object, b: Float, bOff: number, K: number, N: number, trans: number): void;
   gemmPacked(out: Float, outOff: number, a: Float, aOff: number, p: object, M: number, acc: number): void;
+  recurSteps(act: number, s: Float, off: number, p: object, B: number, T: number): void;
   addRows(out: Float, outOff: number, v: Float, rows: number, N: number): void;
   sumRows(out: Float, a: Float, aOff: number, rows: number, N: number): void;
   mulMask(out: Float, outOff: number, a: Float, aOff: number, m: Float, mOff: number, n: number, acc: number): void;
@@ -52,6 +53,7 @@ export function nativeKernels(addon: Addon): Kernels {
     createPacked: (): NativePacked => ({ backend: "native", handle: addon.createPacked() }),
     pack: (p, b, bOff, K, N, trans) => addon.pack((p as NativePacked).handle, b, bOff, K, N, trans ? 1 : 0),
     matmulPacked: (out, oo, a, ao, p, M, acc) => addon.gemmPacked(out, oo, a, ao, (p as NativePacked).handle, M, acc ? 1 : 0),
+    recurSteps: (act, s, off, p, B, T) => addon.recurSteps(ACT[act], s, off, (p as NativePacked).handle, B, T),
     addRows: (out, oo, v, rows, N) => addon.addRows(out, oo, v, rows, N),
     sumRows: (out, a, ao, rows, N) => addon.sumRows(out, a, ao, rows, N),
     mulMask: (out, oo, a, ao, m, mo, n, acc) => addon.mulMask(out, oo, a, ao, m, mo, n, acc ? 1 : 0),
