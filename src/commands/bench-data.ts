@@ -1,5 +1,5 @@
 import { createReadStream } from "node:fs";
-import { CsvCursor } from "../data/csv-cursor.js";
+import { openRows } from "../data/rows.js";
 import { readSequencesFile } from "../data/table.js";
 import { InputError } from "../errors.js";
 import { writeOut, type Io } from "../io/terminal.js";
@@ -31,15 +31,16 @@ const median = (xs: readonly number[]): number => {
 
 /** The header of a data file: every column is read as an input. */
 async function columnsOf(file: string): Promise<readonly string[]> {
-  const cur = await CsvCursor.open(createReadStream(file), file);
+  const cur = await openRows(file, file, (f) => createReadStream(f));
   cur.close();
   return cur.header;
 }
 
 /**
  * `rnn bench --data <files>`: ingest speed of the data path that train, eval, predict and
- * forecast share — each file read whole into typed arrays `rounds` times (every column as a
- * numeric input, one series), the median reported with the bytes each cell takes.
+ * forecast share — each file (CSV, Parquet or Arrow, by extension) read whole into typed arrays
+ * `rounds` times (every column as a numeric input, one series), the median reported with the
+ * bytes each cell takes.
  */
 export async function benchData(o: BenchDataOptions, io: Io): Promise<number> {
   const files = o.data.split(",").filter((f) => f !== "");
@@ -48,7 +49,8 @@ export async function benchData(o: BenchDataOptions, io: Io): Promise<number> {
   const results: DataBenchResult[] = [];
   for (const file of files) {
     const inputs = await columnsOf(file);
-    const spec = { inputs, targets: null, sequenceColumn: null, task: "regression" as const };
+    // Empty cells are read as missing (NaN), as data.missing.inputs ffill would take them.
+    const spec = { inputs, targets: null, sequenceColumn: null, task: "regression" as const, missing: { values: [""], inputs: "ffill" as const } };
     const times: number[] = [];
     let rows = 0, bytes = 0;
     for (let r = 0; r < rounds; r++) {
