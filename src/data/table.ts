@@ -122,6 +122,11 @@ export function openInput(file: string, stdin: NodeJS.ReadableStream): Readable 
   return file === "-" ? (stdin as Readable) : openFile(file);
 }
 
+/** Reads a `--data` argument whole: CSV from stdin for "-" (named <stdin>), else the file (any format). */
+export function readDataArg(src: string, stdin: NodeJS.ReadableStream, spec: ColumnSpec): Promise<RawSequence[]> {
+  return src === "-" ? readSequences(openInput(src, stdin), "<stdin>", spec) : readSequencesFile(src, spec);
+}
+
 /** Opens data rows to stream (predict, forecast): stdin for "-", a Parquet/Arrow or CSV file. */
 export function openInputRows(src: string, name: string, stdin: NodeJS.ReadableStream): Promise<RowSource> {
   return openRows(src, name, (f) => openInput(f, stdin));
