@@ -11,6 +11,9 @@
 #include "napi-args.h"
 #include "steps.h"
 
+// native/format.cc
+napi_value FormatRows(napi_env env, napi_callback_info info);
+
 namespace {
 
 using napiargs::Arr;
@@ -461,6 +464,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"elmanSteps", nullptr, ElmanSteps, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lstmSteps", nullptr, LstmSteps, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gruSteps", nullptr, GruSteps, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"formatRows", nullptr, FormatRows, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

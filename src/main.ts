@@ -156,7 +156,13 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
     })
     .option("--predict", "measure inference instead: predict rows/s, batch 1 streaming and batched, beside onnxruntime on the exported model")
     .option("--json", "print the results as one JSON object on stdout")
-    .action(async (opts: import("./commands/bench.js").BenchOptions) => {
+    .option("--data <files>", "instead: time reading these data files (comma-separated) into memory, rows/s and bytes per cell")
+    .action(async (opts: import("./commands/bench.js").BenchOptions & { data?: string }) => {
+      if (opts.data !== undefined) {
+        const { benchData } = await import("./commands/bench-data.js");
+        setCode(await benchData({ data: opts.data, rounds: opts.rounds, json: opts.json }, io));
+        return;
+      }
       const { bench } = await import("./commands/bench.js");
       setCode(await bench(opts, io));
     });

@@ -1,7 +1,7 @@
 import { prepareSequence, splitValidation, type Sequence } from "../data/dataset.js";
 import { columnSpec, targetPlan } from "../data/load.js";
 import { inputFill } from "../data/missing.js";
-import { openInput, readSequences } from "../data/table.js";
+import { readDataArg } from "../data/table.js";
 import { InputError } from "../errors.js";
 import { writeOut, type Io } from "../io/terminal.js";
 import { metricSums, metricsOf } from "../train/evaluate.js";
@@ -25,7 +25,7 @@ export async function evaluate(ckFile: string, o: EvalOptions, io: Io): Promise<
   let seqs: Sequence[];
   const file = o.data === undefined ? cfg.data.validation ?? cfg.data.train : o.data === "-" ? "<stdin>" : o.data;
   if (o.data !== undefined) {
-    seqs = (await readSequences(openInput(o.data, io.stdin), file, spec)).map((s) => prepareSequence(s, plan, ck.classes, ck.normalization, file, filler));
+    seqs = (await readDataArg(o.data, io.stdin, spec)).map((s) => prepareSequence(s, plan, ck.classes, ck.normalization, file, filler));
   } else if (cfg.data.validation !== null || cfg.data.validationSplit > 0) {
     const split = cfg.data.validation === null;
     seqs = await readCheckpointData(ckFile, file, spec, (all) => (split

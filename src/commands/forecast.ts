@@ -1,6 +1,6 @@
 import { alloc, type Float } from "../core/tensor.js";
 import type { Config } from "../config/schema.js";
-import type { CsvRow } from "../data/csv.js";
+import type { CsvRow, RowView } from "../data/csv-cursor.js";
 import { zScore } from "../data/dataset.js";
 import { InputError } from "../errors.js";
 import { csvLine, num } from "../io/format.js";
@@ -91,7 +91,7 @@ export async function forecast(ckFile: string, o: ForecastOptions, io: Io): Prom
     for (let i = 0; i < I; i++) x[pending * I + i] = zScore(raw[i], inStats[i]);
     pending++;
   };
-  const historyRow = (row: CsvRow): void => {
+  const historyRow = (row: RowView): void => {
     dec.inputs(row, raw, 0);
     push();
     n++;
@@ -137,16 +137,17 @@ export async function forecast(ckFile: string, o: ForecastOptions, io: Io): Prom
   };
 
   try {
-    for (let r = await csv.rows.next(); !r.done; r = await csv.rows.next()) {
-      const row: CsvRow = r.value;
-      const rid = dec.sequenceId(row);
-      if (started && rid !== id) await endSequence();
-      if (!started || rid !== id) startSequence(rid, row.line);
-      dec.targets(row, targets, 0);
-      if (targets.every((v) => Number.isNaN(v))) { held.push(row); continue; }
-      for (const f of held) historyRow(f);
-      held = [];
-      historyRow(row);
+    while (await csv.more()) {
+      while (csv.next()) {
+        const rid = dec.sequenceId(csv);
+        if (started && rid !== id) await endSequence();
+        if (!started || rid !== id) startSequence(rid, csv.line);
+        dec.targets(csv, targets, 0);
+        if (targets.every((v) => Number.isNaN(v))) { held.push(csv.keep()); continue; }
+        for (const f of held) historyRow(f);
+        held = [];
+        historyRow(csv);
+      }
     }
     if (!started) throw new InputError(`${file}: no data rows`);
     await endSequence();

@@ -6,7 +6,7 @@ import type { TargetShape } from "../data/batches.js";
 import { prepareSequence, type Sequence } from "../data/dataset.js";
 import { inputFill } from "../data/missing.js";
 import { columnSpec, loadTrainingData, targetPlan } from "../data/load.js";
-import { openInput, readSequences, type RawSequence } from "../data/table.js";
+import { readDataArg, type RawSequence } from "../data/table.js";
 import { InputError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { copyParams, loadCheckpoint, modelShapeOf, withAbsoluteData } from "../io/checkpoint.js";
@@ -41,7 +41,7 @@ export async function gradFlowCommand(target: string, o: GradFlowOptions, io: Io
     const file = o.data ?? cfg.data.validation ?? cfg.data.train;
     const filler = inputFill(cfg.data.missing, cfg.data.inputs, ck.fill, ck.normalization, target);
     const prepare = (raws: RawSequence[]): Sequence[] => raws.slice(0, maxSeqs).map((s) => prepareSequence(s, targetPlan(cfg), ck.classes, ck.normalization, file, filler));
-    seqs = o.data !== undefined ? prepare(await readSequences(openInput(o.data, io.stdin), o.data === "-" ? "<stdin>" : o.data, columnSpec(cfg, true)))
+    seqs = o.data !== undefined ? prepare(await readDataArg(o.data, io.stdin, columnSpec(cfg, true)))
       : await readCheckpointData(target, file, columnSpec(cfg, true), prepare);
     ts = cfg.task === "regression" ? { task: "regression", outputs: ck.shape.outputSize } : { task: "classification", classes: ck.shape.outputSize };
   } else {
@@ -52,7 +52,7 @@ export async function gradFlowCommand(target: string, o: GradFlowOptions, io: Io
     if (cfg.model.init !== null) copyParams(loadCheckpoint(cfg.model.init), net.layout, net.params);
     else initParams(net.layout, net.params, shape.hiddenSize, new Rng(cfg.seed, 0));
     seqs = (o.data !== undefined
-      ? (await readSequences(openInput(o.data, io.stdin), o.data, columnSpec(cfg, true)))
+      ? (await readDataArg(o.data, io.stdin, columnSpec(cfg, true)))
         .map((s) => prepareSequence(s, targetPlan(cfg), data.classes, data.normalization, o.data ?? "",
           inputFill(cfg.data.missing, cfg.data.inputs, data.fill, data.normalization, target)))
       : data.train).slice(0, maxSeqs);

@@ -3,11 +3,11 @@ import { Network } from "../core/network.js";
 import type { TargetShape } from "../data/batches.js";
 import { loadBackend } from "../kernels/backends.js";
 import { copyParams, loadCheckpoint, type Checkpoint } from "../io/checkpoint.js";
-import { openCsv, type CsvStream } from "../data/csv.js";
 import type { ColumnStats } from "../data/dataset.js";
 import { columnSpec } from "../data/load.js";
 import { inputFill, type InputFill } from "../data/missing.js";
-import { openInput, readSequencesFile, RowDecoder, type ColumnSpec, type RawSequence } from "../data/table.js";
+import type { RowSource } from "../data/rows.js";
+import { openInputRows, readSequencesFile, RowDecoder, type ColumnSpec, type RawSequence } from "../data/table.js";
 import type { Io } from "../io/terminal.js";
 import { InputError } from "../errors.js";
 
@@ -54,7 +54,7 @@ export async function readCheckpointData<T>(ckFile: string, file: string, spec: 
 /** A model and the CSV it reads row by row (predict, forecast): decoder, input fill, column statistics. */
 export interface ModelStream extends LoadedModel {
   readonly file: string;
-  readonly csv: CsvStream;
+  readonly csv: RowSource;
   readonly dec: RowDecoder;
   readonly filler: InputFill | null;
   /** Normalisation per input and per target column (mean 0, std 1 without). */
@@ -68,7 +68,7 @@ export async function openModelStream(ckFile: string, data: string | undefined, 
   const cfg = m.ck.config, norm = m.ck.normalization;
   const src = data ?? "-";
   const file = src === "-" ? "<stdin>" : src;
-  const csv = await openCsv(openInput(src, io.stdin), file);
+  const csv = await openInputRows(src, file, io.stdin);
   const stat = (c: string): ColumnStats => norm?.[c] ?? { mean: 0, std: 1 };
   return {
     ...m, file, csv, dec: new RowDecoder(csv, columnSpec(cfg, withTargets)),

@@ -1,9 +1,9 @@
 import { softmaxRow } from "../core/loss.js";
 import { alloc } from "../core/tensor.js";
-import type { CsvRow } from "../data/csv.js";
 import { zScore } from "../data/dataset.js";
 import { InputError } from "../errors.js";
 import { csvLine, num } from "../io/format.js";
+import { StepRows } from "../io/step-rows.js";
 import { BufferedOut, type Io } from "../io/terminal.js";
 import { openModelStream } from "./model.js";
 
@@ -43,21 +43,30 @@ export async function predict(ckFile: string, o: PredictOptions, io: Io): Promis
   const emit = (force = false): Promise<void> => out.flush(force);
   const rowText = (y: Float64Array | Float32Array, r: number, step: number): string => {
     const key = [...(seqCol !== null ? [id ?? ""] : []), String(step)];
-    if (!classes) return csvLine([...key, ...outStats.map((s, k) => num(y[r * O + k] * s.std + s.mean))]);
     softmaxRow(y, r * O, O, probs);
     let best = 0;
     for (let k = 1; k < O; k++) if (y[r * O + k] > y[r * O + best]) best = k;
-    return csvLine([...key, classes[best], ...Array.from(probs, num)]);
+    return csvLine([...key, classes?.[best] ?? "", ...Array.from(probs, num)]);
   };
+  // Regression rows: the predictions in original units, printed a block at a time (StepRows).
+  const values = new Float64Array(CHUNK * O);
+  const stepRows = new StepRows(O);
   const runChunk = (): void => {
     if (pending === 0) return;
     net.forward(x, 0, state, pending, 1);
     net.stateAfter(pending, 1, state);
     const y = net.head.y;
     const t0 = t - pending;
-    for (let r = 0; r < pending; r++) {
-      const line = rowText(y, r, t0 + r);
-      if (o.last) lastLine = line; else out.add(line);
+    if (!classes) {
+      const from = o.last ? pending - 1 : 0; // --last prints only a sequence's final row
+      for (let r = from; r < pending; r++) for (let k = 0; k < O; k++) values[r * O + k] = y[r * O + k] * outStats[k].std + outStats[k].mean;
+      const text = stepRows.lines(seqCol !== null ? [id ?? ""] : [], t0 + from, values.subarray(from * O), pending - from);
+      if (o.last) lastLine = text; else out.add(text);
+    } else {
+      for (let r = 0; r < pending; r++) {
+        const line = rowText(y, r, t0 + r);
+        if (o.last) lastLine = line; else out.add(line);
+      }
     }
     pending = 0;
   };
@@ -70,17 +79,18 @@ export async function predict(ckFile: string, o: PredictOptions, io: Io): Promis
   };
 
   try {
-    for (let r = await csv.rows.next(); !r.done; r = await csv.rows.next()) {
-      const row: CsvRow = r.value;
-      const rid = dec.sequenceId(row);
-      if (started && rid !== id) { endSequence(); await emit(); }
-      if (!started || rid !== id) filler?.startSequence();
-      id = rid; started = true;
-      dec.inputs(row, raw, 0);
-      filler?.apply(raw, 0);
-      for (let i = 0; i < I; i++) x[pending * I + i] = zScore(raw[i], inStats[i]);
-      pending++; t++;
-      if (pending === CHUNK) { runChunk(); await emit(); }
+    while (await csv.more()) {
+      while (csv.next()) {
+        const rid = dec.sequenceId(csv);
+        if (started && rid !== id) { endSequence(); await emit(); }
+        if (!started || rid !== id) filler?.startSequence();
+        id = rid; started = true;
+        dec.inputs(csv, raw, 0);
+        filler?.apply(raw, 0);
+        for (let i = 0; i < I; i++) x[pending * I + i] = zScore(raw[i], inStats[i]);
+        pending++; t++;
+        if (pending === CHUNK) { runChunk(); await emit(); }
+      }
     }
     if (!started) throw new InputError(`${file}: no data rows`);
     endSequence();

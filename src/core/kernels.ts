@@ -163,6 +163,7 @@ export const referenceKernels: Kernels = {
     if (r.trans) this.matmulNT(out, outOff, a, aOff, r.b, r.bOff, M, r.N, r.K, acc);
     else this.matmulNN(out, outOff, a, aOff, r.b, r.bOff, M, r.N, r.K, acc);
   },
+
   addRows(out, outOff, v, rows, N) {
     for (let r = 0; r < rows; r++) for (let n = 0; n < N; n++) out[outOff + r * N + n] += v[n];
   },

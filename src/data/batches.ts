@@ -49,10 +49,11 @@ export function batchify(s: Sequence, B: number, file: string): Sequence[] {
   const n = Math.floor(s.length / B);
   if (n === 0) throw new InputError(`${file}: ${s.length} training rows cannot make ${B} streams (training.batchSize)`);
   const I = s.x.length / s.length, O = s.y ? s.y.length / s.length : 0;
+  // Views of the series, not copies (makeBatch copies what it needs).
   return Array.from({ length: B }, (_, b) => ({
     id: s.id, length: n,
-    x: s.x.slice(b * n * I, (b + 1) * n * I),
-    y: s.y ? s.y.slice(b * n * O, (b + 1) * n * O) : null,
+    x: s.x.subarray(b * n * I, (b + 1) * n * I),
+    y: s.y ? s.y.subarray(b * n * O, (b + 1) * n * O) : null,
     labels: s.labels ? s.labels.slice(b * n, (b + 1) * n) : null,
   }));
 }

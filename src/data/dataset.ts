@@ -57,8 +57,9 @@ export function splitValidation(raws: RawSequence[], fraction: number, series: b
   const part = (a: number, b: number, line: number): RawSequence => {
     const I = s.x.length / s.length, O = s.y ? s.y.length / s.length : 0;
     return {
-      id: s.id, line, length: b - a, x: s.x.slice(a * I, b * I),
-      y: s.y ? s.y.slice(a * O, b * O) : null, labels: s.labels ? s.labels.slice(a, b) : null,
+      // Views, not copies: the two parts do not overlap, and a long series is held once.
+      id: s.id, line, length: b - a, x: s.x.subarray(a * I, b * I),
+      y: s.y ? s.y.subarray(a * O, b * O) : null, labels: s.labels ? s.labels.slice(a, b) : null,
     };
   };
   return { train: [part(0, n, s.line)], val: [part(n, s.length, s.line + n)] };
@@ -139,11 +140,13 @@ export function zScore(v: number, st: ColumnStats): number {
 /**
  * Applies the missing-input fill, targetsAt, shift, class indices and normalisation to one
  * raw sequence. `file` names the data in messages (a label that is not one of the classes).
+ * The raw sequence is used up: its x and y arrays become the prepared ones (in place, so that
+ * a large series is held once, not twice).
  */
 export function prepareSequence(s: RawSequence, plan: TargetPlan, classes: readonly string[] | null,
   norm: Normalization | null, file: string, fill: InputFill | null = null): Sequence {
   const T = s.length, I = plan.inputs.length, O = plan.targets.length, sh = plan.shift;
-  const x = Float64Array.from(s.x);
+  const x = s.x;
   if (fill) {
     fill.startSequence();
     for (let t = 0; t < T; t++) fill.apply(x, t * I);
@@ -159,16 +162,15 @@ export function prepareSequence(s: RawSequence, plan: TargetPlan, classes: reado
     return r;
   };
   if (plan.task === "regression") {
-    const y = new Float64Array(T * O).fill(NaN);
-    if (s.y) {
-      for (let t = 0; t < T; t++) {
-        const r = source(t);
-        if (r < 0) continue;
-        for (let o = 0; o < O; o++) {
-          const v = s.y[r * O + o];
-          const st = norm?.[plan.targets[o]];
-          y[t * O + o] = st ? zScore(v, st) : v;
-        }
+    // In place: row t reads row t + shift ≥ t, which later rows have not overwritten yet.
+    const y = s.y && s.y.length === T * O ? s.y : new Float64Array(T * O).fill(NaN);
+    const stats = plan.targets.map((c) => norm?.[c]);
+    for (let t = 0; t < T; t++) {
+      const r = s.y ? source(t) : -1;
+      for (let o = 0; o < O; o++) {
+        if (r < 0) { y[t * O + o] = NaN; continue; }
+        const v = y[r * O + o], st = stats[o];
+        y[t * O + o] = st ? zScore(v, st) : v;
       }
     }
     return { id: s.id, length: T, x, y, labels: null };

@@ -1,7 +1,11 @@
 import { createReadStream } from "node:fs";
 import type { Readable } from "node:stream";
 import { InputError } from "../errors.js";
-import { columnIndex, openCsv, parseNumber, quoted, type CsvRow, type CsvStream } from "./csv.js";
+import { columnIndex, decimalValue, parseNumber, quoted } from "./csv.js";
+import { CsvCursor, type RowView } from "./csv-cursor.js";
+import { BYTES_PER_VALUE, checkDataMemory, estimateData } from "./estimate.js";
+import { ColumnCursor, formatOf } from "./columnar.js";
+import { openRows, type RowSource } from "./rows.js";
 import { MissingCells, NO_MISSING, type MissingSpec } from "./missing.js";
 
 /** Which columns a reader takes from a CSV (config `data.*`). */
@@ -31,7 +35,9 @@ export interface RawSequence {
 
 /**
  * Turns CSV rows into typed values and checks that each sequence's rows are contiguous.
- * Shared by the in-memory loader (train, eval) and the streaming `predict`.
+ * Shared by the in-memory loader (train, eval) and the streaming `predict` and `forecast`.
+ * A plain decimal cell is read from its bytes (RowView.quick); its text is made only when
+ * that cannot answer: a missing cell, a bad one (for its message), an unusual number.
  */
 export class RowDecoder {
   private readonly inputIdx: number[];
@@ -40,18 +46,21 @@ export class RowDecoder {
   private readonly seen = new Set<string>();
   private current: string | null = null;
   private readonly missing: MissingCells;
+  /** A missing-value text that reads as a number ("-999") rules out the byte path. */
+  private readonly quickOk: boolean;
 
-  constructor(readonly csv: CsvStream, readonly spec: ColumnSpec) {
+  constructor(readonly csv: { readonly file: string; readonly header: readonly string[] }, readonly spec: ColumnSpec) {
     this.missing = new MissingCells(spec.missing ?? NO_MISSING);
+    this.quickOk = !(spec.missing ?? NO_MISSING).values.some((v) => decimalValue(v) !== null);
     this.inputIdx = spec.inputs.map((c) => columnIndex(csv, c, "input"));
     this.targetIdx = (spec.targets ?? []).map((c) => columnIndex(csv, c, "target"));
     this.seqIdx = spec.sequenceColumn === null ? -1 : columnIndex(csv, spec.sequenceColumn, "sequence");
   }
 
   /** The sequence id of a row (null without a sequence column); throws if an id reappears. */
-  sequenceId(row: CsvRow): string | null {
+  sequenceId(row: RowView): string | null {
     if (this.seqIdx < 0) return null;
-    const id = row.cells[this.seqIdx];
+    const id = row.text(this.seqIdx);
     if (id !== this.current) {
       if (this.seen.has(id)) {
         throw new InputError(`${this.csv.file}: line ${row.line}, column ${quoted(this.spec.sequenceColumn ?? "", 40)}: sequence ${quoted(id, 40)} reappears after another sequence (rows of one sequence must be contiguous)`);
@@ -63,13 +72,15 @@ export class RowDecoder {
   }
 
   /** Writes the row's inputs into out[off..off+I): NaN for a missing cell when a fill policy will fill it. */
-  inputs(row: CsvRow, out: Float64Array | number[], off: number): void {
+  inputs(row: RowView, out: Float64Array | number[], off: number): void {
     for (let i = 0; i < this.inputIdx.length; i++) out[off + i] = this.input(row, i);
   }
 
   /** Input i of the row: NaN for a missing cell when a fill policy will fill it, else an error. */
-  input(row: CsvRow, i: number): number {
-    const cell = row.cells[this.inputIdx[i]];
+  input(row: RowView, i: number): number {
+    const v = this.quickOk ? row.quick(this.inputIdx[i]) : NaN;
+    if (v === v) return v; // not NaN: a plain decimal number
+    const cell = row.text(this.inputIdx[i]);
     if (this.missing.input(cell)) {
       if ((this.spec.missing ?? NO_MISSING).inputs !== "error") return NaN;
       throw new InputError(`${this.csv.file}: line ${row.line}, column ${quoted(this.spec.inputs[i], 40)}: ${quoted(cell, 40)} is a missing input cell (data.missing.inputs: ffill, mean or zero fills it)`);
@@ -78,17 +89,20 @@ export class RowDecoder {
   }
 
   /** Regression targets into out[off..off+O), NaN for a missing cell. */
-  targets(row: CsvRow, out: number[], off: number): void {
-    this.targetIdx.forEach((c, o) => {
-      const cell = row.cells[c];
+  targets(row: RowView, out: Float64Array | number[], off: number): void {
+    for (let o = 0; o < this.targetIdx.length; o++) {
+      const c = this.targetIdx[o];
+      const v = this.quickOk ? row.quick(c) : NaN;
+      if (v === v) { out[off + o] = v; continue; }
+      const cell = row.text(c);
       out[off + o] = this.missing.target(cell) ? NaN
         : parseNumber(cell, this.csv.file, row.line, (this.spec.targets ?? [])[o]);
-    });
+    }
   }
 
   /** The classification label cell, null when missing. */
-  label(row: CsvRow): string | null {
-    const cell = row.cells[this.targetIdx[0]];
+  label(row: RowView): string | null {
+    const cell = row.text(this.targetIdx[0]);
     return this.missing.target(cell) ? null : cell.trim();
   }
 }
@@ -96,7 +110,8 @@ export class RowDecoder {
 /** Opens a CSV file for streaming; a path Node refuses outright (a NUL byte) is an InputError. */
 function openFile(file: string): Readable {
   try {
-    return createReadStream(file);
+    // Large reads: fewer chunks to join a row across.
+    return createReadStream(file, { highWaterMark: 1 << 20 });
   } catch (e) {
     throw new InputError(`${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
@@ -107,31 +122,69 @@ export function openInput(file: string, stdin: NodeJS.ReadableStream): Readable 
   return file === "-" ? (stdin as Readable) : openFile(file);
 }
 
-/** Reads every sequence of a CSV into memory (train and eval data). */
+/** Reads a `--data` argument whole: CSV from stdin for "-" (named <stdin>), else the file (any format). */
+export function readDataArg(src: string, stdin: NodeJS.ReadableStream, spec: ColumnSpec): Promise<RawSequence[]> {
+  return src === "-" ? readSequences(openInput(src, stdin), "<stdin>", spec) : readSequencesFile(src, spec);
+}
+
+/** Opens data rows to stream (predict, forecast): stdin for "-", a Parquet/Arrow or CSV file. */
+export function openInputRows(src: string, name: string, stdin: NodeJS.ReadableStream): Promise<RowSource> {
+  return openRows(src, name, (f) => openInput(f, stdin));
+}
+
+/** A Float64Array that grows as rows are appended (×1.5, so little is left over). */
+class Column {
+  data = new Float64Array(1024);
+  length = 0;
+  /** Room for `n` more values from `length` on. */
+  reserve(n: number): void {
+    if (this.length + n <= this.data.length) return;
+    const grown = new Float64Array(Math.max(this.length + n, Math.ceil(this.data.length * 1.5)));
+    grown.set(this.data.subarray(0, this.length));
+    this.data = grown;
+  }
+  /** Values [from, length) as their own array. */
+  take(from: number): Float64Array { return this.data.slice(from, this.length); }
+}
+
+/**
+ * Reads every sequence of a CSV into memory (train and eval data). Values go straight from the
+ * bytes into growing Float64Arrays; a sequence's rows are copied out once it ends.
+ */
 export async function readSequences(input: Readable, file: string, spec: ColumnSpec): Promise<RawSequence[]> {
-  const csv = await openCsv(input, file);
-  const dec = new RowDecoder(csv, spec);
+  return readRows(await CsvCursor.open(input, file), spec);
+}
+
+/** Reads every sequence of a row source (a CSV, a Parquet or Arrow table) into memory. */
+async function readRows(cur: RowSource, spec: ColumnSpec): Promise<RawSequence[]> {
+  const file = cur.file;
+  const dec = new RowDecoder(cur, spec);
   const I = spec.inputs.length, O = spec.targets?.length ?? 0;
+  const regression = spec.task === "regression" && spec.targets !== null;
   const out: RawSequence[] = [];
-  let id: string | null = null, line = 0, xs: number[] = [], ys: number[] = [], labels: (string | null)[] = [];
+  const xs = new Column(), ys = new Column();
+  let id: string | null = null, line = 0, rows = 0, labels: (string | null)[] = [];
   const flush = (): void => {
-    if (xs.length === 0) return;
+    if (rows === 0) return;
     out.push({
-      id, line, length: xs.length / I, x: Float64Array.from(xs),
-      y: spec.task === "regression" && spec.targets ? Float64Array.from(ys) : null,
+      id, line, length: rows, x: xs.take(0),
+      y: regression ? ys.take(0) : null,
       labels: spec.task === "classification" && spec.targets ? labels : null,
     });
-    xs = []; ys = []; labels = [];
+    xs.length = 0; ys.length = 0; rows = 0; labels = [];
   };
-  for (let r = await csv.rows.next(); !r.done; r = await csv.rows.next()) {
-    const row = r.value;
-    const rid = dec.sequenceId(row);
-    if (rid !== id || xs.length === 0) { flush(); id = rid; line = row.line; }
-    const t = xs.length / I;
-    dec.inputs(row, xs, t * I);
-    if (spec.targets) {
-      if (spec.task === "regression") dec.targets(row, ys, t * O);
-      else labels.push(dec.label(row));
+  while (await cur.more()) {
+    while (cur.next()) {
+      const rid = dec.sequenceId(cur);
+      if (rid !== id || rows === 0) { flush(); id = rid; line = cur.line; }
+      xs.reserve(I);
+      dec.inputs(cur, xs.data, xs.length);
+      xs.length += I;
+      if (spec.targets) {
+        if (regression) { ys.reserve(O); dec.targets(cur, ys.data, ys.length); ys.length += O; }
+        else labels.push(dec.label(cur));
+      }
+      rows++;
     }
   }
   flush();
@@ -139,7 +192,19 @@ export async function readSequences(input: Readable, file: string, spec: ColumnS
   return out;
 }
 
-/** Reads a CSV file from disk into sequences. */
+/**
+ * Reads a CSV file from disk into sequences, after checking that what it holds will fit in
+ * memory (estimated from its size: refused at once, not after minutes of reading).
+ */
 export async function readSequencesFile(file: string, spec: ColumnSpec): Promise<RawSequence[]> {
-  return readSequences(openFile(file), file, spec);
+  const targets = spec.targets?.length ?? 0, classification = spec.task === "classification" && targets > 0;
+  const values = spec.inputs.length + (classification ? 0 : targets), format = formatOf(file);
+  if (format === "csv") {
+    checkDataMemory(file, estimateData(file, values, classification));
+    return readSequences(openFile(file), file, spec);
+  }
+  // Parquet and Arrow: the row count is known once the file is open, before any value is decoded.
+  const cur = await ColumnCursor.open(file, format);
+  checkDataMemory(file, { rows: cur.rows, values, bytes: cur.rows * values * BYTES_PER_VALUE });
+  return readRows(cur, spec);
 }

@@ -23,6 +23,8 @@ interface Addon extends GateKernels {
   elmanSteps(act: number, S: Float, p: object, T: number, B: number, H: number, mask: Float | null, R: Float | null): void;
   lstmSteps(G: Float, Hs: Float, Cs: Float, tanhC: Float, p: object, T: number, B: number, H: number, mask: Float | null, R: Float | null): void;
   gruSteps(GI: Float, GH: Float, Hs: Float, p: object, bHh: Float | null, T: number, B: number, H: number, mask: Float | null, R: Float | null): void;
+  /** CSV lines of shortest round-trip numbers (native/format.cc; io/step-rows.ts). */
+  formatRows(values: Float64Array, rows: number, cols: number, prefix: Uint8Array, t0: number, out: Uint8Array, at: number): number;
 }
 
 /** A native packed matrix: the addon's handle. */
