@@ -30,7 +30,8 @@ export interface VerifyReport {
 export function engineOutputs(net: Network, ts: TargetShape, ck: Checkpoint, raws: readonly RawSequence[]): Float64Array[] {
   const O = net.shape.outputSize, cfg = ck.config;
   const plan = targetPlan(cfg);
-  const seqs = raws.map((s) => prepareSequence({ ...s, y: null, labels: null }, plan, ck.classes, ck.normalization, ck.file));
+  // prepareSequence works in place: a copy of x, for onnxruntime is fed the raw values after this.
+  const seqs = raws.map((s) => prepareSequence({ ...s, x: Float64Array.from(s.x), y: null, labels: null }, plan, ck.classes, ck.normalization, ck.file));
   const out = raws.map((s) => new Float64Array(s.length * O));
   const stats = cfg.task === "regression" ? cfg.data.targets.map((c) => ck.normalization?.[c] ?? { mean: 0, std: 1 }) : null;
   const probs = new Float64Array(O);
