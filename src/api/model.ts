@@ -5,7 +5,7 @@ import type { Config } from "../config/schema.js";
 import { zScore, type ColumnStats } from "../data/dataset.js";
 import { inputFill, MissingCells, type InputFill } from "../data/missing.js";
 import { InputError } from "../errors.js";
-import { loadModel as loadCheckpointModel } from "../commands/model.js";
+import { loadModel as loadCheckpointModel } from "../io/model.js";
 
 /**
  * One row of inputs: the values in the model's `inputs` order, or an object keyed by column name

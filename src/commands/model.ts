@@ -1,8 +1,4 @@
 import { statSync } from "node:fs";
-import { Network } from "../core/network.js";
-import type { TargetShape } from "../data/batches.js";
-import { loadBackend } from "../kernels/backends.js";
-import { copyParams, loadCheckpoint, type Checkpoint } from "../io/checkpoint.js";
 import type { ColumnStats } from "../data/dataset.js";
 import { columnSpec } from "../data/load.js";
 import { inputFill, type InputFill } from "../data/missing.js";
@@ -10,23 +6,10 @@ import type { RowSource } from "../data/rows.js";
 import { openInputRows, readSequencesFile, RowDecoder, type ColumnSpec, type RawSequence } from "../data/table.js";
 import type { Io } from "../io/terminal.js";
 import { InputError } from "../errors.js";
+import { loadModel, type LoadedModel } from "../io/model.js";
 
-/** A checkpoint loaded into a ready network (eval, predict, grad-flow). */
-export interface LoadedModel {
-  readonly ck: Checkpoint;
-  readonly net: Network;
-  readonly ts: TargetShape;
-}
-
-export function loadModel(file: string): LoadedModel {
-  const ck = loadCheckpoint(file);
-  const net = new Network(ck.shape, ck.dtype, { kernels: loadBackend().kernels });
-  copyParams(ck, net.layout, net.params);
-  net.freeze(); // inference from here on: W_hh is packed once
-  const ts: TargetShape = ck.config.task === "regression"
-    ? { task: "regression", outputs: ck.shape.outputSize } : { task: "classification", classes: ck.shape.outputSize };
-  return { ck, net, ts };
-}
+// The loader lives in io/ (the library uses it too); the commands import it from here.
+export { loadModel, type LoadedModel };
 
 /**
  * Reads the data a checkpoint's config names (eval and grad-flow without --data). That path

@@ -1,0 +1,21 @@
+import { Network } from "../core/network.js";
+import type { TargetShape } from "../data/batches.js";
+import { loadBackend } from "../kernels/backends.js";
+import { copyParams, loadCheckpoint, type Checkpoint } from "./checkpoint.js";
+
+/** A checkpoint loaded into a ready network, for inference (the CLI's commands and the library). */
+export interface LoadedModel {
+  readonly ck: Checkpoint;
+  readonly net: Network;
+  readonly ts: TargetShape;
+}
+
+export function loadModel(file: string): LoadedModel {
+  const ck = loadCheckpoint(file);
+  const net = new Network(ck.shape, ck.dtype, { kernels: loadBackend().kernels });
+  copyParams(ck, net.layout, net.params);
+  net.freeze(); // inference from here on: W_hh is packed once
+  const ts: TargetShape = ck.config.task === "regression"
+    ? { task: "regression", outputs: ck.shape.outputSize } : { task: "classification", classes: ck.shape.outputSize };
+  return { ck, net, ts };
+}
