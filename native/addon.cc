@@ -208,6 +208,12 @@ bool spans_ok(std::initializer_list<Span> spans) {
 template <typename T>
 T* at(const Arr& a, int64_t off) { return static_cast<T*>(a.data) + off; }
 
+// Runs f(T{}) with T the array's element type (float or double); returns what f returns.
+template <typename F>
+bool with_dtype(const Arr& a, F&& f) {
+  return a.type == napi_float32_array ? f(float{}) : f(double{});
+}
+
 // An optional array argument: null (or undefined) leaves *out empty and *has false.
 bool get_opt_arr(napi_env env, napi_value v, Arr* out, bool* has) {
   napi_valuetype t;
@@ -232,11 +238,11 @@ napi_value LstmForward(napi_env env, napi_callback_info info) {
   if (B < 0 || H < 0 || !spans_ok({{&g, go, 4 * BH}, {&cs, cpo, BH}, {&cs, co, BH}, {&tc, tco, BH}, {&hs, ho, BH}})) {
     return fail(env, "lstmForward: out of bounds or mixed dtypes");
   }
-  if (g.type == napi_float32_array) {
-    rnnk::lstm_forward<float>(at<float>(g, go), at<float>(cs, cpo), at<float>(cs, co), at<float>(tc, tco), at<float>(hs, ho), B, H);
-  } else {
-    rnnk::lstm_forward<double>(at<double>(g, go), at<double>(cs, cpo), at<double>(cs, co), at<double>(tc, tco), at<double>(hs, ho), B, H);
-  }
+  with_dtype(g, [&](auto tag) {
+    using T = decltype(tag);
+    rnnk::lstm_forward<T>(at<T>(g, go), at<T>(cs, cpo), at<T>(cs, co), at<T>(tc, tco), at<T>(hs, ho), B, H);
+    return true;
+  });
   return nullptr;
 }
 
@@ -260,13 +266,12 @@ napi_value LstmBackward(napi_env env, napi_callback_info info) {
                                    {&dhn, 0, BH}, {&dcn, 0, BH}, {has_gout ? &gout : &dg, has_gout ? to : go, BH}})) {
     return fail(env, "lstmBackward: out of bounds or mixed dtypes");
   }
-  if (dg.type == napi_float32_array) {
-    rnnk::lstm_backward<float>(at<float>(dg, go), at<float>(g, go), at<float>(cs, cpo), at<float>(tc, to), at<float>(dh, to),
-                               has_gout ? at<float>(gout, to) : nullptr, at<float>(dhn, 0), at<float>(dcn, 0), B, H);
-  } else {
-    rnnk::lstm_backward<double>(at<double>(dg, go), at<double>(g, go), at<double>(cs, cpo), at<double>(tc, to), at<double>(dh, to),
-                                has_gout ? at<double>(gout, to) : nullptr, at<double>(dhn, 0), at<double>(dcn, 0), B, H);
-  }
+  with_dtype(dg, [&](auto tag) {
+    using T = decltype(tag);
+    rnnk::lstm_backward<T>(at<T>(dg, go), at<T>(g, go), at<T>(cs, cpo), at<T>(tc, to), at<T>(dh, to),
+                           has_gout ? at<T>(gout, to) : nullptr, at<T>(dhn, 0), at<T>(dcn, 0), B, H);
+    return true;
+  });
   return nullptr;
 }
 
@@ -283,11 +288,11 @@ napi_value GruForward(napi_env env, napi_callback_info info) {
   if (B < 0 || H < 0 || !spans_ok({{&gi, go, 3 * BH}, {&gh, go, 3 * BH}, {&hs, hpo, BH}, {&hs, ho, BH}})) {
     return fail(env, "gruForward: out of bounds or mixed dtypes");
   }
-  if (gi.type == napi_float32_array) {
-    rnnk::gru_forward<float>(at<float>(gi, go), at<float>(gh, go), at<float>(hs, hpo), at<float>(hs, ho), B, H);
-  } else {
-    rnnk::gru_forward<double>(at<double>(gi, go), at<double>(gh, go), at<double>(hs, hpo), at<double>(hs, ho), B, H);
-  }
+  with_dtype(gi, [&](auto tag) {
+    using T = decltype(tag);
+    rnnk::gru_forward<T>(at<T>(gi, go), at<T>(gh, go), at<T>(hs, hpo), at<T>(hs, ho), B, H);
+    return true;
+  });
   return nullptr;
 }
 
@@ -310,13 +315,12 @@ napi_value GruBackward(napi_env env, napi_callback_info info) {
                                    {&dh, to, BH}, {&dhn, 0, BH}, {has_gout ? &gout : &dh, to, BH}})) {
     return fail(env, "gruBackward: out of bounds or mixed dtypes");
   }
-  if (dgi.type == napi_float32_array) {
-    rnnk::gru_backward<float>(at<float>(dgi, go), at<float>(dgh, go), at<float>(gi, go), at<float>(gh, go), at<float>(hs, hpo),
-                              at<float>(dh, to), has_gout ? at<float>(gout, to) : nullptr, at<float>(dhn, 0), B, H);
-  } else {
-    rnnk::gru_backward<double>(at<double>(dgi, go), at<double>(dgh, go), at<double>(gi, go), at<double>(gh, go), at<double>(hs, hpo),
-                               at<double>(dh, to), has_gout ? at<double>(gout, to) : nullptr, at<double>(dhn, 0), B, H);
-  }
+  with_dtype(dgi, [&](auto tag) {
+    using T = decltype(tag);
+    rnnk::gru_backward<T>(at<T>(dgi, go), at<T>(dgh, go), at<T>(gi, go), at<T>(gh, go), at<T>(hs, hpo),
+                          at<T>(dh, to), has_gout ? at<T>(gout, to) : nullptr, at<T>(dhn, 0), B, H);
+    return true;
+  });
   return nullptr;
 }
 
@@ -332,12 +336,6 @@ const rnnk::Packed<float>* packed_as<float>(PackedHandle* p, int K, int N) {
 template <>
 const rnnk::Packed<double>* packed_as<double>(PackedHandle* p, int K, int N) {
   return p && !p->is_f32 && p->d.K == K && p->d.N == N ? &p->d : nullptr;
-}
-
-// Runs f(T{}) with T the array's element type (float or double); returns what f returns.
-template <typename F>
-bool with_dtype(const Arr& a, F&& f) {
-  return a.type == napi_float32_array ? f(float{}) : f(double{});
 }
 
 // The optional recurrent-dropout pair (mask [B,H], R [T,B,H]): both given or both null.
