@@ -31,8 +31,8 @@ export class Interrupted extends RnnError {
 }
 
 /**
- * A failure that another rank of an MPI job reports (SPEC §9: rank 0 alone prints): this rank
- * exits with the same code, silently.
+ * A failure already reported — by another rank of an MPI job (SPEC §9: rank 0 alone prints), or
+ * by rank 0 itself before it left the MPI world: this process exits with the code, silently.
  */
 export class ReportedElsewhere extends RnnError {
   constructor(exitCode: number) { super("reported by another rank", exitCode); }
@@ -45,4 +45,20 @@ export class ReportedElsewhere extends RnnError {
  */
 export class ReaderGone extends RnnError {
   constructor() { super("stdout's reader went away", 0); }
+}
+
+/** The exit code a failure becomes: its own for an RnnError, 1 for anything else (a bug). */
+export function exitCodeOf(e: unknown): number {
+  return e instanceof RnnError ? e.exitCode : 1;
+}
+
+/**
+ * What the user is told of a failure on stderr: one line `rnn: …` (with the stack under
+ * --debug), or nothing for one reported elsewhere or a quiet stop.
+ */
+export function failureText(e: unknown, debug: boolean): string {
+  if (e instanceof ReportedElsewhere || e instanceof ReaderGone) return "";
+  if (e instanceof RnnError) return `rnn: ${e.message}\n${debug && e.stack ? e.stack + "\n" : ""}`;
+  const err = e instanceof Error ? e : new Error(String(e));
+  return `rnn: internal error: ${err.message}${debug ? "" : " (run with --debug for the stack trace)"}\n${debug && err.stack ? err.stack + "\n" : ""}`;
 }

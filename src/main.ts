@@ -1,5 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { InputError, ReaderGone, ReportedElsewhere, RnnError } from "./errors.js";
+import { exitCodeOf, failureText, InputError } from "./errors.js";
 import { processIo, type Io } from "./io/terminal.js";
 import { packageVersion } from "./io/version.js";
 
@@ -17,7 +17,7 @@ function intArg(name: string, max = Infinity) {
  * Builds the command line. Each action runs one command file's exported function and
  * stores its exit code; the commands are imported lazily so that `--help` stays fast.
  */
-export function buildProgram(io: Io, setCode: (code: number) => void): Command {
+export function buildProgram(io: Io, setCode: (code: number) => void, debug = false): Command {
   const program = new Command("rnn")
     .description("Train, evaluate and run recurrent neural networks: stacked Elman, LSTM and GRU, truncated BPTT, gradient clipping; data-parallel under MPI (mpirun, srun).")
     .version(packageVersion(), "-V, --version")
@@ -57,7 +57,7 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
       const { resolveTrainConfig } = await import("./commands/sweep.js");
       const { parseSetArg } = await import("./config/grid.js");
       const { index, set, ...rest } = opts;
-      const trainOpts = { ...rest, set: (set ?? []).map(parseSetArg) };
+      const trainOpts = { ...rest, set: (set ?? []).map(parseSetArg), debug };
       const config = await resolveTrainConfig(arg, index, process.env);
       // Under an MPI launcher rank 0 alone prints (SPEC §9).
       const { detectLaunch } = await import("./distributed/launch.js");
@@ -203,7 +203,8 @@ export function buildProgram(io: Io, setCode: (code: number) => void): Command {
 /** Runs the CLI; returns the exit code. The one place typed errors become exit codes. */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   let code = 0;
-  const program = buildProgram(io, (c) => { code = c; });
+  const debug = argv.includes("--debug");
+  const program = buildProgram(io, (c) => { code = c; }, debug);
   program.commands.forEach((c) => c.exitOverride().configureOutput({
     writeErr: (s) => io.stderr.write(s), writeOut: (s) => io.stderr.write(s),
   }));
@@ -216,16 +217,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     return code;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    const debug = argv.includes("--debug");
-    if (e instanceof ReportedElsewhere || e instanceof ReaderGone) return e.exitCode;
-    if (e instanceof RnnError) {
-      io.stderr.write(`rnn: ${e.message}\n`);
-      if (debug && e.stack) io.stderr.write(e.stack + "\n");
-      return e.exitCode;
-    }
-    const err = e instanceof Error ? e : new Error(String(e));
-    io.stderr.write(`rnn: internal error: ${err.message}${debug ? "" : " (run with --debug for the stack trace)"}\n`);
-    if (debug && err.stack) io.stderr.write(err.stack + "\n");
-    return 1;
+    io.stderr.write(failureText(e, debug));
+    return exitCodeOf(e);
   }
 }

@@ -5,7 +5,7 @@ import { loadConfig, readConfigFile, resolvePaths, validateConfig, type Resolved
 import { MAX_SEED } from "../config/schema.js";
 import type { Communicator } from "../distributed/comm.js";
 import { agree, joinWorld } from "../distributed/launch.js";
-import { InputError, Interrupted, JobError, ReportedElsewhere, RnnError, STOP_SIGNALS, type StopSignal } from "../errors.js";
+import { exitCodeOf, failureText, InputError, Interrupted, JobError, ReportedElsewhere, RnnError, STOP_SIGNALS, type StopSignal } from "../errors.js";
 import { num } from "../io/format.js";
 import { BEST, LAST, type RunDir } from "../io/rundir.js";
 import { requireStdout, writeOut, type Io } from "../io/terminal.js";
@@ -22,6 +22,8 @@ export interface TrainOptions {
   quiet?: boolean;
   /** `--set key=value` overrides (SPEC §6), in the order given. */
   set?: readonly Override[];
+  /** Stack traces with errors (`--debug`): under MPI rank 0 prints its own failure, see below. */
+  debug?: boolean;
 }
 
 /**
@@ -156,6 +158,14 @@ export async function train(configPath: string, o: TrainOptions, io: Io): Promis
     }
     await writeOut(io, "");
     return 0;
+  } catch (e) {
+    // Under MPI rank 0 says why before MPI_Finalize, not after in main: once a rank has exited
+    // non-zero the launcher ends the job, and a line written later can be lost (it was, in CI).
+    if (comm.size > 1 && lead && !(e instanceof ReportedElsewhere)) {
+      io.stderr.write(failureText(e, o.debug === true));
+      throw new ReportedElsewhere(exitCodeOf(e));
+    }
+    throw e;
   } finally {
     run?.close(); // the run directory's lock (an exit hook frees it too, whatever the way out)
     comm.finalize();

@@ -39,7 +39,9 @@ export function mpiComm(addon: MpiAddon): Communicator {
       process.exit(code); // MPI_Abort does not return; this is for the type checker
     },
     finalize: () => {
-      if (!finalized) addon.finalize();
+      // The barrier first: whatever a rank printed before it is out before any rank leaves
+      // (MPI_Finalize need not synchronise), so the launcher cannot end the job under it.
+      if (!finalized) { addon.barrier(); addon.finalize(); }
       finalized = true;
     },
   };
