@@ -24,6 +24,9 @@ char* write_number(char* p, double x) {
   if (x == 0) { *p = '0'; return p + 1; }  // -0 too, as String(-0)
   if (x < 0) { *p++ = '-'; x = -x; }
   if (std::isinf(x)) { std::memcpy(p, "Infinity", 8); return p + 8; }
+  if (x < 9007199254740992.0 && x == std::floor(x)) {  // a whole number below 2^53 (the step t): its digits
+    return std::to_chars(p, p + kMaxNumber, (uint64_t)x).ptr;
+  }
   char sci[kMaxNumber];
   const auto r = std::to_chars(sci, sci + sizeof sci, x, std::chars_format::scientific);
   // sci is d[.ddd]e±XX: the digits s (k of them) and the exponent n − 1.

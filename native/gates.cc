@@ -38,8 +38,8 @@ void for_rows(int B, int H, const F& f) {
 typedef Vec<float>::v VF;
 
 // n ≤ 8 floats at p; the missing lanes are 0 (and computed, harmlessly, then dropped).
-__attribute__((always_inline)) inline VF load_f(const float* p, int n) { VF v = VF{}; std::memcpy(&v, p, (size_t)n * 4); return v; }
-__attribute__((always_inline)) inline void store_f(float* p, VF v, int n) { std::memcpy(p, &v, (size_t)n * 4); }
+__attribute__((always_inline)) inline VF load_f(const float* p, int n) { return n == 8 ? loadu(p) : load_part(p, n); }
+__attribute__((always_inline)) inline void store_f(float* p, VF v, int n) { if (n == 8) storeu(p, v); else store_part(p, v, n); }
 __attribute__((always_inline)) inline VF sigmoid_v(VF x) { return 0.5f + 0.5f * tanh_v(0.5f * x); }
 
 inline double sigmoid_d(double x) { return 1.0 / (1.0 + std::exp(-x)); }

@@ -189,6 +189,7 @@ static void gemm_range(bool transA, const BSource<T>& bs, int M, int N, int K, c
         const T* a = A + pc; // row 0, columns pc…: the same address whether A is stored [1, K] or [K, 1]
         int jr = 0;
         for (; jr + 4 * NR <= nc; jr += 4 * NR) row_micro<T, 4>(kc, a, bp + (size_t)jr * kc, C + jc + jr, 4 * NR, add);
+        for (; jr + 2 * NR <= nc; jr += 2 * NR) row_micro<T, 2>(kc, a, bp + (size_t)jr * kc, C + jc + jr, 2 * NR, add);
         for (; jr < nc; jr += NR) row_micro<T, 1>(kc, a, bp + (size_t)jr * kc, C + jc + jr, std::min(NR, nc - jr), add);
         continue;
       }
@@ -381,8 +382,8 @@ void activate<float>(int act, float* x, size_t n) {
   typedef Vec<float>::v V;
   size_t i = 0;
   if (act == TANH) {
-    for (; i + 8 <= n; i += 8) { V v; std::memcpy(&v, x + i, 32); v = tanh_v(v); std::memcpy(x + i, &v, 32); }
-    if (i < n) { alignas(32) float t[8] = {0}; std::memcpy(t, x + i, (n - i) * 4); V v; std::memcpy(&v, t, 32); v = tanh_v(v); std::memcpy(t, &v, 32); std::memcpy(x + i, t, (n - i) * 4); }
+    for (; i + 8 <= n; i += 8) storeu(x + i, tanh_v(loadu(x + i)));
+    if (i < n) store_part(x + i, tanh_v(load_part(x + i, (int)(n - i))), (int)(n - i));
   } else if (act == RELU) {
     for (; i < n; i++) x[i] = x[i] > 0 ? x[i] : 0.0f;
   } else {
