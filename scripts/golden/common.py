@@ -24,6 +24,7 @@ import json
 import math
 import os
 import shutil
+import sys
 import struct
 
 import numpy as np
@@ -341,6 +342,30 @@ def out_only_args(argv, description, default_out):
     args = ap.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     return args
+
+
+def run_generator(argv, description, default_out, cases, name_of, build, finish=None, say=None):
+    """The fixture scripts' shared main: parse --out/--only, refuse an unknown case name (2), build
+    each chosen case with build(case, out) in order, stop at a failed self-check (1), then, when
+    every case was built, finish(out, results). `say` prints progress (default: stderr).
+    -> the exit code."""
+    say = say or (lambda msg: print(msg, file=sys.stderr))
+    args = out_only_args(argv, description, default_out)
+    names = [name_of(c) for c in cases]
+    unknown = sorted(set(args.only) - set(names))
+    if unknown:
+        say(f"unknown case(s): {', '.join(unknown)}; the cases: {', '.join(names)}")
+        return 2
+    say(f"writing {args.out}")
+    try:
+        results = [build(c, args.out) for c, n in zip(cases, names) if not args.only or n in args.only]
+    except CheckFailed as ex:
+        say(f"CHECK FAILED: {ex}")
+        return 1
+    if finish is not None and not args.only:
+        finish(args.out, results)
+    say(f"ok: {len(results)} case(s)")
+    return 0
 
 
 def fresh_dir(root, name):

@@ -60,8 +60,8 @@ import yaml
 
 import make_train_fixtures as mt  # the §1-§5 reference: config.yaml writer, TBPTT windows, numpy forward, init
 from common import (CKPT_FORMAT, REPO, CheckFailed, cell, checkpoint_meta, csv_text, fresh_dir, full_config,
-                    load_modules, max_rel, normalization_json, num, out_only_args, param_names, predict_header,
-                    read_safetensors, read_table, require, torch_modules, write_safetensors, write_text)
+                    load_modules, max_rel, normalization_json, num, param_names, predict_header,
+                    read_safetensors, read_table, require, run_generator, torch_modules, write_safetensors, write_text)
 
 torch.set_num_threads(1)
 warnings.filterwarnings("ignore", message=re.escape("Detected call of `lr_scheduler.step()` before"))  # sched_early
@@ -1393,21 +1393,9 @@ def build(spec, out_root):
 
 
 def main(argv):
-    args = out_only_args(argv, __doc__.split("\n")[0], DEFAULT_OUT)
-    say(f"torch {torch.__version__}, numpy {np.__version__}; writing {args.out}")
-    unknown = set(args.only) - {s.__doc__.strip() for s in TRAINING + FORECAST}
-    if unknown:
-        say(f"unknown case(s): {', '.join(sorted(unknown))}")
-        return 2
-    try:
-        results = [build(s, args.out) for s in TRAINING + FORECAST if not args.only or s.__doc__.strip() in args.only]
-    except CheckFailed as ex:
-        say(f"CHECK FAILED: {ex}")
-        return 1
-    if not args.only:
-        write_readme(args.out, results)
-    say(f"ok: {len(results)} cases")
-    return 0
+    say(f"torch {torch.__version__}, numpy {np.__version__}")
+    return run_generator(argv, __doc__.split("\n")[0], DEFAULT_OUT, TRAINING + FORECAST, lambda s: s.__doc__.strip(),
+                         build, write_readme, say)
 
 
 if __name__ == "__main__":

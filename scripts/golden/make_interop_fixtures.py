@@ -55,8 +55,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from common import (CKPT_FORMAT, HERE, REPO, CheckFailed, cell, checkpoint_meta, csv_text, fresh_dir, full_config,
-                    max_rel, normalization_json, num, out_only_args, param_names, predict_header, read_safetensors,
-                    read_table, require, torch_modules, write_safetensors, write_text)
+                    max_rel, normalization_json, num, param_names, predict_header, read_safetensors,
+                    read_table, require, run_generator, torch_modules, write_safetensors, write_text)
 
 torch.set_num_threads(1)
 DEFAULT_OUT = os.path.join(REPO, "test", "golden", "interop")
@@ -405,21 +405,8 @@ f64 1e-9, f32 1e-5), the columns compared exactly and the generator's self-check
 
 
 def main(argv):
-    a = out_only_args(argv, __doc__.split("\n")[0], DEFAULT_OUT)
-    names = {s().get("name"): s for s in CASES}
-    for o in a.only:
-        if o not in names:
-            print(f"unknown case {o}; cases: {', '.join(names)}", file=sys.stderr)
-            return 2
-    try:
-        for n, s in names.items():
-            if not a.only or n in a.only:
-                build_case(s, a.out)
-    except CheckFailed as ex:
-        print(f"SELF-CHECK FAILED: {ex}", file=sys.stderr)
-        return 1
-    write_text(os.path.join(a.out, "README.md"), README)
-    return 0
+    return run_generator(argv, __doc__.split("\n")[0], DEFAULT_OUT, CASES, lambda s: s()["name"], build_case,
+                         lambda out, _: write_text(os.path.join(out, "README.md"), README))
 
 
 if __name__ == "__main__":

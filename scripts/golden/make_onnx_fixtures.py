@@ -39,8 +39,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from common import (REPO, CheckFailed, cell, checkpoint_meta, csv_text, fresh_dir, full_config, load_modules,
-                    max_rel, normalization_json, out_only_args, param_names, read_safetensors, require,
+from common import (REPO, cell, checkpoint_meta, csv_text, fresh_dir, full_config, load_modules,
+                    max_rel, normalization_json, param_names, read_safetensors, require, run_generator,
                     torch_modules, write_safetensors, write_text)
 
 torch.set_num_threads(1)
@@ -223,11 +223,8 @@ def make_case(root, c):
 
 
 def main(argv):
-    args = out_only_args(argv, "Write the ONNX export fixtures (PyTorch's exporter).", DEFAULT_OUT)
-    for c in CASES:
-        if not args.only or c["name"] in args.only:
-            make_case(args.out, c)
-    write_text(os.path.join(args.out, "README.md"), README)
+    return run_generator(argv, "Write the ONNX export fixtures (PyTorch's exporter).", DEFAULT_OUT, CASES, lambda c: c["name"],
+                         lambda c, out: make_case(out, c), lambda out, _: write_text(os.path.join(out, "README.md"), README))
 
 
 README = """# ONNX cases: PyTorch's exporter against `rnn export`
@@ -243,8 +240,4 @@ and the main output from zero state) and `data.csv` (x as CSV). `case.json` says
 """
 
 if __name__ == "__main__":
-    try:
-        main(sys.argv[1:])
-    except CheckFailed as e:
-        print(f"self-check failed: {e}", file=sys.stderr)
-        sys.exit(1)
+    sys.exit(main(sys.argv[1:]))

@@ -49,9 +49,9 @@ import torch.nn as nn
 import yaml
 
 from common import (ACT_T, CKPT_FORMAT, REPO, CheckFailed, cell, checkpoint_meta, csv_text, fresh_dir, full_config,
-                    load_modules, max_rel, normalization_json, num, out_only_args, param_names, param_shapes,
-                    predict_header, read_safetensors, read_table, require, torch_modules, write_safetensors,
-                    write_text)
+                    load_modules, max_rel, normalization_json, num, param_names, param_shapes,
+                    predict_header, read_safetensors, read_table, require, run_generator, torch_modules,
+                    write_safetensors, write_text)
 
 torch.set_num_threads(1)
 F64 = torch.float64
@@ -1766,24 +1766,13 @@ def write_readme(out_root, results):
 
 
 def main(argv):
-    args = out_only_args(argv, __doc__.split("\n")[0], DEFAULT_OUT)
-    say(f"torch {torch.__version__}, numpy {np.__version__}; writing {args.out}")
+    say(f"torch {torch.__version__}, numpy {np.__version__}")
     check_windows()
-    results = []
-    try:
-        for spec in CASES:
-            name = spec.__doc__.strip()
-            if args.only and name not in args.only:
-                continue
-            say(f"case {name}")
-            results.append(run_case(spec, args.out))
-    except CheckFailed as ex:
-        say(f"CHECK FAILED: {ex}")
-        return 1
-    if not args.only:
-        write_readme(args.out, results)
-    say(f"ok: {len(results)} cases")
-    return 0
+
+    def build(spec, out):
+        say(f"case {spec.__doc__.strip()}")
+        return run_case(spec, out)
+    return run_generator(argv, __doc__.split("\n")[0], DEFAULT_OUT, CASES, lambda s: s.__doc__.strip(), build, write_readme, say)
 
 
 if __name__ == "__main__":

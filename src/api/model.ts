@@ -6,6 +6,7 @@ import { zScore, type ColumnStats } from "../data/dataset.js";
 import { inputFill, MissingCells, type InputFill } from "../data/missing.js";
 import { InputError } from "../errors.js";
 import { loadModel as loadCheckpointModel } from "../io/model.js";
+import { feedBack, futureRowsNeeded, rolloutFeed } from "../io/rollout.js";
 
 /**
  * One row of inputs: the values in the model's `inputs` order, or an object keyed by column name
@@ -139,15 +140,12 @@ class LoadedModel implements Model {
   }
 
   forecast(history: readonly Row[], horizon: number, future: readonly Row[] = []): number[][] {
-    const c = this.cfg;
-    if (c.task !== "regression") throw new InputError(`${this.file}: forecast needs a regression model; this one is a classifier`);
-    if (c.data.shift !== 1) throw new InputError(`${this.file}: forecast needs a model trained with data.shift 1; this one has ${c.data.shift}`);
+    const feed = rolloutFeed(this.file, this.cfg);
     if (!Number.isInteger(horizon) || horizon < 1) throw new InputError(`forecast: horizon must be a whole number ≥ 1, got ${horizon}`);
     if (history.length === 0) throw new InputError("forecast: the history is empty");
-    const fromTarget = this.inputs.map((col) => this.targets.indexOf(col));
-    const covariates = this.inputs.filter((_, i) => fromTarget[i] < 0);
-    if (covariates.length > 0 && future.length < Math.max(1, horizon - 1)) {
-      throw new InputError(`${this.file}: input(s) ${covariates.map((v) => JSON.stringify(v)).join(", ")} are not targets of the model: give their values in ${Math.max(1, horizon - 1)} future row(s) (got ${future.length})`);
+    const needed = futureRowsNeeded(feed, horizon);
+    if (future.length < needed) {
+      throw new InputError(`${this.file}: input(s) ${feed.covariates.map((v) => JSON.stringify(v)).join(", ")} are not targets of the model: give their values in ${needed} future row(s) (got ${future.length})`);
     }
     const s = this.initialState();
     const state = s.layers as Float[];
@@ -155,8 +153,8 @@ class LoadedModel implements Model {
     const out: number[][] = [y];
     const raw = new Float64Array(this.I), x = alloc(this.net.dtype, this.I);
     for (let k = 1; k < horizon; k++) {
-      if (covariates.length > 0) this.raw(future[k - 1], `forecast: future row ${k - 1}`, raw, (i) => fromTarget[i] < 0);
-      for (let i = 0; i < this.I; i++) if (fromTarget[i] >= 0) raw[i] = y[fromTarget[i]];
+      feedBack(feed, y, raw);
+      if (needed > 0) this.raw(future[k - 1], `forecast: future row ${k - 1}`, raw, (i) => feed.fromTarget[i] < 0);
       this.fill?.apply(raw, 0, s.last ?? undefined);
       this.put(raw, x, 0);
       this.net.forward(x, 0, state, 1, 1);

@@ -1,11 +1,11 @@
 import { alloc, type Float } from "../core/tensor.js";
-import type { Config } from "../config/schema.js";
 import type { CsvRow, RowView } from "../data/csv-cursor.js";
 import { zScore } from "../data/dataset.js";
 import { InputError } from "../errors.js";
 import { csvLine, num } from "../io/format.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { renderSvg, type LinePlot, type Point } from "../io/plot.js";
+import { feedBack, futureRowsNeeded, rolloutFeed } from "../io/rollout.js";
 import { BufferedOut, type Io } from "../io/terminal.js";
 import { openModelStream } from "./model.js";
 
@@ -22,28 +22,6 @@ const PLOT_SEQUENCES = 4;
 const PLOT_HISTORY = 2000;
 
 /**
- * How a model's inputs are fed during a roll-out: input i is the forecast of target
- * `fromTarget[i]`, or (−1) a covariate whose future values the data must give.
- */
-interface Feed { readonly fromTarget: readonly number[]; readonly covariates: readonly string[] }
-
-/**
- * Refuses (exit 2) a model that cannot roll forward (SPEC §7): not regression, or not trained
- * with shift 1. Inputs that are not targets are covariates, read from future rows (below).
- */
-function feedOf(ckFile: string, cfg: Config): Feed {
-  const inputs = cfg.data.inputs.map((c) => JSON.stringify(c)).join(", ");
-  if (cfg.task !== "regression") {
-    throw new InputError(`${ckFile}: forecast needs a regression model; this one is a classifier, so its input column(s) ${inputs} cannot be forecast`);
-  }
-  if (cfg.data.shift !== 1) {
-    throw new InputError(`${ckFile}: forecast needs a model trained to predict the next row (data.shift 1); this one has data.shift ${cfg.data.shift}, so its input column(s) ${inputs} cannot be forecast`);
-  }
-  const fromTarget = cfg.data.inputs.map((c) => cfg.data.targets.indexOf(c));
-  return { fromTarget, covariates: cfg.data.inputs.filter((_, i) => fromTarget[i] < 0) };
-}
-
-/**
  * `rnn forecast <checkpoint> --horizon h` (SPEC §7): each sequence of the data is run from s_0
  * through its n rows; the output after row n−1 forecasts row n, and each forecast (in original
  * units, then normalised as an input) is the input of the next step, h rows in all. Streamed
@@ -58,7 +36,7 @@ function feedOf(ckFile: string, cfg: Config): Feed {
 export async function forecast(ckFile: string, o: ForecastOptions, io: Io): Promise<number> {
   const { ck, net, file, csv, dec, filler, inStats, outStats } = await openModelStream(ckFile, o.data, true, io);
   const cfg = ck.config;
-  const feed = feedOf(ckFile, cfg);
+  const feed = rolloutFeed(ckFile, cfg);
   const h = o.horizon;
   const I = net.shape.inputSize, O = net.shape.outputSize;
   const seqCol = cfg.data.sequenceColumn;
@@ -112,15 +90,16 @@ export async function forecast(ckFile: string, o: ForecastOptions, io: Io): Prom
     if (n === 0) throw new InputError(`${where}: no row with a target value to forecast from`);
     const future = held;
     // A model with covariates and no future rows is not autoregressive: refused, as SPEC §7 says.
-    if (feed.covariates.length > 0 && future.length < Math.max(1, h - 1)) {
+    const needed = futureRowsNeeded(feed, h);
+    if (future.length < needed) {
       const cols = feed.covariates.map((c) => JSON.stringify(c)).join(", ");
-      throw new InputError(`${where}: input column(s) ${cols} are not targets of the model, so forecast cannot roll them forward; give their future values in ${Math.max(1, h - 1)} row(s) after the sequence's last target, with the target cells empty (found ${future.length})`);
+      throw new InputError(`${where}: input column(s) ${cols} are not targets of the model, so forecast cannot roll them forward; give their future values in ${needed} row(s) after the sequence's last target, with the target cells empty (found ${future.length})`);
     }
     for (let k = 0; k < h; k++) {
       out.add(csvLine([...(seqCol !== null ? [id ?? ""] : []), String(n + k), ...Array.from(lastY, num)]));
       plotted?.forecast.forEach((s, j) => s.push({ x: n + k, y: lastY[j] }));
       if (k === h - 1) break;
-      for (let i = 0; i < I; i++) raw[i] = feed.fromTarget[i] >= 0 ? lastY[feed.fromTarget[i]] : NaN;
+      feedBack(feed, lastY, raw);
       feed.fromTarget.forEach((t, i) => { if (t < 0) raw[i] = dec.input(future[k], i); });
       push();
       runPending();
