@@ -4,16 +4,26 @@
 #   bench/compare.sh [--cell elman|lstm|gru] [ROUNDS] [BLAS_DIR]
 # BLAS_DIR: a folder holding an OpenBLAS libblas.so.3 for PyTorch (Debian's python3-torch runs on
 # whatever libblas.so.3 the system's alternatives name; with libopenblas0-pthread, OpenBLAS).
-# Results go to bench/results/compare-<date>-<cell>-<rnn|torch>-<n>.json.
+# PyTorch gets the OpenBLAS kernels the CPU can run: OPENBLAS_CORETYPE, when unset, is set to
+# SkylakeX (AVX-512) or Haswell (AVX2) from /proc/cpuinfo. OpenBLAS picks its kernels by CPU
+# model, and on one it does not know (a virtual "Intel Xeon Processor", as on this project's
+# machine) falls back to Prescott (SSE3) kernels, 4–5× slower at matrix products.
+# Results go to bench/results/compare-<date>-<HHMM>-<cell>-<rnn|torch>-<n>.json.
 set -euo pipefail
 cell=elman
 if [[ "${1:-}" == "--cell" ]]; then cell=$2; shift 2; fi
 case "$cell" in elman|lstm|gru) ;; *) echo "compare.sh: --cell must be elman, lstm or gru" >&2; exit 2 ;; esac
 rounds=${1:-2}
 blas=${2:-}
+if [[ -z "${OPENBLAS_CORETYPE:-}" ]]; then
+  if grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX
+  elif grep -qw avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell
+  fi
+fi
+echo "compare.sh: PyTorch's OpenBLAS with OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-<unset>}" >&2
 out=bench/results
 mkdir -p "$out"
-stamp=$(date +%Y-%m-%d)
+stamp=$(date +%Y-%m-%d-%H%M)
 for i in $(seq 1 "$rounds"); do
   node bin/rnn.js bench --json --cell "$cell" --seconds 3 --rounds 5 > "$out/compare-$stamp-$cell-rnn-$i.json"
   /usr/bin/python3 bench/pytorch_bench.py --json --cell "$cell" --seconds 3 --settings a,b,c ${blas:+--blas-dir "$blas"} > "$out/compare-$stamp-$cell-torch-$i.json"

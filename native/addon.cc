@@ -439,6 +439,24 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   return r;
 }
 
+// gemmIsa([name]) → "avx512" or "avx2": the GEMM's ISA, set first when a name is given (a CPU
+// without AVX-512 stays on AVX2). For tests and benchmarks; both give the same bits.
+napi_value GemmIsa(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  if (argc == 1) {
+    char name[16] = {0};
+    size_t len = 0;
+    if (napi_get_value_string_utf8(env, a[0], name, sizeof name, &len) != napi_ok) return fail(env, "gemmIsa: a name");
+    rnnk::set_gemm_isa(std::strcmp(name, "avx512") == 0);
+  }
+  napi_value r;
+  const char* now = rnnk::gemm_isa_avx512() ? "avx512" : "avx2";
+  napi_create_string_utf8(env, now, NAPI_AUTO_LENGTH, &r);
+  return r;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   if (!rnnk::cpu_ok()) {
     napi_throw_error(env, nullptr, "this CPU lacks AVX2/FMA; use the js backend");
@@ -449,6 +467,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"activate", nullptr, Activate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"activateBackward", nullptr, ActivateBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gemmIsa", nullptr, GemmIsa, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"createPacked", nullptr, CreatePacked, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"pack", nullptr, Pack, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gemmPacked", nullptr, GemmPacked, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -16,6 +16,7 @@ template <typename T>
 struct Packed {
   std::vector<T> data;
   int K = 0, N = 0, Npad = 0;
+  int NR = 0;  // the panel width: which ISA's kernels it was packed for
 };
 
 template <typename T>
@@ -45,5 +46,8 @@ int get_threads();
 // Runs fn(ctx, 0 .. parts-1) on the thread pool, the caller taking part too.
 void run_parallel(int parts, void (*fn)(void*, int), void* ctx);
 bool cpu_ok();
+// The GEMM's ISA from now on: AVX-512 (false where the CPU lacks it) or AVX2. Same bits either way.
+bool set_gemm_isa(bool avx512);
+bool gemm_isa_avx512();
 
 }  // namespace rnnk

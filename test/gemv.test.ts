@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { referenceKernels, type Kernels } from "../src/core/kernels.js";
 import { Rng } from "../src/core/rng.js";
 import { alloc, type DType, type Float } from "../src/core/tensor.js";
+import { loadAddon, nativeKernels } from "../src/kernels/native.js";
 import { backends } from "./helpers/backends.js";
 import { closeTo } from "./helpers/compare.js";
 
@@ -41,4 +42,49 @@ describe.each(backends().filter(([n]) => n !== "js"))("%s: one-row products", (_
       }
     });
   }
+});
+
+/**
+ * The GEMM runs on AVX-512 where the CPU has it, else AVX2 (native/gemm512.cc, gemm.cc): the
+ * panels differ in width but every element is the same FMA chain over k, so the two must give
+ * the same bits — for whole products, one-row products and prepacked B alike. Where the CPU has
+ * no AVX-512 there is one ISA, and this says so.
+ */
+describe("native GEMM: AVX-512 and AVX2 give the same bits", () => {
+  const addon = loadAddon();
+  const k = addon instanceof Error ? null : nativeKernels(addon);
+  const both = addon instanceof Error ? false : (addon.gemmIsa("avx512") === "avx512");
+  it.skipIf(k === null || !both)("matmulNT, matmulNN, matmulTN and matmulPacked, M = 1 and M = 7, float32 and float64", () => {
+    if (k === null || addon instanceof Error) return;
+    const before = addon.gemmIsa();
+    try {
+      for (const dtype of ["float32", "float64"] as DType[]) {
+        for (const [N, K] of [...shapes, [300, 700] as [number, number]]) {
+          for (const M of [1, 7, 40]) {
+            const a = rand(dtype, M * K), b = rand(dtype, K * N), c0 = rand(dtype, M * N);
+            const run = (isa: "avx2" | "avx512"): Float[] => {
+              addon.gemmIsa(isa);
+              const outs: Float[] = [];
+              for (const form of ["matmulNT", "matmulNN", "matmulTN"] as const) {
+                const o = alloc(dtype, M * N); o.set(c0);
+                k[form](o, 0, a, 0, b, 0, M, N, K, true);
+                outs.push(o);
+              }
+              const p = k.createPacked();
+              k.pack(p, b, 0, K, N, true);
+              const o = alloc(dtype, M * N);
+              k.matmulPacked(o, 0, a, 0, p, M, false);
+              outs.push(o);
+              return outs;
+            };
+            const wide = run("avx512"), narrow = run("avx2");
+            wide.forEach((w, i) => expect(Array.from(w), `${dtype} ${M}x${N}x${K} product ${i}`).toEqual(Array.from(narrow[i])));
+          }
+        }
+      }
+    } finally {
+      addon.gemmIsa(before);
+    }
+  });
+  if (!both) it("(this CPU has no AVX-512: one ISA, nothing to compare)", () => { expect(both).toBe(false); });
 });

@@ -1,0 +1,191 @@
+// The GEMM's vector-ISA part — packing, the MR × 2-vector micro-kernel, the one-row kernel and
+// the blocked loops — written once over S, a vector ISA's operations (S::T the element type,
+// S::V a register, S::L its lanes), and included by gemm.cc (AVX2 + FMA) and gemm512.cc
+// (AVX-512), each compiled for its ISA. Each element of C is an FMA chain over k in order
+// within a block of GEMM_KC, added to C block after block, whatever the ISA, panel width or
+// thread count: both ISAs give the same bits.
+#pragma once
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "gemm.h"
+
+namespace rnnk {
+
+constexpr int MR = 6;
+constexpr int GEMM_KC = 256;
+constexpr int GEMM_MC = 96;
+
+// Where B's panels come from: packed per block here, or prepacked once for many products.
+template <typename T> struct BSource {
+  bool transB;
+  const T* B;          // the matrix, when not prepacked
+  const T* prepacked;  // all of op(B) packed: block pc at pc·Npad, panel q of it at q·kc
+  int Npad;
+};
+
+// ---- packing -------------------------------------------------------------------------------
+
+// A block rows [i0, i0+mc), cols [k0, k0+kc) into MR-row panels, k-major inside a panel.
+template <typename S, typename T = typename S::T>
+static void pack_a(bool transA, const T* A, int M, int K, int i0, int mc, int k0, int kc, T* out) {
+  for (int p = 0; p < mc; p += MR) {
+    const int rows = std::min(MR, mc - p);
+    for (int k = 0; k < kc; k++) {
+      T* o = out + (size_t)p * kc + (size_t)k * MR;
+      for (int i = 0; i < rows; i++) {
+        const int gi = i0 + p + i, gk = k0 + k;
+        o[i] = transA ? A[(size_t)gk * M + gi] : A[(size_t)gi * K + gk];
+      }
+      for (int i = rows; i < MR; i++) o[i] = 0;
+    }
+  }
+}
+
+// B block rows [k0, k0+kc), cols [j0, j0+nc) into NR-column panels, k-major inside a panel.
+// A transposed B (stored [N, K]) is read along its rows, so both layouts stream through memory.
+template <typename S, typename T = typename S::T>
+static void pack_b(bool transB, const T* B, int N, int K, int k0, int kc, int j0, int nc, T* out) {
+  constexpr int NR = 2 * S::L;
+  for (int q = 0; q < nc; q += NR) {
+    const int cols = std::min(NR, nc - q);
+    T* base = out + (size_t)q * kc;
+    if (!transB) {
+      for (int k = 0; k < kc; k++) {
+        T* o = base + (size_t)k * NR;
+        std::memcpy(o, B + (size_t)(k0 + k) * N + j0 + q, cols * sizeof(T));
+        for (int j = cols; j < NR; j++) o[j] = 0;
+      }
+    } else {
+      for (int j = 0; j < cols; j++) {
+        const T* src = B + (size_t)(j0 + q + j) * K + k0;
+        for (int k = 0; k < kc; k++) base[(size_t)k * NR + j] = src[k];
+      }
+      for (int j = cols; j < NR; j++) for (int k = 0; k < kc; k++) base[(size_t)k * NR + j] = 0;
+    }
+  }
+}
+
+// ---- micro-kernel --------------------------------------------------------------------------
+
+// Register tile: MR rows × 2 vectors, 12 accumulators kept in vector registers across the k loop.
+// C[mr, nr] (+)= Ap[kc × MR]ᵀ · Bp[kc × NR]; `add` false overwrites.
+template <typename S, typename T = typename S::T>
+static inline void micro(int kc, const T* __restrict Ap, const T* __restrict Bp, T* C, int ldc, int mr, int nr, bool add) {
+  typedef typename S::V V;
+  constexpr int L = S::L, NR = 2 * L;
+  V c00 = S::zero(), c01 = S::zero(), c10 = S::zero(), c11 = S::zero(), c20 = S::zero(), c21 = S::zero();
+  V c30 = S::zero(), c31 = S::zero(), c40 = S::zero(), c41 = S::zero(), c50 = S::zero(), c51 = S::zero();
+  for (int k = 0; k < kc; k++) {
+    const V b0 = S::load(Bp), b1 = S::load(Bp + L);
+    V a;
+    a = S::bcast(Ap + 0); c00 = S::fma(a, b0, c00); c01 = S::fma(a, b1, c01);
+    a = S::bcast(Ap + 1); c10 = S::fma(a, b0, c10); c11 = S::fma(a, b1, c11);
+    a = S::bcast(Ap + 2); c20 = S::fma(a, b0, c20); c21 = S::fma(a, b1, c21);
+    a = S::bcast(Ap + 3); c30 = S::fma(a, b0, c30); c31 = S::fma(a, b1, c31);
+    a = S::bcast(Ap + 4); c40 = S::fma(a, b0, c40); c41 = S::fma(a, b1, c41);
+    a = S::bcast(Ap + 5); c50 = S::fma(a, b0, c50); c51 = S::fma(a, b1, c51);
+    Ap += MR; Bp += NR;
+  }
+  const V acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  if (mr == MR && nr == NR) {
+    for (int i = 0; i < MR; i++) {
+      T* ci = C + (size_t)i * ldc;
+      if (add) { S::store(ci, S::add(S::load(ci), acc[i][0])); S::store(ci + L, S::add(S::load(ci + L), acc[i][1])); }
+      else { S::store(ci, acc[i][0]); S::store(ci + L, acc[i][1]); }
+    }
+    return;
+  }
+  alignas(32) T tmp[MR][NR];
+  for (int i = 0; i < MR; i++) { S::store(&tmp[i][0], acc[i][0]); S::store(&tmp[i][L], acc[i][1]); }
+  for (int i = 0; i < mr; i++) {
+    for (int j = 0; j < nr; j++) C[(size_t)i * ldc + j] = add ? C[(size_t)i * ldc + j] + tmp[i][j] : tmp[i][j];
+  }
+}
+
+// One row of C (M = 1: a batch of one, as a streamed sequence steps): c[nr] (+)= a[kc] · Bp[kc × NR]
+// for `panels` adjacent panels at once, so that their independent FMA chains hide one another's
+// latency. Each element is summed over k in the same order as micro's, so the results are the
+// same bit for bit as through the general path.
+template <typename S, int P, typename T = typename S::T>
+static inline void row_micro(int kc, const T* __restrict a, const T* __restrict Bp, T* C, int nc, bool add) {
+  typedef typename S::V V;
+  constexpr int L = S::L, NR = 2 * L;
+  V c[P][2];
+  for (int q = 0; q < P; q++) c[q][0] = c[q][1] = S::zero();
+  for (int k = 0; k < kc; k++) {
+    const V x = S::bcast(a + k);
+    for (int q = 0; q < P; q++) {
+      const T* b = Bp + (size_t)q * NR * kc + (size_t)k * NR;
+      c[q][0] = S::fma(x, S::load(b), c[q][0]);
+      c[q][1] = S::fma(x, S::load(b + L), c[q][1]);
+    }
+  }
+  alignas(32) T tmp[P * NR];
+  for (int q = 0; q < P; q++) { S::store(tmp + q * NR, c[q][0]); S::store(tmp + q * NR + L, c[q][1]); }
+  for (int j = 0; j < nc; j++) C[j] = add ? C[j] + tmp[j] : tmp[j];
+}
+
+// ---- driver --------------------------------------------------------------------------------
+
+
+// All of op(B) [K, N] packed into `p` for products with this ISA's micro-kernel.
+template <typename S, typename T = typename S::T>
+static void pack_all(Packed<T>& p, bool transB, const T* B, int K, int N) {
+  constexpr int NR = 2 * S::L, KC = GEMM_KC;
+  p.K = K; p.N = N; p.NR = NR; p.Npad = (N + NR - 1) / NR * NR;
+  if (p.data.size() < (size_t)p.Npad * K) p.data.resize((size_t)p.Npad * K);
+  for (int pc = 0; pc < K; pc += KC) {
+    const int kc = std::min(KC, K - pc);
+    pack_b<S>(transB, B, N, K, pc, kc, 0, N, p.data.data() + (size_t)pc * p.Npad);
+  }
+}
+
+template <typename S, typename T = typename S::T>
+static void gemm_range(bool transA, const BSource<T>& bs, int M, int N, int K, const T* A, T* C, bool acc, int j_begin, int j_end) {
+  constexpr int NR = 2 * S::L, KC = GEMM_KC, MC = GEMM_MC, NC = 4080 / NR * NR;
+  thread_local std::vector<T> pa, pb;
+  if (pa.size() < (size_t)MC * KC) pa.resize((size_t)MC * KC);
+  if (!bs.prepacked && pb.size() < (size_t)NC * KC) pb.resize((size_t)NC * KC);
+  if (K == 0) {
+    if (!acc) for (int i = 0; i < M; i++) std::fill(C + (size_t)i * N + j_begin, C + (size_t)i * N + j_end, T(0));
+    return;
+  }
+  for (int jc = j_begin; jc < j_end; jc += NC) {
+    const int nc = std::min(NC, j_end - jc);
+    for (int pc = 0; pc < K; pc += KC) {
+      const int kc = std::min(KC, K - pc);
+      const bool add = acc || pc > 0;
+      const T* bp;
+      if (bs.prepacked) {
+        bp = bs.prepacked + (size_t)pc * bs.Npad + (size_t)jc * kc;
+      } else {
+        pack_b<S>(bs.transB, bs.B, N, K, pc, kc, jc, nc, pb.data());
+        bp = pb.data();
+      }
+      if (M == 1) { // a single row needs no packing of A and no 6-row tile (5 rows of it would be padding)
+        const T* a = A + pc; // row 0, columns pc…: the same address whether A is stored [1, K] or [K, 1]
+        int jr = 0;
+        for (; jr + 4 * NR <= nc; jr += 4 * NR) row_micro<S, 4>(kc, a, bp + (size_t)jr * kc, C + jc + jr, 4 * NR, add);
+        for (; jr + 2 * NR <= nc; jr += 2 * NR) row_micro<S, 2>(kc, a, bp + (size_t)jr * kc, C + jc + jr, 2 * NR, add);
+        for (; jr < nc; jr += NR) row_micro<S, 1>(kc, a, bp + (size_t)jr * kc, C + jc + jr, std::min(NR, nc - jr), add);
+        continue;
+      }
+      for (int ic = 0; ic < M; ic += MC) {
+        const int mc = std::min(MC, M - ic);
+        pack_a<S>(transA, A, M, K, ic, mc, pc, kc, pa.data());
+        for (int jr = 0; jr < nc; jr += NR) {
+          const int nr = std::min(NR, nc - jr);
+          for (int ir = 0; ir < mc; ir += MR) {
+            const int mr = std::min(MR, mc - ir);
+            micro<S>(kc, pa.data() + (size_t)ir * kc, bp + (size_t)jr * kc,
+                     C + (size_t)(ic + ir) * N + jc + jr, N, mr, nr, add);
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace rnnk
