@@ -141,6 +141,8 @@ export class CsvCursor implements RowView {
   /** Fields in the current row. */
   width = 0;
   private buf: Buffer = Buffer.alloc(0);
+  /** Where `buf` is joined from a chunk and the end of the one before (see `join`). */
+  private room: Buffer = Buffer.alloc(0);
   private pos = 0;
   private eof = false;
   private bom = false;
@@ -208,15 +210,27 @@ export class CsvCursor implements RowView {
       throw csvFailure(this.file, e, 0);
     }
     if (r.done) { this.eof = true; return this.pos < this.buf.length; }
-    const chunk = typeof r.value === "string" ? Buffer.from(r.value, "utf8") : r.value;
-    const rest = this.buf.length - this.pos;
-    this.buf = rest === 0 ? chunk : Buffer.concat([this.buf.subarray(this.pos), chunk]);
-    this.pos = 0;
+    this.join(typeof r.value === "string" ? Buffer.from(r.value, "utf8") : r.value);
     if (this.line === 0 && !this.bom && this.buf.length >= 3 && this.buf.subarray(0, 3).equals(BOM)) {
       this.bom = true;
       this.pos = 3;
     }
     return true;
+  }
+
+  /**
+   * The buffer becomes the rest of it (a row cut by the chunk's end) and then `chunk`. Joined in
+   * a buffer kept for it, not a new one per chunk: a megabyte less for the GC to see each time.
+   */
+  private join(chunk: Buffer): void {
+    const rest = this.buf.subarray(this.pos);
+    this.pos = 0;
+    if (rest.length === 0) { this.buf = chunk; return; }
+    const n = rest.length + chunk.length;
+    if (this.room.length < n) this.room = Buffer.allocUnsafe(Math.max(n, 2 * this.room.length));
+    rest.copy(this.room, 0); // rest may lie in room itself: copy moves overlapping bytes correctly
+    chunk.copy(this.room, rest.length);
+    this.buf = this.room.subarray(0, n);
   }
 
   /**
