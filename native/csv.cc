@@ -8,7 +8,6 @@
 #include <immintrin.h>
 
 #include <cstdint>
-#include <cstring>
 #include <limits>
 
 #include "napi-args.h"
@@ -119,8 +118,8 @@ inline bool simple_number(const uint8_t* b, int64_t f, int64_t e, int64_t n, dou
   const __m128i fours = _mm_madd_epi16(pairs, _mm_setr_epi16(100, 1, 100, 1, 100, 1, 100, 1));
   const __m128i eights = _mm_madd_epi16(_mm_packus_epi32(fours, fours), _mm_setr_epi16(10000, 1, 10000, 1, 10000, 1, 10000, 1));
   const uint64_t m = (uint64_t)(uint32_t)_mm_cvtsi128_si32(eights) * 100000000 + (uint32_t)_mm_extract_epi32(eights, 1);
-  const int fraction = dot ? len - 1 - at : 0;
-  const double y = m == 0 ? 0 : fraction == 0 ? (double)m : (double)m / kPow10[fraction];
+  // m / 1 is m and 0 / 10^k is +0, as scan_decimal has them: no case of their own.
+  const double y = (double)m / kPow10[dot ? len - 1 - at : 0];
   *v = p ? -y : y;
   return true;
 }
