@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { decimalValue } from "../src/data/csv.js";
-import { CsvCursor, type ScanRows } from "../src/data/csv-cursor.js";
+import { CsvCursor, nativeScanRows, type ScanRows } from "../src/data/csv-cursor.js";
 import { loadAddon } from "../src/kernels/native.js";
 
 /** What a reader made of a text: rows (line, cells), their quick values, and the error it ended on. */
@@ -199,5 +199,20 @@ describe.skipIf(READERS.length === 1)("the addon's block scanner", () => {
         for (const got of native) expect(got).toEqual(js);
       },
     ), { numRuns: 400 });
+  });
+});
+
+describe("which path a cursor takes by default", () => {
+  it("the addon's scanner where it loads; the TypeScript path with RNN_BACKEND=js", () => {
+    const was = process.env.RNN_BACKEND;
+    try {
+      delete process.env.RNN_BACKEND;
+      expect(nativeScanRows() !== null).toBe(READERS.length > 1);
+      process.env.RNN_BACKEND = "js";
+      expect(nativeScanRows()).toBeNull();
+    } finally {
+      if (was === undefined) delete process.env.RNN_BACKEND;
+      else process.env.RNN_BACKEND = was;
+    }
   });
 });
