@@ -13,6 +13,8 @@
 
 // native/format.cc
 napi_value FormatRows(napi_env env, napi_callback_info info);
+// native/csv.cc
+napi_value ScanRows(napi_env env, napi_callback_info info);
 
 namespace {
 
@@ -482,6 +484,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"lstmSteps", nullptr, LstmSteps, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gruSteps", nullptr, GruSteps, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"formatRows", nullptr, FormatRows, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"scanRows", nullptr, ScanRows, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -47,6 +47,20 @@ describe("CSV that is fine", () => {
     expect(Array.from(seqs[0].x)).toEqual([-0.0015, 0.5]);
     expect(Array.from(seqs[0].y!)).toEqual([7]);
   });
+  it("sequences longer than a block of values, between short ones; rows wider than a block", async () => {
+    const lengths: [string, number][] = [["a", 40_000], ["b", 3], ["c", 70_000], ["d", 1]];
+    const rows = lengths.flatMap(([id, n]) => Array.from({ length: n }, (_, t) => [id, t, t + 0.5, 2 * t]));
+    const seqs = await read(`id,x,z,y\n${rows.map((r) => r.join(",")).join("\n")}\n`);
+    expect(seqs.map((s) => [s.id, s.length])).toEqual(lengths);
+    seqs.forEach((s) => {
+      expect(Array.from(s.x)).toEqual(Array.from({ length: s.length }, (_, t) => [t, t + 0.5]).flat());
+      expect(Array.from(s.y!)).toEqual(Array.from({ length: s.length }, (_, t) => 2 * t));
+    });
+    const inputs = Array.from({ length: 70_000 }, (_, c) => `c${c}`);
+    const wide = await read(`${inputs.join(",")}\n${[1, 2, 3].map((r) => inputs.map((_, c) => r + c).join(",")).join("\n")}\n`,
+      { inputs, targets: null, sequenceColumn: null, task: "regression" });
+    expect(Array.from(wide[0].x)).toEqual([1, 2, 3].flatMap((r) => inputs.map((_, c) => r + c)));
+  });
   it("classification labels stay strings, empty cells are null", async () => {
     const seqs = await read("id,x,z,y\na,1,2,low\na,1,2,\n", { ...spec, task: "classification" });
     expect(seqs[0].labels).toEqual(["low", null]);

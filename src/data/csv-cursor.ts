@@ -1,6 +1,7 @@
 import { CsvError, parse } from "csv-parse";
 import type { Readable } from "node:stream";
 import { InputError } from "../errors.js";
+import { loadAddon } from "../kernels/native.js";
 import { DecimalScan } from "./decimal.js";
 
 /** A data row as it is read: its line number in the file (the header is line 1) and its cells. */
@@ -23,6 +24,32 @@ export class CsvRow implements RowView {
 export const MAX_RECORD_BYTES = 1 << 20;
 const COMMA = 44, LF = 10, CR = 13, QUOTE = 34;
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/**
+ * The addon's scanRows (native/csv.cc): the rows of buf from pos on, split and read as
+ * `nextFast` does, a block at a time — row r's first field, width and line (counted from pos) at
+ * rows[3r…3r+2], its fields in starts, ends and values; out = [rows, pos after them, lines after
+ * them]. Returns why it stopped: AGAIN, MORE or SLOW.
+ */
+export type ScanRows = (buf: Uint8Array, pos: number, eof: number, first: number, rows: Int32Array,
+  starts: Int32Array, ends: Int32Array, values: Float64Array, out: Int32Array) => number;
+
+/** Why a block scan stopped: its room was full, the next row needs more input, or it is csv-parse's. */
+const AGAIN = 0, MORE = 1, SLOW = 2;
+/** Rows and fields a block holds: one addon call per thousand rows of 16 columns. */
+const BLOCK_ROWS = 1024, BLOCK_FIELDS = 1 << 14;
+
+let loaded: ScanRows | null | undefined;
+
+/** The native block scanner; null where the addon is not built, or RNN_BACKEND=js asks for the TypeScript path. */
+export function nativeScanRows(): ScanRows | null {
+  if (process.env.RNN_BACKEND === "js") return null;
+  if (loaded === undefined) {
+    const addon = loadAddon();
+    loaded = addon instanceof Error ? null : addon.scanRows;
+  }
+  return loaded;
+}
 
 /** A parser message as one bounded line (it may quote a megabyte-long or binary field). */
 function oneLine(message: string): string {
@@ -101,7 +128,8 @@ class SlowRows {
 /**
  * A CSV read row by row without a JS object per row: `more()` loads the next chunk of the
  * input, `next()` moves to its next complete row, and the row's cells are read in place —
- * numbers straight from the bytes (quickDecimal), text only when asked for.
+ * numbers straight from the bytes (quickDecimal), text only when asked for. The addon splits
+ * a block of rows per call (`ScanRows`) where it is built; `nextFast` is the same in TypeScript.
  *
  * Lines without a quote are split here on commas (LF or CRLF ends, blank lines skipped), which
  * is what csv-parse makes of them. From the first line that holds a quote, a lone CR or more
@@ -113,27 +141,47 @@ export class CsvCursor implements RowView {
   /** Fields in the current row. */
   width = 0;
   private buf: Buffer = Buffer.alloc(0);
+  /** Where `buf` is joined from a chunk and the end of the one before (see `join`). */
+  private room: Buffer = Buffer.alloc(0);
   private pos = 0;
   private eof = false;
   private bom = false;
-  private starts: Int32Array = new Int32Array(64);
-  private ends: Int32Array = new Int32Array(64);
-  /** Each field of the current row as a number, NaN where only its text can tell. */
-  private values: Float64Array = new Float64Array(64);
+  private starts: Int32Array;
+  private ends: Int32Array;
+  /** Each field as a number, NaN where only its text can tell. */
+  private values: Float64Array;
+  /** The current row's first field in starts, ends and values (always 0 on the TypeScript path). */
+  private field0 = 0;
   private readonly dec = new DecimalScan();
+  /** The native path: the rows of the last block scanned, 3 numbers each (see ScanRows). */
+  private readonly block = new Int32Array(3 * BLOCK_ROWS);
+  private readonly blockOut = new Int32Array(3);
+  private blockRows = 0;
+  private blockAt = 0;
+  /** Lines read before the block, and up to where it stopped. */
+  private blockLine = 0;
+  private blockEnd = 0;
+  private blockStop = AGAIN;
   private slow: SlowRows | null = null;
   private slowRow: CsvRow | null = null;
   private pendingSlow: CsvRow | null = null;
   private readonly chunks: AsyncIterator<Buffer | string>;
   header: readonly string[] = [];
 
-  private constructor(input: Readable, readonly file: string) {
+  private constructor(input: Readable, readonly file: string, private readonly scan: ScanRows | null) {
     this.chunks = (input as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
+    const fields = scan ? BLOCK_FIELDS : 64;
+    this.starts = new Int32Array(fields);
+    this.ends = new Int32Array(fields);
+    this.values = new Float64Array(fields);
   }
 
-  /** Opens a CSV stream and reads its header (trimmed); an empty input or UTF-16 text is refused. */
-  static async open(input: Readable, file: string): Promise<CsvCursor> {
-    const c = new CsvCursor(input, file);
+  /**
+   * Opens a CSV stream and reads its header (trimmed); an empty input or UTF-16 text is refused.
+   * `scan` null reads it with the TypeScript path.
+   */
+  static async open(input: Readable, file: string, scan: ScanRows | null = nativeScanRows()): Promise<CsvCursor> {
+    const c = new CsvCursor(input, file, scan);
     let got = c.next();
     while (!got && await c.more()) got = c.next();
     if (!got) throw new InputError(`${file}: empty file: a header row is required`);
@@ -152,6 +200,8 @@ export class CsvCursor implements RowView {
       this.pendingSlow = await this.slow.next();
       return this.pendingSlow !== null;
     }
+    if (this.blockAt < this.blockRows) this.unscan();
+    this.blockStop = AGAIN; // the row it stopped at may be whole now
     if (this.eof) return this.pos < this.buf.length;
     let r: IteratorResult<Buffer | string>;
     try {
@@ -160,10 +210,7 @@ export class CsvCursor implements RowView {
       throw csvFailure(this.file, e, 0);
     }
     if (r.done) { this.eof = true; return this.pos < this.buf.length; }
-    const chunk = typeof r.value === "string" ? Buffer.from(r.value, "utf8") : r.value;
-    const rest = this.buf.length - this.pos;
-    this.buf = rest === 0 ? chunk : Buffer.concat([this.buf.subarray(this.pos), chunk]);
-    this.pos = 0;
+    this.join(typeof r.value === "string" ? Buffer.from(r.value, "utf8") : r.value);
     if (this.line === 0 && !this.bom && this.buf.length >= 3 && this.buf.subarray(0, 3).equals(BOM)) {
       this.bom = true;
       this.pos = 3;
@@ -172,11 +219,26 @@ export class CsvCursor implements RowView {
   }
 
   /**
+   * The buffer becomes the rest of it (a row cut by the chunk's end) and then `chunk`. Joined in
+   * a buffer kept for it, not a new one per chunk: a megabyte less for the GC to see each time.
+   */
+  private join(chunk: Buffer): void {
+    const rest = this.buf.subarray(this.pos);
+    this.pos = 0;
+    if (rest.length === 0) { this.buf = chunk; return; }
+    const n = rest.length + chunk.length;
+    if (this.room.length < n) this.room = Buffer.allocUnsafe(Math.max(n, 2 * this.room.length));
+    rest.copy(this.room, 0); // rest may lie in room itself: copy moves overlapping bytes correctly
+    chunk.copy(this.room, rest.length);
+    this.buf = this.room.subarray(0, n);
+  }
+
+  /**
    * Moves to the next complete row loaded; false when `more()` must load more first. A row whose
    * field count differs from the header's is an error naming its line.
    */
   next(): boolean {
-    const got = this.slow ? this.nextSlow() : this.nextFast();
+    const got = this.slow ? this.nextSlow() : this.scan ? this.nextBlock(this.scan) : this.nextFast();
     if (got && this.header.length > 0 && this.width !== this.header.length) {
       throw new InputError(`${this.file}: line ${this.line}: ${this.width} fields, the header has ${this.header.length}`);
     }
@@ -239,14 +301,53 @@ export class CsvCursor implements RowView {
     }
   }
 
-  private field(k: number, s: number, e: number, v: number): void {
-    if (k >= this.starts.length) {
-      const grow = <A extends Int32Array | Float64Array>(a: A): A => {
-        const g = new (a.constructor as new (n: number) => A)(a.length * 2); g.set(a); return g;
-      };
-      this.starts = grow(this.starts); this.ends = grow(this.ends); this.values = grow(this.values);
+  /** The next row of the block the addon scanned, scanning the next block once it is used up. */
+  private nextBlock(scan: ScanRows): boolean {
+    for (;;) {
+      if (this.blockAt < this.blockRows) {
+        const k = 3 * this.blockAt++;
+        this.field0 = this.block[k];
+        this.width = this.block[k + 1];
+        this.line = this.blockLine + this.block[k + 2];
+        return true;
+      }
+      this.line = this.blockEnd;
+      if (this.blockStop === SLOW) return this.toSlow();
+      if (this.blockStop === MORE) return false;
+      const out = this.blockOut;
+      this.blockStop = scan(this.buf, this.pos, this.eof ? 1 : 0, this.line === 0 ? 1 : 0, this.block,
+        this.starts, this.ends, this.values, out);
+      this.blockRows = out[0];
+      this.blockAt = 0;
+      this.pos = out[1];
+      this.blockLine = this.line;
+      this.blockEnd = this.line + out[2];
+      if (this.blockStop === AGAIN && this.blockRows === 0) this.grow(); // a row wider than the room
     }
+  }
+
+  /**
+   * Gives back the rows of the block not walked yet (the header's block when `open` returns):
+   * `more()` moves the buffer, so they are scanned again from it.
+   */
+  private unscan(): void {
+    const k = 3 * this.blockAt;
+    this.pos = this.starts[this.block[k]];
+    this.line = this.blockEnd = this.blockLine + this.block[k + 2] - 1;
+    this.blockRows = this.blockAt = 0;
+  }
+
+  private field(k: number, s: number, e: number, v: number): void {
+    if (k >= this.starts.length) this.grow();
     this.starts[k] = s; this.ends[k] = e; this.values[k] = v;
+  }
+
+  /** Twice the room for fields. */
+  private grow(): void {
+    const twice = <A extends Int32Array | Float64Array>(a: A): A => {
+      const g = new (a.constructor as new (n: number) => A)(a.length * 2); g.set(a); return g;
+    };
+    this.starts = twice(this.starts); this.ends = twice(this.ends); this.values = twice(this.values);
   }
 
   /** Hands the rest of the input, from the current line on, to csv-parse. */
@@ -269,11 +370,12 @@ export class CsvCursor implements RowView {
 
   text(c: number): string {
     if (this.slow) return (this.slowRow as CsvRow).cells[c];
-    return this.buf.toString("utf8", this.starts[c], this.ends[c]);
+    const f = this.field0 + c;
+    return this.buf.toString("utf8", this.starts[f], this.ends[f]);
   }
 
   quick(c: number): number {
-    return this.slow ? NaN : this.values[c];
+    return this.slow ? NaN : this.values[this.field0 + c];
   }
 
   /** The current row's cells as text. */

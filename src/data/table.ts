@@ -73,7 +73,15 @@ export class RowDecoder {
 
   /** Writes the row's inputs into out[off..off+I): NaN for a missing cell when a fill policy will fill it. */
   inputs(row: RowView, out: Float64Array | number[], off: number): void {
-    for (let i = 0; i < this.inputIdx.length; i++) out[off + i] = this.input(row, i);
+    for (let i = 0; i < this.inputIdx.length; i++) {
+      // A plain number is stored on a path of its own: merged with NaN or with what `input`
+      // returns, V8 boxes every value (a heap object per cell, a GC every few thousand rows).
+      if (this.quickOk) {
+        const v = row.quick(this.inputIdx[i]);
+        if (v === v) { out[off + i] = v; continue; }
+      }
+      out[off + i] = this.input(row, i);
+    }
   }
 
   /** Input i of the row: NaN for a missing cell when a fill policy will fill it, else an error. */
@@ -92,8 +100,10 @@ export class RowDecoder {
   targets(row: RowView, out: Float64Array | number[], off: number): void {
     for (let o = 0; o < this.targetIdx.length; o++) {
       const c = this.targetIdx[o];
-      const v = this.quickOk ? row.quick(c) : NaN;
-      if (v === v) { out[off + o] = v; continue; }
+      if (this.quickOk) { // on its own path, as in `inputs`
+        const v = row.quick(c);
+        if (v === v) { out[off + o] = v; continue; }
+      }
       const cell = row.text(c);
       out[off + o] = this.missing.target(cell) ? NaN
         : parseNumber(cell, this.csv.file, row.line, (this.spec.targets ?? [])[o]);
@@ -132,24 +142,44 @@ export function openInputRows(src: string, name: string, stdin: NodeJS.ReadableS
   return openRows(src, name, (f) => openInput(f, stdin));
 }
 
-/** A Float64Array that grows as rows are appended (×1.5, so little is left over). */
+/** Values a block of a Column holds (512 KiB). */
+const COLUMN_BLOCK = 1 << 16;
+
+/**
+ * Values appended a row at a time (at data[length…], a row's values together), taken out as one
+ * array. Filled in blocks, not one array grown by copying: each value is written once and copied
+ * once, and the blocks are used again after `take`.
+ */
 class Column {
-  data = new Float64Array(1024);
+  data: Float64Array = new Float64Array(0);
   length = 0;
+  /** The blocks filled since the last take, each as far as it is filled. */
+  private readonly filled: Float64Array[] = [];
+  private readonly spare: Float64Array[] = [];
   /** Room for `n` more values from `length` on. */
   reserve(n: number): void {
     if (this.length + n <= this.data.length) return;
-    const grown = new Float64Array(Math.max(this.length + n, Math.ceil(this.data.length * 1.5)));
-    grown.set(this.data.subarray(0, this.length));
-    this.data = grown;
+    if (this.length > 0) this.filled.push(this.data.subarray(0, this.length));
+    const b = this.spare.pop();
+    this.data = b !== undefined && b.length >= n ? b : new Float64Array(Math.max(COLUMN_BLOCK, n));
+    this.length = 0;
   }
-  /** Values [from, length) as their own array. */
-  take(from: number): Float64Array { return this.data.slice(from, this.length); }
+  /** Every value appended since the last take, as its own array. */
+  take(): Float64Array {
+    const parts = [...this.filled, this.data.subarray(0, this.length)];
+    const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) { out.set(p, at); at += p.length; }
+    for (const b of this.filled) this.spare.push(new Float64Array(b.buffer));
+    this.filled.length = 0;
+    this.length = 0;
+    return out;
+  }
 }
 
 /**
  * Reads every sequence of a CSV into memory (train and eval data). Values go straight from the
- * bytes into growing Float64Arrays; a sequence's rows are copied out once it ends.
+ * bytes into blocks of Float64Arrays; a sequence's rows are copied out once it ends.
  */
 export async function readSequences(input: Readable, file: string, spec: ColumnSpec): Promise<RawSequence[]> {
   return readRows(await CsvCursor.open(input, file), spec);
@@ -167,11 +197,11 @@ async function readRows(cur: RowSource, spec: ColumnSpec): Promise<RawSequence[]
   const flush = (): void => {
     if (rows === 0) return;
     out.push({
-      id, line, length: rows, x: xs.take(0),
-      y: regression ? ys.take(0) : null,
+      id, line, length: rows, x: xs.take(),
+      y: regression ? ys.take() : null,
       labels: spec.task === "classification" && spec.targets ? labels : null,
     });
-    xs.length = 0; ys.length = 0; rows = 0; labels = [];
+    rows = 0; labels = [];
   };
   while (await cur.more()) {
     while (cur.next()) {

@@ -27,6 +27,9 @@ interface Addon extends GateKernels {
   gruSteps(GI: Float, GH: Float, Hs: Float, p: object, bHh: Float | null, T: number, B: number, H: number, mask: Float | null, R: Float | null): void;
   /** CSV lines of shortest round-trip numbers (native/format.cc; io/step-rows.ts). */
   formatRows(values: Float64Array, rows: number, cols: number, prefix: Uint8Array, t0: number, out: Uint8Array, at: number): number;
+  /** A block of CSV rows split and their numbers read (native/csv.cc; data/csv-cursor.ts). */
+  scanRows(buf: Uint8Array, pos: number, eof: number, first: number, rows: Int32Array, starts: Int32Array,
+    ends: Int32Array, values: Float64Array, out: Int32Array): number;
 }
 
 /** A native packed matrix: the addon's handle. */
