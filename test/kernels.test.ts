@@ -149,20 +149,21 @@ describe.each(backends().filter(([n]) => n !== "js"))("%s kernels against the re
 });
 
 describe("native threads", () => {
-  it("give bit-identical products for 1 and 2 threads", () => {
+  it("give bit-identical products for 1 and 2 threads (a batch and one row, both large enough to split)", () => {
     const addon = loadAddon();
     if (addon instanceof Error) { expect(process.env.RNN_NO_NATIVE).toBeTruthy(); return; }
-    const M = 200, N = 300, K = 150;
-    const a = rand("float32", M * K), b = rand("float32", K * N);
-    const run = (threads: number): Float32Array => {
-      addon.setThreads(threads);
-      const c = new Float32Array(M * N);
-      addon.gemm(0, 1, M, N, K, c, 0, a, 0, b, 0, 0);
-      return c;
-    };
-    const one = run(1), two = run(2);
-    addon.setThreads(1);
-    expect(Buffer.from(two.buffer).equals(Buffer.from(one.buffer))).toBe(true);
+    for (const [M, N, K] of [[200, 300, 150], [1, 1024, 256]]) {
+      const a = rand("float32", M * K), b = rand("float32", K * N);
+      const run = (threads: number): Float32Array => {
+        addon.setThreads(threads);
+        const c = new Float32Array(M * N);
+        addon.gemm(0, 1, M, N, K, c, 0, a, 0, b, 0, 0);
+        return c;
+      };
+      const one = run(1), two = run(2);
+      addon.setThreads(1);
+      expect(Buffer.from(two.buffer).equals(Buffer.from(one.buffer)), `${M}x${N}x${K}`).toBe(true);
+    }
   });
   it("give bit-identical gate kernels for 1 and 2 threads (a step large enough to split by rows)", () => {
     const addon = loadAddon();
