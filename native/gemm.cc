@@ -173,7 +173,7 @@ constexpr double PARALLEL_MIN = 1e6;
 /**
  * The same for one row (a batch-1 stream's step), lower: such a product reads all of B for one
  * row of A, so split by columns each core streams half of B from its own cache. LSTM stream
- * inference at H 256 (B 256 × 1024): 51–53k → 69–74k rows/s on 2 threads.
+ * inference at H 256 (B 256 × 1024): 51–53k → 69–82k rows/s on 2 threads.
  */
 constexpr double PARALLEL_MIN_ROW = 1.5e5;
 
