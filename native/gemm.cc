@@ -249,7 +249,6 @@ template void sum_rows<double>(double*, const double*, size_t, size_t);
 
 template <>
 void activate<float>(int act, float* x, size_t n) {
-  typedef Vec<float>::v V;
   size_t i = 0;
   if (act == TANH) {
     for (; i + 8 <= n; i += 8) storeu(x + i, tanh_v(loadu(x + i)));

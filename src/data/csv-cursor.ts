@@ -1,7 +1,7 @@
 import { CsvError, parse } from "csv-parse";
 import type { Readable } from "node:stream";
 import { InputError } from "../errors.js";
-import { loadAddon } from "../kernels/native.js";
+import { addonFunction, type Addon } from "../kernels/native.js";
 import { DecimalScan } from "./decimal.js";
 
 /** A data row as it is read: its line number in the file (the header is line 1) and its cells. */
@@ -31,24 +31,16 @@ const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
  * rows[3r…3r+2], its fields in starts, ends and values; out = [rows, pos after them, lines after
  * them]. Returns why it stopped: AGAIN, MORE or SLOW.
  */
-export type ScanRows = (buf: Uint8Array, pos: number, eof: number, first: number, rows: Int32Array,
-  starts: Int32Array, ends: Int32Array, values: Float64Array, out: Int32Array) => number;
+export type ScanRows = Addon["scanRows"];
 
 /** Why a block scan stopped: its room was full, the next row needs more input, or it is csv-parse's. */
 const AGAIN = 0, MORE = 1, SLOW = 2;
 /** Rows and fields a block holds: one addon call per thousand rows of 16 columns. */
 const BLOCK_ROWS = 1024, BLOCK_FIELDS = 1 << 14;
 
-let loaded: ScanRows | null | undefined;
-
 /** The native block scanner; null where the addon is not built, or RNN_BACKEND=js asks for the TypeScript path. */
 export function nativeScanRows(): ScanRows | null {
-  if (process.env.RNN_BACKEND === "js") return null;
-  if (loaded === undefined) {
-    const addon = loadAddon();
-    loaded = addon instanceof Error ? null : addon.scanRows;
-  }
-  return loaded;
+  return process.env.RNN_BACKEND === "js" ? null : addonFunction("scanRows");
 }
 
 /** A parser message as one bounded line (it may quote a megabyte-long or binary field). */

@@ -1,19 +1,12 @@
-import { loadAddon } from "../kernels/native.js";
+import { addonFunction, type Addon } from "../kernels/native.js";
 import { csvField, num } from "./format.js";
 
 /** The addon's formatRows (native/format.cc): bytes written up to, or −1 when `out` is too small. */
-export type FormatRows = (values: Float64Array, rows: number, cols: number, prefix: Uint8Array, t0: number,
-  out: Uint8Array, at: number) => number;
-
-let loaded: FormatRows | null | undefined;
+export type FormatRows = Addon["formatRows"];
 
 /** The native row formatter, or null where the addon is not built (then String(x) is used). */
 export function nativeFormatRows(): FormatRows | null {
-  if (loaded === undefined) {
-    const addon = loadAddon();
-    loaded = addon instanceof Error ? null : addon.formatRows;
-  }
-  return loaded;
+  return addonFunction("formatRows");
 }
 
 /**

@@ -7,7 +7,7 @@ import type { Float } from "../core/tensor.js";
 type GateKernels = Pick<Kernels, "lstmForward" | "lstmBackward" | "gruForward" | "gruBackward">;
 
 /** The compiled addon (native/addon.cc), built at install by scripts/build-native.mjs. */
-interface Addon extends GateKernels {
+export interface Addon extends GateKernels {
   gemm(transA: number, transB: number, M: number, N: number, K: number, out: Float, outOff: number,
     a: Float, aOff: number, b: Float, bOff: number, acc: number): void;
   activate(act: number, x: Float, off: number, n: number): void;
@@ -47,6 +47,17 @@ export function loadAddon(): Addon | Error {
   } catch (e) {
     return e instanceof Error ? e : new Error(String(e));
   }
+}
+
+let loaded: Addon | Error | undefined;
+
+/**
+ * One of the addon's functions for the I/O paths (the CSV scanner, the row formatter), or null
+ * where the addon is not built; the addon is loaded once, at the first call.
+ */
+export function addonFunction<K extends keyof Addon>(name: K): Addon[K] | null {
+  loaded ??= loadAddon();
+  return loaded instanceof Error ? null : loaded[name];
 }
 
 /** `Kernels` on the native addon: packed AVX2/FMA GEMM, vectorised activations and fused gates, a thread pool. */
