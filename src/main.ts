@@ -13,6 +13,24 @@ function intArg(name: string, max = Infinity) {
   };
 }
 
+/** A whole-number flag that must be at least 1. */
+function positiveIntArg(name: string, max: number) {
+  return (v: string): number => {
+    if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError(`${name} must be a whole number ≥ 1, got ${JSON.stringify(v)}.`);
+    return intArg(name, max)(v);
+  };
+}
+
+/** --quantiles 0.1,0.5,0.9: numbers in [0, 1], strictly increasing. */
+function quantileList(v: string): number[] {
+  const qs = v.split(",").map((s) => s.trim());
+  const out = qs.map((s) => (/^(0(\.\d*)?|\.\d+|1(\.0*)?)$/.test(s) ? Number(s) : NaN));
+  const bad = qs.find((_, i) => Number.isNaN(out[i]));
+  if (bad !== undefined) throw new InvalidArgumentError(`--quantiles: ${JSON.stringify(bad)} is not a number in [0, 1].`);
+  if (out.some((q, i) => i > 0 && !(q > out[i - 1]))) throw new InvalidArgumentError("--quantiles must be strictly increasing.");
+  return out;
+}
+
 /**
  * Builds the command line. Each action runs one command file's exported function and
  * stores its exit code; the commands are imported lazily so that `--help` stays fast.
@@ -110,15 +128,15 @@ export function buildProgram(io: Io, setCode: (code: number) => void, debug = fa
     });
 
   program.command("forecast")
-    .description("roll an autoregressive model forward: h rows past the end of each sequence (CSV on stdout)")
+    .description("roll an autoregressive model forward: h rows past the end of each sequence (CSV on stdout); with --samples, sample paths of a likelihood model and their quantiles")
     .argument("<checkpoint>", "a .safetensors checkpoint of a regression model trained with data.shift 1")
-    .requiredOption("--horizon <h>", "rows to forecast per sequence", (v: string) => {
-      const h = intArg("--horizon", 1_000_000)(v);
-      if (h < 1) throw new InvalidArgumentError("--horizon must be at least 1.");
-      return h;
-    })
+    .requiredOption("--horizon <h>", "rows to forecast per sequence", positiveIntArg("--horizon", 1_000_000))
     .option("--data <csv>", "the history to forecast from; - or none reads stdin")
-    .option("--plot <file.svg>", "also draw history and forecast (the first sequences) into an SVG file")
+    .option("--samples <n>", "draw n sample paths per sequence (model.likelihood models): print their mean and quantiles", positiveIntArg("--samples", 10_000_000))
+    .option("--quantiles <list>", "with --samples: the quantiles of the paths to print (default 0.1,0.5,0.9)", quantileList)
+    .option("--seed <n>", "with --samples: the generator's seed (default the checkpoint's seed)", intArg("--seed", 2 ** 32 - 1))
+    .option("--paths", "with --samples: print every path (sequence, sample, t, targets) instead of their summary")
+    .option("--plot <file.svg>", "also draw history and forecast (the first sequences) into an SVG file; probabilistic models as a fan chart (10–90% band, median)")
     .action(async (ckpt: string, opts: import("./commands/forecast.js").ForecastOptions) => {
       const { forecast } = await import("./commands/forecast.js");
       setCode(await forecast(ckpt, opts, io));

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { ActivationName } from "../src/core/activations.js";
 import type { Kernels } from "../src/core/kernels.js";
 import { lossSum, type Targets } from "../src/core/loss.js";
+import { pointHead } from "../src/core/heads/point.js";
 import { Network } from "../src/core/network.js";
 import type { DType } from "../src/core/tensor.js";
 import { backends } from "./helpers/backends.js";
@@ -45,7 +46,7 @@ function run(fx: Fixture, kernels: Kernels): Expected {
   const part = (bufs: readonly ArrayLike<number>[], from: number): number[] =>
     bufs.flatMap((s) => Array.from({ length: B * H }, (_, i) => s[Math.floor(i / H) * S + from + (i % H)]));
   const targets: Targets = fx.task === "regression"
-    ? { task: "regression", outputs: fx.outputSize, values: Float64Array.from(fx.targets, (v) => v ?? NaN) }
+    ? { task: "regression", outputs: fx.outputSize, values: Float64Array.from(fx.targets, (v) => v ?? NaN), head: pointHead }
     : { task: "classification", classes: fx.outputSize, labels: Int32Array.from(fx.targets, (v) => v ?? -1) };
 
   net.forward(x, 0, state0, T, B);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Network } from "../src/core/network.js";
+import { pointHead } from "../src/core/heads/point.js";
 import type { Sequence } from "../src/data/dataset.js";
 import { gradFlow } from "../src/train/gradflow.js";
 import { backends } from "./helpers/backends.js";
@@ -26,7 +27,7 @@ describe.each(backends())("grad-flow (%s kernels)", (_n, kernels) => {
         y[T - 1] = 1 + s; // the loss at the final step only: every lag is averaged over the same pairs
         return { id: `s${s}`, length: T, x, y, labels: null };
       });
-      const [f] = gradFlow(net, seqs, { task: "regression", outputs: 1 }, { lags: K });
+      const [f] = gradFlow(net, seqs, { task: "regression", outputs: 1, head: pointHead }, { lags: K });
       expect(f.gradCount).toEqual(new Array(K + 1).fill(3));
       for (let k = 0; k <= K; k++) {
         expect(f.gradNorm[k] / f.gradNorm[0]).toBeCloseTo(a ** k, 12);
@@ -39,7 +40,7 @@ describe.each(backends())("grad-flow (%s kernels)", (_n, kernels) => {
     for (let i = 0; i < net.params.length; i++) net.params[i] = Math.sin(i * 1.7) * 0.3;
     const T = 30;
     const seqs: Sequence[] = [{ id: null, length: T, x: Float64Array.from({ length: T }, (_, i) => Math.cos(i)), y: Float64Array.from({ length: T }, (_, i) => Math.sin(i)), labels: null }];
-    const flows = gradFlow(net, seqs, { task: "regression", outputs: 1 }, { lags: 20 });
+    const flows = gradFlow(net, seqs, { task: "regression", outputs: 1, head: pointHead }, { lags: 20 });
     expect(flows).toHaveLength(2);
     for (const f of flows) {
       expect(f.gradNorm[20]).toBeLessThan(f.gradNorm[0] * 1e-3);

@@ -2,7 +2,9 @@ import { softmaxRow } from "../core/loss.js";
 import type { Network } from "../core/network.js";
 import { alloc, type Float } from "../core/tensor.js";
 import type { Config } from "../config/schema.js";
-import { zScore, type ColumnStats } from "../data/dataset.js";
+import { regressionHead, type RegressionHead } from "../core/heads/index.js";
+import { targetStats, zScore, type ColumnStats } from "../data/dataset.js";
+import { targetPlan } from "../data/load.js";
 import { inputFill, MissingCells, type InputFill } from "../data/missing.js";
 import { InputError } from "../errors.js";
 import { loadModel as loadCheckpointModel } from "../io/model.js";
@@ -59,6 +61,7 @@ class LoadedModel implements Model {
   private readonly missing: MissingCells;
   private readonly fill: InputFill | null;
   private readonly probs: Float64Array;
+  private readonly head: RegressionHead | null;
 
   constructor(private readonly net: Network, private readonly cfg: Config, classes: readonly string[] | null,
     norm: Readonly<Record<string, ColumnStats>> | null, fill: Readonly<Record<string, number>> | null, private readonly file: string) {
@@ -66,7 +69,8 @@ class LoadedModel implements Model {
     this.I = net.shape.inputSize; this.O = net.shape.outputSize;
     const stat = (c: string): ColumnStats => norm?.[c] ?? { mean: 0, std: 1 };
     this.inStats = this.inputs.map(stat);
-    this.outStats = cfg.task === "regression" ? this.targets.map(stat) : [];
+    this.outStats = cfg.task === "regression" ? targetStats(targetPlan(cfg), norm) : [];
+    this.head = cfg.task === "regression" ? regressionHead(cfg.model) : null;
     this.missing = new MissingCells(cfg.data.missing);
     this.fill = inputFill(cfg.data.missing, this.inputs, fill, norm, file);
     this.probs = new Float64Array(this.O);
@@ -101,10 +105,13 @@ class LoadedModel implements Model {
     for (let i = 0; i < this.I; i++) x[r * this.I + i] = zScore(raw[i], this.inStats[i]);
   }
 
-  /** Output row r of the head, as predict returns it. */
+  /** Output row r of the head, as predict returns it (a regression head's: `rnn predict`'s columns). */
   private output(r: number): number[] {
     const y = this.net.head.y, O = this.O;
-    if (this.task === "regression") return this.outStats.map((s, k) => y[r * O + k] * s.std + s.mean);
+    if (this.head) {
+      this.head.predictRow(y, r, this.targets.length, this.outStats, this.probs, 0);
+      return Array.from(this.probs);
+    }
     softmaxRow(y, r * O, O, this.probs);
     return Array.from(this.probs);
   }
@@ -141,6 +148,10 @@ class LoadedModel implements Model {
 
   forecast(history: readonly Row[], horizon: number, future: readonly Row[] = []): number[][] {
     const feed = rolloutFeed(this.file, this.cfg);
+    const head = this.head as RegressionHead; // rolloutFeed refused a classifier
+    const O = this.targets.length, row = new Float64Array(head.forecastWidth(O));
+    // forecast's values of a step (SPEC §10): the O values fed back first, then the step's others.
+    const forecastRow = (p: number[]): number[] => { head.forecastRow(Float64Array.from(p), O, row); return Array.from(row); };
     if (!Number.isInteger(horizon) || horizon < 1) throw new InputError(`forecast: horizon must be a whole number ≥ 1, got ${horizon}`);
     if (history.length === 0) throw new InputError("forecast: the history is empty");
     const needed = futureRowsNeeded(feed, horizon);
@@ -149,7 +160,7 @@ class LoadedModel implements Model {
     }
     const s = this.initialState();
     const state = s.layers as Float[];
-    let y = this.run(history, state, s.last, "forecast: history").at(-1) as number[];
+    let y = forecastRow(this.run(history, state, s.last, "forecast: history").at(-1) as number[]);
     const out: number[][] = [y];
     const raw = new Float64Array(this.I), x = alloc(this.net.dtype, this.I);
     for (let k = 1; k < horizon; k++) {
@@ -159,7 +170,7 @@ class LoadedModel implements Model {
       this.put(raw, x, 0);
       this.net.forward(x, 0, state, 1, 1);
       this.net.stateAfter(1, 1, state);
-      y = this.output(0);
+      y = forecastRow(this.output(0));
       out.push(y);
     }
     return out;

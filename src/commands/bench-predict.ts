@@ -120,7 +120,7 @@ export async function benchPredict(name: string, w: Sizes, cell: CellKind, kerne
     const params = new Map(net.layout.slots.map((s) => [s.name, net.layout.view(net.params, s.name)]));
     const model = encodeModel(buildOnnxModel({
       shape, params, normalization: null, classes: null, epoch: 0, step: 0,
-      config: { task: "regression", data: { inputs: Array.from({ length: w.I }, (_, i) => `x${i}`), targets: Array.from({ length: w.O }, (_, i) => `y${i}`), sequenceColumn: null } },
+      config: { task: "regression", data: { inputs: Array.from({ length: w.I }, (_, i) => `x${i}`), targets: Array.from({ length: w.O }, (_, i) => `y${i}`), sequenceColumn: null }, model: { likelihood: null, quantiles: null } },
     }, "bench"));
     const s = await openSession(ort, model, threads);
     try { onnx = await ortRates(ort, s, shape, w, x, seconds, rounds); } finally { await s.release(); }

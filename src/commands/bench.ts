@@ -2,6 +2,7 @@ import type { Batch } from "../core/bptt.js";
 import type { CellKind } from "../core/cell.js";
 import type { Kernels } from "../core/kernels.js";
 import { initParams } from "../core/init.js";
+import { pointHead } from "../core/heads/point.js";
 import { Network, type ModelShape } from "../core/network.js";
 import { createOptimizer } from "../core/optim.js";
 import { Rng } from "../core/rng.js";
@@ -81,7 +82,7 @@ function syntheticBatch(w: (typeof WORKLOADS)[WorkloadName], rng: Rng, lo: numbe
       for (let o = 0; o < w.O; o++) { const v = 2 * rng.uniform() - 1; if (keep) values[(t * B + b - lo) * w.O + o] = v; }
     }
   }
-  return { T, B, x, targets: { task: "regression", values, outputs: w.O }, ids: [], lengths: [] };
+  return { T, B, x, targets: { task: "regression", values, outputs: w.O, head: pointHead }, ids: [], lengths: [] };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { prepareSequence, splitValidation, type Sequence } from "../data/dataset.js";
+import { prepareSequence, splitValidation, targetStats, type Sequence } from "../data/dataset.js";
 import { columnSpec, targetPlan } from "../data/load.js";
 import { inputFill } from "../data/missing.js";
 import { readDataArg } from "../data/table.js";
@@ -35,14 +35,13 @@ export async function evaluate(ckFile: string, o: EvalOptions, io: Io): Promise<
     throw new InputError(`${ckFile}: its config has no validation data (data.validation, validationSplit); pass --data <csv>`);
   }
 
-  const stats = cfg.data.targets.map((c) => ck.normalization?.[c] ?? { mean: 0, std: 1 });
-  const sums = metricSums(net, seqs, ts, stats);
-  if (sums.count === 0) throw new InputError(`${file}: no supervised positions to evaluate (every target cell is empty)`);
-  const out = metricsOf(sums, ts.task);
+  const sums = metricSums(net, seqs, ts, targetStats(plan, ck.normalization));
+  if (sums[1] === 0) throw new InputError(`${file}: no supervised positions to evaluate (every target cell is empty)`);
+  const out = metricsOf(sums, ts);
   if (o.json) {
     await writeOut(io, JSON.stringify(out) + "\n");
   } else {
-    for (const [k, v] of Object.entries(out)) io.stderr.write(`${k.padEnd(11)} ${v}\n`);
+    for (const [k, v] of Object.entries(out)) io.stderr.write(`${k.padEnd(11)} ${typeof v === "object" ? JSON.stringify(v) : v}\n`);
   }
   return 0;
 }

@@ -4,7 +4,7 @@ import { initParams } from "../core/init.js";
 import { Network } from "../core/network.js";
 import { Rng } from "../core/rng.js";
 import { loadConfig } from "../config/load.js";
-import { batchify, makeBatch, type TargetShape } from "../data/batches.js";
+import { batchify, makeBatch, targetShapeOf } from "../data/batches.js";
 import type { Sequence } from "../data/dataset.js";
 import { loadTrainingData } from "../data/load.js";
 import { loadBackend } from "../kernels/backends.js";
@@ -31,8 +31,7 @@ export async function gradCheckConfig(configPath: string): Promise<GradCheckResu
   const B = Math.min(cfg.training.batchSize, ROWS);
   const seqs: Sequence[] = (data.series ? batchify(data.train[0], B, cfg.data.train) : data.train.slice(0, B))
     .map((s) => cut(s, MAX_STEPS));
-  const ts: TargetShape = cfg.task === "regression"
-    ? { task: "regression", outputs: shape.outputSize } : { task: "classification", classes: shape.outputSize };
+  const ts = targetShapeOf(cfg, shape.outputSize);
   const batch = makeBatch(seqs, shape.inputSize, ts, "float64");
   const windows = tbpttWindows(batch.T, cfg.training.bptt).slice(0, WINDOWS);
   const name = `${cfg.model.cell}-${cfg.model.activation}-L${cfg.model.layers}-H${cfg.model.hiddenSize} on ${seqs.length} sequence(s) of ${configPath}`;

@@ -2,7 +2,7 @@ import { Network } from "../core/network.js";
 import { initParams } from "../core/init.js";
 import { Rng } from "../core/rng.js";
 import { loadConfig } from "../config/load.js";
-import type { TargetShape } from "../data/batches.js";
+import { targetShapeOf, type TargetShape } from "../data/batches.js";
 import { prepareSequence, type Sequence } from "../data/dataset.js";
 import { inputFill } from "../data/missing.js";
 import { columnSpec, loadTrainingData, targetPlan } from "../data/load.js";
@@ -43,7 +43,7 @@ export async function gradFlowCommand(target: string, o: GradFlowOptions, io: Io
     const prepare = (raws: RawSequence[]): Sequence[] => raws.slice(0, maxSeqs).map((s) => prepareSequence(s, targetPlan(cfg), ck.classes, ck.normalization, file, filler));
     seqs = o.data !== undefined ? prepare(await readDataArg(o.data, io.stdin, columnSpec(cfg, true)))
       : await readCheckpointData(target, file, columnSpec(cfg, true), prepare);
-    ts = cfg.task === "regression" ? { task: "regression", outputs: ck.shape.outputSize } : { task: "classification", classes: ck.shape.outputSize };
+    ts = targetShapeOf(cfg, ck.shape.outputSize);
   } else {
     const cfg = await loadConfig(target);
     const data = await loadTrainingData(cfg);
@@ -56,7 +56,7 @@ export async function gradFlowCommand(target: string, o: GradFlowOptions, io: Io
         .map((s) => prepareSequence(s, targetPlan(cfg), data.classes, data.normalization, o.data ?? "",
           inputFill(cfg.data.missing, cfg.data.inputs, data.fill, data.normalization, target)))
       : data.train).slice(0, maxSeqs);
-    ts = cfg.task === "regression" ? { task: "regression", outputs: shape.outputSize } : { task: "classification", classes: shape.outputSize };
+    ts = targetShapeOf(cfg, shape.outputSize);
   }
   if (seqs.length === 0) throw new InputError(`${target}: no sequences to measure`);
   const flows = gradFlow(net, seqs, ts, { lags });

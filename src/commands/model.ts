@@ -1,6 +1,6 @@
 import { statSync } from "node:fs";
-import type { ColumnStats } from "../data/dataset.js";
-import { columnSpec } from "../data/load.js";
+import { targetStats, type ColumnStats } from "../data/dataset.js";
+import { columnSpec, targetPlan } from "../data/load.js";
 import { inputFill, type InputFill } from "../data/missing.js";
 import type { RowSource } from "../data/rows.js";
 import { openInputRows, readSequencesFile, RowDecoder, type ColumnSpec, type RawSequence } from "../data/table.js";
@@ -56,6 +56,6 @@ export async function openModelStream(ckFile: string, data: string | undefined, 
   return {
     ...m, file, csv, dec: new RowDecoder(csv, columnSpec(cfg, withTargets)),
     filler: inputFill(cfg.data.missing, cfg.data.inputs, m.ck.fill, norm, ckFile),
-    inStats: cfg.data.inputs.map(stat), outStats: cfg.task === "regression" ? cfg.data.targets.map(stat) : [],
+    inStats: cfg.data.inputs.map(stat), outStats: cfg.task === "regression" ? targetStats(targetPlan(cfg), norm) : [],
   };
 }

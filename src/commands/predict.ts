@@ -20,13 +20,13 @@ const CHUNK = 256;
  * from s_0, and writes one CSV row of predictions per input row (or per sequence with --last).
  */
 export async function predict(ckFile: string, o: PredictOptions, io: Io): Promise<number> {
-  const { ck, net, file, csv, dec, filler, inStats, outStats } = await openModelStream(ckFile, o.data, false, io);
+  const { ck, net, ts, file, csv, dec, filler, inStats, outStats } = await openModelStream(ckFile, o.data, false, io);
   const cfg = ck.config;
   const I = net.shape.inputSize, O = net.shape.outputSize;
   const classes = ck.classes;
   const seqCol = cfg.data.sequenceColumn;
   const header = [...(seqCol !== null ? [seqCol] : []), "t",
-    ...(classes ? [`pred_${cfg.data.targets[0]}`, ...classes.map((c) => `p_${c}`)] : cfg.data.targets.map((c) => `pred_${c}`))];
+    ...(ts.task === "classification" ? [`pred_${cfg.data.targets[0]}`, ...(classes ?? []).map((c) => `p_${c}`)] : ts.head.predictColumns(cfg.data.targets))];
 
   const x = alloc(net.dtype, CHUNK * I);
   const raw = new Float64Array(I);
@@ -57,9 +57,9 @@ export async function predict(ckFile: string, o: PredictOptions, io: Io): Promis
     net.stateAfter(pending, 1, state);
     const y = net.head.y;
     const t0 = t - pending;
-    if (!classes) {
+    if (ts.task === "regression") {
       const from = o.last ? pending - 1 : 0; // --last prints only a sequence's final row
-      for (let r = from; r < pending; r++) for (let k = 0; k < O; k++) values[r * O + k] = y[r * O + k] * outStats[k].std + outStats[k].mean;
+      for (let r = from; r < pending; r++) ts.head.predictRow(y, r, ts.outputs, outStats, values, r * O);
       const text = stepRows.lines(seqCol !== null ? [id ?? ""] : [], t0 + from, values.subarray(from * O), pending - from);
       if (o.last) lastLine = text; else out.add(text);
     } else {

@@ -85,6 +85,12 @@ export interface ModelSize {
   readonly outputs: number;
 }
 
+/** Raw head outputs per target (SPEC §10's P): 1 for the MSE point model. */
+export function outputsPerTarget(m: { readonly likelihood: string | null; readonly quantiles: readonly number[] | null }): number {
+  if (m.quantiles !== null) return m.quantiles.length;
+  return m.likelihood === null ? 1 : m.likelihood === "studentT" ? 3 : 2;
+}
+
 /** The number of parameters (SPEC §5 tensors: PyTorch's nn.RNN/LSTM/GRU + nn.Linear). */
 export function parameterCount(m: ModelSize): number {
   const g = GATES[m.cell], H = m.hiddenSize, b = m.bias ? 1 : 0;
@@ -143,6 +149,9 @@ export const configSchema = z.strictObject({
     init: optionalPath,
     dropout: dropoutRate,
     recurrentDropout: dropoutRate,
+    // SPEC §10: a distribution head, or quantile regression, instead of the MSE point model.
+    likelihood: z.enum(["gaussian", "studentT", "negativeBinomial"]).nullable().default(null),
+    quantiles: z.array(z.number().gt(0, { error: "must be in (0, 1)" }).lt(1, { error: "must be in (0, 1)" })).min(1).nullable().default(null),
   }).prefault({}),
   training: z.strictObject({
     epochs: positiveInt.default(10),
@@ -175,7 +184,7 @@ export const configSchema = z.strictObject({
   // A model too large to train or to save is refused here, before anything is allocated.
   // Classification's output count (the classes) is not known yet: 2 is the least it can be.
   // (Refinements run even when a size failed its own range check: skip the estimate then.)
-  const outputs = c.task === "regression" ? c.data.targets.length : 2;
+  const outputs = c.task === "regression" ? c.data.targets.length * outputsPerTarget(c.model) : 2;
   const sane = (v: number, max: number): boolean => Number.isSafeInteger(v) && v >= 1 && v <= max;
   if (!sane(c.model.hiddenSize, 65536) || !sane(c.model.layers, 64) || !(c.model.cell in GATES)) return;
   const need = modelBytes({ cell: c.model.cell, inputs: c.data.inputs.length, hiddenSize: c.model.hiddenSize, layers: c.model.layers, bias: c.model.bias, outputs },
@@ -189,6 +198,17 @@ export const configSchema = z.strictObject({
   if (c.training.earlyStopping !== null && c.data.validation === null && c.data.validationSplit === 0) {
     ctx.addIssue({ code: "custom", path: ["training", "earlyStopping"], message: "needs validation data (data.validation or data.validationSplit > 0)" });
   }
+  if (c.model.likelihood !== null && c.model.quantiles !== null) {
+    ctx.addIssue({ code: "custom", path: ["model", "quantiles"], message: "give model.likelihood or model.quantiles, not both" });
+  }
+  if (c.task === "classification") {
+    for (const k of ["likelihood", "quantiles"] as const) {
+      if (c.model[k] !== null) ctx.addIssue({ code: "custom", path: ["model", k], message: "is for regression only (task is classification)" });
+    }
+  }
+  c.model.quantiles?.forEach((q, i, qs) => {
+    if (i > 0 && !(q > qs[i - 1])) ctx.addIssue({ code: "custom", path: ["model", "quantiles", i], message: `must be strictly increasing (${q} follows ${qs[i - 1]})` });
+  });
   if (c.model.cell !== "elman" && c.model.activation !== "tanh") {
     ctx.addIssue({ code: "custom", path: ["model", "activation"], message: `${c.model.cell} has fixed nonlinearities: activation must be tanh` });
   }

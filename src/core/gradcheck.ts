@@ -1,5 +1,7 @@
 import { activationNames } from "./activations.js";
 import { tbpttWindows, windowPass, type Batch, type Bptt, type Window } from "./bptt.js";
+import { pointHead } from "./heads/point.js";
+import { regressionHead, type RegressionHead } from "./heads/index.js";
 import { initParams } from "./init.js";
 import type { Task, Targets } from "./loss.js";
 import { Network, type Dropout, type ModelShape, type NetworkOptions } from "./network.js";
@@ -104,6 +106,8 @@ export interface SyntheticSpec {
   readonly seed: number;
   /** Dropout rates (between layers, recurrent), checked with fixed masks. */
   readonly dropout?: { readonly p: number; readonly q: number };
+  /** A regression model's head (SPEC §10; default the MSE point model): model.outputSize is P·O. */
+  readonly head?: RegressionHead;
 }
 
 /**
@@ -126,7 +130,11 @@ export function syntheticProblem(spec: SyntheticSpec, opts: NetworkOptions = {})
   const m = spec.model;
   const net = new Network(m, "float64", opts);
   initParams(net.layout, net.params, 1, rng); // U(−1, 1): larger than torch's default, so gradients are not tiny
-  const B = spec.lengths.length, T = Math.max(...spec.lengths), I = m.inputSize, O = m.outputSize;
+  const head = spec.head ?? pointHead;
+  const B = spec.lengths.length, T = Math.max(...spec.lengths), I = m.inputSize;
+  const O = spec.task === "regression" ? m.outputSize / head.perTarget : m.outputSize;
+  // Counts for a head that never z-scores its targets (negativeBinomial), else values in (−1, 1).
+  const target = (): number => (head.normalisesTargets ? 2 * rng.uniform() - 1 : rng.below(6));
   const x = new Float64Array(T * B * I);
   const present = (t: number, b: number): boolean => t < spec.lengths[b] && rng.uniform() > 0.2;
   for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) {
@@ -136,9 +144,9 @@ export function syntheticProblem(spec: SyntheticSpec, opts: NetworkOptions = {})
   if (spec.task === "regression") {
     const values = new Float64Array(T * B * O).fill(NaN);
     for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) for (let o = 0; o < O; o++) {
-      if (present(t, b)) values[(t * B + b) * O + o] = 2 * rng.uniform() - 1;
+      if (present(t, b)) values[(t * B + b) * O + o] = target();
     }
-    targets = { task: "regression", values, outputs: O };
+    targets = { task: "regression", values, outputs: O, head };
   } else {
     const labels = new Int32Array(T * B).fill(-1);
     for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) if (present(t, b)) labels[t * B + b] = rng.below(O);
@@ -189,6 +197,20 @@ export function builtinSuite(): SyntheticSpec[] {
     model: { cell: "elman", inputSize: 2, hiddenSize: 3, outputSize: 2, layers: 2, activation: "tanh", bias: false },
     task: "regression", lengths: [11, 7], bptt: { truncate: 5, stride: 3 }, seed: seed++,
   });
+  // SPEC §10's heads: each distribution and quantiles, on every cell between them, 2 targets.
+  const heads: [string, RegressionHead, "elman" | "lstm" | "gru"][] = [
+    ["gaussian", regressionHead({ likelihood: "gaussian", quantiles: null }), "lstm"],
+    ["studentT", regressionHead({ likelihood: "studentT", quantiles: null }), "elman"],
+    ["negativeBinomial", regressionHead({ likelihood: "negativeBinomial", quantiles: null }), "gru"],
+    ["quantiles(0.1,0.5,0.9)", regressionHead({ likelihood: null, quantiles: [0.1, 0.5, 0.9] }), "gru"],
+  ];
+  for (const [name, head, cell] of heads) {
+    specs.push({
+      name: `${cell}-L2-${name}-tbptt(4,2)`,
+      model: { cell, inputSize: 3, hiddenSize: 4, outputSize: 2 * head.perTarget, layers: 2, activation: "tanh", bias: true },
+      task: "regression", lengths: [9, 6, 4], bptt: { truncate: 4, stride: 2 }, seed: seed++, head,
+    });
+  }
   for (const cell of ["elman", "lstm", "gru"] as const) {
     specs.push({
       name: `${cell}-L2-mse-dropout(0.3)-recurrentDropout(0.25)-tbptt(4,2)`,

@@ -1,13 +1,22 @@
 import type { Batch } from "../core/bptt.js";
+import { regressionHead, type RegressionHead } from "../core/heads/index.js";
+import type { Config } from "../config/schema.js";
 import type { Targets } from "../core/loss.js";
 import { Rng } from "../core/rng.js";
 import { alloc, type DType } from "../core/tensor.js";
 import { InputError } from "../errors.js";
 import type { Sequence } from "./dataset.js";
 
-/** What a batch's targets look like: O regression outputs or C classes. */
-export type TargetShape = { readonly task: "regression"; readonly outputs: number }
+/** What a batch's targets look like: O regression targets and their head, or C classes. */
+export type TargetShape = { readonly task: "regression"; readonly outputs: number; readonly head: RegressionHead }
   | { readonly task: "classification"; readonly classes: number };
+
+/** The target shape of a config's model: its targets and head (regression), or its classes. */
+export function targetShapeOf(c: Config, outputs: number): TargetShape {
+  return c.task === "regression"
+    ? { task: "regression", outputs: c.data.targets.length, head: regressionHead(c.model) }
+    : { task: "classification", classes: outputs };
+}
 
 /** A batch plus the ids and lengths of its sequences. */
 export interface SequenceBatch extends Batch {
@@ -29,7 +38,7 @@ export function makeBatch(seqs: readonly Sequence[], inputs: number, ts: TargetS
     seqs.forEach((s, b) => {
       for (let t = 0; t < s.length; t++) for (let o = 0; o < O; o++) values[(t * B + b) * O + o] = s.y ? s.y[t * O + o] : NaN;
     });
-    targets = { task: "regression", values, outputs: O };
+    targets = { task: "regression", values, outputs: O, head: ts.head };
   } else {
     const labels = new Int32Array(T * B).fill(-1);
     seqs.forEach((s, b) => { for (let t = 0; t < s.length; t++) labels[t * B + b] = s.labels ? s.labels[t] : -1; });

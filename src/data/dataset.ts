@@ -25,6 +25,20 @@ export interface TargetPlan {
   readonly task: "regression" | "classification";
   readonly targetsAt: "every" | "last";
   readonly shift: number;
+  /** False when the head never z-scores its targets (counts: SPEC §10's negativeBinomial). */
+  readonly scaleTargets: boolean;
+  /** Targets must be whole numbers ≥ 0 (negativeBinomial); names the key in the message. */
+  readonly counts: string | null;
+}
+
+const IDENTITY: ColumnStats = { mean: 0, std: 1 };
+
+/**
+ * Each target's statistics as the head maps its outputs back to original units: the column's
+ * normalisation, or the identity without one (or for targets that are never z-scored).
+ */
+export function targetStats(plan: Pick<TargetPlan, "targets" | "scaleTargets">, norm: Normalization | null): ColumnStats[] {
+  return plan.targets.map((c) => (plan.scaleTargets && norm ? norm[c] ?? IDENTITY : IDENTITY));
 }
 
 /** Python's round(): halves go to the even neighbour, as SPEC's round(fraction × count). */
@@ -122,7 +136,7 @@ export function computeNormalization(raws: readonly RawSequence[], plan: TargetP
     return { mean, std: std > 0 ? std : 1 };
   };
   plan.inputs.forEach((c, i) => { out[c] = stats(c, (s) => s.x, i, plan.inputs.length); });
-  if (plan.task === "regression") {
+  if (plan.task === "regression" && plan.scaleTargets) {
     plan.targets.forEach((c, o) => { out[c] = stats(c, (s) => s.y, o, plan.targets.length); });
   }
   return out;
@@ -135,6 +149,16 @@ export function computeNormalization(raws: readonly RawSequence[], plan: TargetP
 export function zScore(v: number, st: ColumnStats): number {
   const z = (v - st.mean) / st.std;
   return Number.isFinite(z) || !Number.isFinite(v) ? z : v / st.std - st.mean / st.std;
+}
+
+/** Refuses a target cell that is not a whole number ≥ 0 (a count model's), naming its line and column. */
+function requireCounts(s: RawSequence, plan: TargetPlan, file: string): void {
+  const O = plan.targets.length, y = s.y!;
+  for (let i = 0; i < y.length; i++) {
+    const v = y[i];
+    if (Number.isNaN(v) || (Number.isInteger(v) && v >= 0)) continue;
+    throw new InputError(`${file}: line ${s.line + Math.floor(i / O)}, column ${JSON.stringify(plan.targets[i % O])}: ${v} is not a count (${plan.counts} needs whole numbers ≥ 0)`);
+  }
 }
 
 /**
@@ -164,7 +188,8 @@ export function prepareSequence(s: RawSequence, plan: TargetPlan, classes: reado
   if (plan.task === "regression") {
     // In place: row t reads row t + shift ≥ t, which later rows have not overwritten yet.
     const y = s.y && s.y.length === T * O ? s.y : new Float64Array(T * O).fill(NaN);
-    const stats = plan.targets.map((c) => norm?.[c]);
+    if (s.y && plan.counts) requireCounts(s, plan, file);
+    const stats = plan.targets.map((c) => (plan.scaleTargets ? norm?.[c] : undefined));
     for (let t = 0; t < T; t++) {
       const r = s.y ? source(t) : -1;
       for (let o = 0; o < O; o++) {

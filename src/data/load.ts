@@ -1,5 +1,6 @@
 import type { ResolvedConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
+import { regressionHead } from "../core/heads/index.js";
 import { InputError } from "../errors.js";
 import {
   computeNormalization, countedLabels, prepareSequence, sortClasses, splitValidation,
@@ -13,7 +14,11 @@ export function columnSpec(c: Config, withTargets: boolean): ColumnSpec {
 }
 
 export function targetPlan(c: Config): TargetPlan {
-  return { inputs: c.data.inputs, targets: c.data.targets, task: c.task, targetsAt: c.targetsAt, shift: c.data.shift };
+  const counts = c.task === "regression" && !regressionHead(c.model).normalisesTargets;
+  return {
+    inputs: c.data.inputs, targets: c.data.targets, task: c.task, targetsAt: c.targetsAt, shift: c.data.shift,
+    scaleTargets: !counts, counts: counts ? `model.likelihood ${c.model.likelihood}` : null,
+  };
 }
 
 /** Training and validation data, prepared as the config says. */

@@ -1,4 +1,6 @@
+import { regressionHead, type ParamForm } from "../core/heads/index.js";
 import type { Config } from "../config/schema.js";
+import { targetStats } from "../data/dataset.js";
 import type { Checkpoint } from "../io/checkpoint.js";
 import { onnxCell, permuteBlocks } from "./gates.js";
 import { GraphBuilder, type Attr, type ModelProto } from "./graph.js";
@@ -11,7 +13,24 @@ export type StateInputs = "optional" | "required";
 
 /** What an export reads: a checkpoint, or a model made in memory (rnn bench --predict). */
 export type ExportSource = Pick<Checkpoint, "shape" | "params" | "normalization" | "classes" | "epoch" | "step">
-  & { readonly config: Pick<Config, "task"> & { readonly data: Pick<Config["data"], "inputs" | "targets" | "sequenceColumn"> } };
+  & { readonly config: Pick<Config, "task"> & { readonly data: Pick<Config["data"], "inputs" | "targets" | "sequenceColumn">; readonly model: Pick<Config["model"], "likelihood" | "quantiles"> } };
+
+/**
+ * The nodes after the head for parameters that are not locations ([time, batch, P·O] in, the
+ * same shape out): the P blocks of O outputs split apart, σ = softplus(a)·std, ν = 2 + softplus(a),
+ * a count's μ and α = softplus(a), and concatenated back in predict's order.
+ */
+function parameterNodes(g: GraphBuilder, a: string, forms: readonly ParamForm[], stats: readonly { std: number; mean: number }[]): string {
+  const T = stats.length, P = forms.length;
+  const blocks = P === 1 ? [a] : g.node("Split", [a, g.int64s("param_split", Array(P).fill(T))], P, { axis: { int: -1 } });
+  const parts = forms.map((f, k) => {
+    if (f.kind === "location") return blocks[k];
+    const [sp] = g.node("Softplus", [blocks[k]], 1);
+    if (f.kind === "scale") return g.node("Mul", [sp, g.floats(`param${k}_std`, [T], Float32Array.from(stats, (s) => s.std))], 1)[0];
+    return f.shift === 0 ? sp : g.node("Add", [sp, g.floats(`param${k}_shift`, [1], Float32Array.of(f.shift))], 1)[0];
+  });
+  return P === 1 ? parts[0] : g.node("Concat", parts, 1, { axis: { int: -1 } })[0];
+}
 
 /**
  * The ONNX model of a checkpoint (SPEC §8): raw inputs in, what `rnn predict` prints out.
@@ -102,16 +121,23 @@ export function buildOnnxModel(ck: ExportSource, producerVersion: string, stateI
   layerStack(hn, "hn");
   if (isLstm) layerStack(cn, "cn");
 
-  // The head, with the targets' un-normalisation folded in: y = h (W_outᵀ · std) + (b_out · std + mean).
-  const outStats = !classification && ck.normalization ? cfg.data.targets.map((c) => ck.normalization![c]) : null;
+  // The head, with the un-normalisation of location outputs (μ, ŷ_q, the point forecast) folded
+  // in: y = h (W_outᵀ · std) + (b_out · std + mean). Other parameters (σ, ν, α) go through
+  // their own nodes after it (SPEC §10: softplus, then σ · std).
+  const head = classification ? null : regressionHead(cfg.model);
+  const T = cfg.data.targets.length;
+  const stats = head ? targetStats({ targets: cfg.data.targets, scaleTargets: head.normalisesTargets }, ck.normalization) : null;
+  const folded = (o: number): { std: number; mean: number } => (head && stats && head.forms[Math.floor(o / T)].kind === "location"
+    ? stats[o % T] : { std: 1, mean: 0 });
   const w = param("head.weight"), wt = new Float32Array(H * O);
-  for (let o = 0; o < O; o++) for (let j = 0; j < H; j++) wt[j * O + o] = w[o * H + j] * (outStats ? outStats[o].std : 1);
+  for (let o = 0; o < O; o++) for (let j = 0; j < H; j++) wt[j * O + o] = w[o * H + j] * folded(o).std;
   let [out] = g.node("MatMul", [inp, g.floats("head_weight_t", [H, O], wt)], 1);
-  if (shape.bias || outStats) {
+  if (shape.bias || (stats && ck.normalization)) {
     const b = ck.params.get("head.bias");
-    const bias = Float32Array.from({ length: O }, (_, o) => (b ? b[o] : 0) * (outStats ? outStats[o].std : 1) + (outStats ? outStats[o].mean : 0));
+    const bias = Float32Array.from({ length: O }, (_, o) => (b ? b[o] : 0) * folded(o).std + folded(o).mean);
     [out] = g.node("Add", [out, g.floats("head_bias", [O], bias)], 1);
   }
+  if (head && stats && head.forms.some((f) => f.kind !== "location")) out = parameterNodes(g, out, head.forms, stats);
   const name = classification ? "p" : "y";
   if (classification) {
     [out] = g.node("Transpose", [out], 1, { perm: { ints: [1, 0, 2] } });
@@ -121,7 +147,7 @@ export function buildOnnxModel(ck: ExportSource, producerVersion: string, stateI
   }
   g.output(name, ["batch", "time", O], classification
     ? `softmax probabilities, last axis: classes ${ck.classes!.join(", ")}`
-    : `predictions in original units, last axis: ${cfg.data.targets.join(", ")}`);
+    : `predictions in original units, last axis: ${head!.predictColumns(cfg.data.targets).join(", ")}`);
   g.output("hn", [L, "batch", H], "each layer's hidden state after the last step (feed back as h0 to continue)");
   if (isLstm) g.output("cn", [L, "batch", H], "each LSTM layer's cell state after the last step (feed back as c0 to continue)");
 
@@ -133,6 +159,9 @@ export function buildOnnxModel(ck: ExportSource, producerVersion: string, stateI
     ...(cfg.data.sequenceColumn !== null ? { sequence_column: cfg.data.sequenceColumn } : {}),
     cell: shape.cell, layers: String(L), hidden_size: String(H),
     ...(ck.normalization ? { normalization: JSON.stringify(ck.normalization) } : {}),
+    ...(head ? { outputs: JSON.stringify(head.predictColumns(cfg.data.targets)) } : {}),
+    ...(cfg.model.likelihood !== null ? { likelihood: cfg.model.likelihood } : {}),
+    ...(cfg.model.quantiles !== null ? { quantiles: JSON.stringify(cfg.model.quantiles) } : {}),
   };
   return g.model({
     name: `rnn_${shape.cell}`, opset: OPSET, producerVersion, metadata,

@@ -1,7 +1,7 @@
 import { softmaxRow } from "../core/loss.js";
 import type { Network } from "../core/network.js";
 import type { TargetShape } from "../data/batches.js";
-import { prepareSequence } from "../data/dataset.js";
+import { prepareSequence, targetStats } from "../data/dataset.js";
 import { targetPlan } from "../data/load.js";
 import type { RawSequence } from "../data/table.js";
 import type { Checkpoint } from "../io/checkpoint.js";
@@ -33,7 +33,7 @@ export function engineOutputs(net: Network, ts: TargetShape, ck: Checkpoint, raw
   // prepareSequence works in place: a copy of x, for onnxruntime is fed the raw values after this.
   const seqs = raws.map((s) => prepareSequence({ ...s, x: Float64Array.from(s.x), y: null, labels: null }, plan, ck.classes, ck.normalization, ck.file));
   const out = raws.map((s) => new Float64Array(s.length * O));
-  const stats = cfg.task === "regression" ? cfg.data.targets.map((c) => ck.normalization?.[c] ?? { mean: 0, std: 1 }) : null;
+  const stats = targetStats(plan, ck.normalization);
   const probs = new Float64Array(O);
   let g0 = 0; // the first sequence of forwardSequences' current group (it runs them in order)
   forwardSequences(net, seqs, ts, (batch, y, t0, len) => {
@@ -41,7 +41,7 @@ export function engineOutputs(net: Network, ts: TargetShape, ck: Checkpoint, raw
       const dst = out[g0 + b], n = batch.lengths[b];
       for (let t = t0; t < Math.min(t0 + len, n); t++) {
         const row = (t - t0) * batch.B + b;
-        if (stats) for (let o = 0; o < O; o++) dst[t * O + o] = y[row * O + o] * stats[o].std + stats[o].mean;
+        if (ts.task === "regression") ts.head.predictRow(y, row, ts.outputs, stats, dst, t * O);
         else { softmaxRow(y, row * O, O, probs); dst.set(probs, t * O); }
       }
     }

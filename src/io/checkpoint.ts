@@ -7,7 +7,8 @@ import type { Float } from "../core/tensor.js";
 import { numel, type DType } from "../core/tensor.js";
 import type { Config } from "../config/schema.js";
 import { validateConfig, type ResolvedConfig } from "../config/load.js";
-import { MAX_CHECKPOINT_FILE } from "../config/schema.js";
+import { MAX_CHECKPOINT_FILE, outputsPerTarget } from "../config/schema.js";
+import { targetPlan } from "../data/load.js";
 import type { Normalization } from "../data/dataset.js";
 import type { FillValues } from "../data/missing.js";
 import { InputError } from "../errors.js";
@@ -61,7 +62,7 @@ export interface Checkpoint {
 export function modelShapeOf(c: Config, classes: readonly string[] | null): ModelShape {
   return {
     cell: c.model.cell, inputSize: c.data.inputs.length, hiddenSize: c.model.hiddenSize,
-    outputSize: c.task === "classification" ? (classes?.length ?? 0) : c.data.targets.length,
+    outputSize: c.task === "classification" ? (classes?.length ?? 0) : c.data.targets.length * outputsPerTarget(c.model),
     layers: c.model.layers, activation: c.model.activation, bias: c.model.bias,
   };
 }
@@ -261,7 +262,7 @@ export function loadCheckpoint(file: string): Checkpoint {
   }
   const normalization = parseJson<unknown>(file, "normalization", m.normalization);
   if (config.data.normalize) {
-    const cols = [...config.data.inputs, ...(config.task === "regression" ? config.data.targets : [])];
+    const cols = [...config.data.inputs, ...(targetPlan(config).scaleTargets && config.task === "regression" ? config.data.targets : [])];
     for (const c of cols) {
       const s = isObject(normalization) && Object.hasOwn(normalization, c) ? normalization[c] : undefined;
       if (!isObject(s) || !isFiniteNumber(s.mean) || !isFiniteNumber(s.std) || s.std <= 0) {

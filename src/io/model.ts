@@ -1,5 +1,5 @@
 import { Network } from "../core/network.js";
-import type { TargetShape } from "../data/batches.js";
+import { targetShapeOf, type TargetShape } from "../data/batches.js";
 import { loadBackend } from "../kernels/backends.js";
 import { copyParams, loadCheckpoint, type Checkpoint } from "./checkpoint.js";
 
@@ -15,7 +15,6 @@ export function loadModel(file: string): LoadedModel {
   const net = new Network(ck.shape, ck.dtype, { kernels: loadBackend().kernels });
   copyParams(ck, net.layout, net.params);
   net.freeze(); // inference from here on: W_hh is packed once
-  const ts: TargetShape = ck.config.task === "regression"
-    ? { task: "regression", outputs: ck.shape.outputSize } : { task: "classification", classes: ck.shape.outputSize };
+  const ts = targetShapeOf(ck.config, ck.shape.outputSize);
   return { ck, net, ts };
 }

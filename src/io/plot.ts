@@ -10,7 +10,10 @@ export interface Point { readonly x: number; readonly y: number }
 /** A named series; `line` (the default) joins its points in x order, `point` draws dots only. */
 export interface Series { readonly name: string; readonly points: readonly Point[]; readonly mark?: "line" | "point" }
 
-/** One chart: its series share the axes; `rules` are labelled horizontal lines at y. */
+/** A shaded band between low and high at each x (a fan chart's interval), drawn under the lines. */
+export interface Band { readonly name: string; readonly points: readonly { readonly x: number; readonly low: number; readonly high: number }[] }
+
+/** One chart: its series share the axes; `rules` are labelled horizontal lines at y; `bands` shaded intervals. */
 export interface LinePlot {
   readonly title: string;
   readonly xLabel: string;
@@ -20,6 +23,7 @@ export interface LinePlot {
   readonly integerX?: boolean;
   readonly series: readonly Series[];
   readonly rules?: readonly { readonly y: number; readonly label: string }[];
+  readonly bands?: readonly Band[];
 }
 
 /** Size of one chart's plotting area, in SVG pixels. */
@@ -92,9 +96,12 @@ function chartSpec(p: LinePlot, colorOf: (name: string) => string): LayerSpec<st
     if (s.mark === "point" || pts.length <= DOTS_UP_TO) dots.push(...pts);
   }
   const rules = (p.rules ?? []).filter((r) => Number.isFinite(r.y) && (!logY || r.y > 0));
+  const areas = (p.bands ?? []).flatMap((b) => b.points
+    .filter((q) => drawable({ x: q.x, y: q.low }, logY) && drawable({ x: q.x, y: q.high }, logY))
+    .map((q) => ({ s: b.name, x: q.x, y: q.low, y2: q.high })));
   const empty = lines.length === 0 && dots.length === 0;
 
-  const names = [...new Set(p.series.map((s) => s.name))];
+  const names = [...new Set([...p.series.map((s) => s.name), ...(p.bands ?? []).map((b) => b.name)])];
   const color: Encoding["color"] = {
     field: "s", type: "nominal",
     // An explicit domain keeps every series in the legend (an empty one too) in the given order.
@@ -103,7 +110,8 @@ function chartSpec(p: LinePlot, colorOf: (name: string) => string): LayerSpec<st
   };
   // Domains end at the data (not rounded out to a nice number, which on a log axis can waste
   // most of a decade), except when they are a single value and need widening to show anything.
-  const xs = [...lines, ...dots].map((d) => d.x), ys = [...lines, ...dots].map((d) => d.y).concat(rules.map((r) => r.y));
+  const xs = [...lines, ...dots, ...areas].map((d) => d.x);
+  const ys = [...lines, ...dots].map((d) => d.y).concat(rules.map((r) => r.y), areas.flatMap((a) => [a.y, a.y2]));
   const spread = (v: readonly number[]): boolean => v.some((a) => a !== v[0]);
   const x: Encoding["x"] = {
     field: "x", type: "quantitative", title: p.xLabel,
@@ -120,6 +128,13 @@ function chartSpec(p: LinePlot, colorOf: (name: string) => string): LayerSpec<st
 
   const layer: UnitSpec<string>[] = [];
   // Layers are added only when they have rows, so the scales' domains come from what is drawn.
+  if (areas.length > 0) {
+    layer.push({
+      data: { values: areas },
+      mark: { type: "area", opacity: 0.25 },
+      encoding: { x, y, y2: { field: "y2" }, color },
+    });
+  }
   if (lines.length > 0) {
     layer.push({
       data: { values: lines },

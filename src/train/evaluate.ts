@@ -1,5 +1,6 @@
 import { lossSum } from "../core/loss.js";
 import type { Network } from "../core/network.js";
+import type { Scale } from "../core/heads/index.js";
 import { makeBatch, type SequenceBatch, type TargetShape } from "../data/batches.js";
 import type { Sequence } from "../data/dataset.js";
 
@@ -27,51 +28,53 @@ export function forwardSequences(net: Network, seqs: readonly Sequence[], ts: Ta
   }
 }
 
-/**
- * Sums behind eval's metrics, over every supervised element: the loss sum and count, and the
- * squared and absolute errors in the targets' original units (regression) or the correct
- * arg-max count (classification). Sums, so that ranks can add theirs.
- */
-export interface MetricSums { sum: number; count: number; se: number; ae: number; correct: number }
+/** How many sums eval keeps for a target shape: loss sum and count, then the head's own (or the correct count). */
+export function metricSlots(ts: TargetShape): number {
+  return ts.task === "regression" ? ts.head.scorer.slots : 3;
+}
 
-/** The metric sums of `seqs`; `stats` un-normalise each regression output (mean 0, std 1 without normalisation). */
-export function metricSums(net: Network, seqs: readonly Sequence[], ts: TargetShape,
-  stats: readonly { readonly mean: number; readonly std: number }[]): MetricSums {
+/**
+ * Sums behind eval's metrics, over every supervised element: [0] the loss sum, [1] the count,
+ * then the head's scorer's sums in original units (regression; `stats` un-normalise each
+ * target, mean 0 and std 1 without normalisation) or [2] the correct arg-max count
+ * (classification). Sums, so that ranks can add theirs.
+ */
+export function metricSums(net: Network, seqs: readonly Sequence[], ts: TargetShape, stats: readonly Scale[]): Float64Array {
   const O = net.shape.outputSize;
-  const m: MetricSums = { sum: 0, count: 0, se: 0, ae: 0, correct: 0 };
+  const m = new Float64Array(metricSlots(ts));
   forwardSequences(net, seqs, ts, (batch, y, t0, len) => {
     const r = lossSum(y, batch.targets, t0 * batch.B, 0, len * batch.B, null);
-    m.sum += r.sum; m.count += r.count;
+    m[0] += r.sum; m[1] += r.count;
     const tg = batch.targets;
     for (let row = 0; row < len * batch.B; row++) {
       const tr = t0 * batch.B + row;
       if (tg.task === "regression") {
-        for (let k = 0; k < O; k++) {
-          const t = tg.values[tr * O + k];
-          if (Number.isNaN(t)) continue;
-          const { mean, std } = stats[k];
-          const d = (y[row * O + k] * std + mean) - (t * std + mean);
-          m.se += d * d; m.ae += Math.abs(d);
+        const T = tg.outputs;
+        for (let k = 0; k < T; k++) {
+          const t = tg.values[tr * T + k];
+          if (!Number.isNaN(t)) tg.head.scorer.add(m, y, row, k, T, t, stats[k]);
         }
       } else {
         const label = tg.labels[tr];
         if (label < 0) continue;
         let best = 0;
         for (let k = 1; k < O; k++) if (y[row * O + k] > y[row * O + best]) best = k;
-        if (best === label) m.correct++;
+        if (best === label) m[2]++;
       }
     }
   });
   return m;
 }
 
-/** eval's metrics from the sums (SPEC §2): loss, n, then mse, rmse, mae or accuracy, perplexity. */
-export function metricsOf(m: MetricSums, task: "regression" | "classification"): Record<string, number> {
-  const loss = m.sum / m.count;
-  return task === "regression"
-    ? { loss, n: m.count, mse: m.se / m.count, rmse: Math.sqrt(m.se / m.count), mae: m.ae / m.count }
-    : { loss, n: m.count, accuracy: m.correct / m.count, perplexity: Math.exp(loss) };
+/** eval's metrics (SPEC §2, §10): loss, n, then the head's (mse, rmse, mae, nll, …) or accuracy, perplexity. */
+export function metricsOf(m: Float64Array, ts: TargetShape): Record<string, number | Record<string, number>> {
+  const loss = m[0] / m[1];
+  return ts.task === "regression"
+    ? { loss, n: m[1], ...ts.head.scorer.metrics(m) }
+    : { loss, n: m[1], accuracy: m[2] / m[1], perplexity: Math.exp(loss) };
 }
 
-/** The metrics epochs.csv adds after `seconds` (SPEC §6), by task. */
-export const VAL_METRICS = { regression: ["val_mse", "val_rmse", "val_mae"], classification: ["val_accuracy"] } as const;
+/** The metrics epochs.csv adds after `seconds` (SPEC §6, §10). */
+export function valColumns(ts: TargetShape): readonly string[] {
+  return ts.task === "regression" ? ts.head.scorer.valColumns : ["val_accuracy"];
+}

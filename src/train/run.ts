@@ -5,8 +5,9 @@ import { EarlyStopping, LrSchedule } from "../core/schedule.js";
 import { Rng } from "../core/rng.js";
 import type { Float } from "../core/tensor.js";
 import type { ResolvedConfig } from "../config/load.js";
-import { batchify, epochBatches, makeBatch, type TargetShape } from "../data/batches.js";
-import { loadTrainingData, type TrainingData } from "../data/load.js";
+import { batchify, epochBatches, makeBatch, targetShapeOf } from "../data/batches.js";
+import { targetStats } from "../data/dataset.js";
+import { loadTrainingData, targetPlan, type TrainingData } from "../data/load.js";
 import { rowShare, type Communicator } from "../distributed/comm.js";
 import { threadsPerRank } from "../distributed/launch.js";
 import { InputError, JobError, type StopSignal } from "../errors.js";
@@ -15,7 +16,7 @@ import { memoryLimit } from "../io/memory.js";
 import { BEST, LAST, RunDir } from "../io/rundir.js";
 import { loadBackend } from "../kernels/backends.js";
 import { DropoutMasks } from "./dropout.js";
-import { metricSums, metricsOf, VAL_METRICS } from "./evaluate.js";
+import { metricSlots, metricSums, metricsOf, valColumns } from "./evaluate.js";
 import { checkResumable } from "./resume.js";
 import { trainLoop, type BatchSource, type EpochRow, type Start, type UpdateRow } from "./trainer.js";
 
@@ -97,8 +98,8 @@ export async function prepareRun(cfg: ResolvedConfig, configPath: string, o: Run
   const start: Start = resume
     ? { epoch: resume.position ? resume.position.epoch - 1 : resume.epoch, step: resume.step, position: resume.position, carry: resume.carry }
     : { epoch: 0, step: 0, position: null, carry: null };
-  const valColumns = data.val.length > 0 ? VAL_METRICS[cfg.task] : [];
-  const run = lead ? RunDir.open(cfg.output.dir, resume ? start : null, o.force === true, valColumns) : null;
+  const columns = data.val.length > 0 ? valColumns(targetShapeOf(cfg, shape.outputSize)) : [];
+  const run = lead ? RunDir.open(cfg.output.dir, resume ? start : null, o.force === true, columns) : null;
   return { cfg, data, shape, net, opt, resume, start, run };
 }
 
@@ -108,26 +109,23 @@ export async function prepareRun(cfg: ResolvedConfig, configPath: string, o: Run
  */
 function batchSource(s: Setup, comm: Communicator): BatchSource {
   const { cfg, data, shape, net } = s;
-  const ts: TargetShape = cfg.task === "regression"
-    ? { task: "regression", outputs: shape.outputSize } : { task: "classification", classes: shape.outputSize };
+  const ts = targetShapeOf(cfg, shape.outputSize);
   const B = cfg.training.batchSize;
   const seqs = data.series ? batchify(data.train[0], B, cfg.data.train) : data.train;
   const [vlo, vhi] = rowShare(comm.rank, comm.size, data.val.length);
   const valShare = data.val.slice(vlo, vhi);
-  const stats = cfg.data.targets.map((c) => data.normalization?.[c] ?? { mean: 0, std: 1 });
+  const stats = targetStats(targetPlan(cfg), data.normalization);
   return {
     batches: (epoch) => data.series ? [seqs.map((_, i) => i)] : epochBatches(seqs.length, B, cfg.training.shuffle, cfg.seed, epoch),
     make: (idx, lo, hi) => makeBatch(idx.slice(lo, hi).map((i) => seqs[i]), shape.inputSize, ts, cfg.training.dtype,
       Math.max(...idx.map((i) => seqs[i].length))),
     validate: () => {
       if (data.val.length === 0) return null;
-      const m = valShare.length > 0 ? metricSums(net, valShare, ts, stats) : { sum: 0, count: 0, se: 0, ae: 0, correct: 0 };
-      const total = new Float64Array([m.sum, m.count, m.se, m.ae, m.correct]);
+      const total = valShare.length > 0 ? metricSums(net, valShare, ts, stats) : new Float64Array(metricSlots(ts));
       comm.allreduce(total, "sum");
-      const [sum, count, se, ae, correct] = total;
-      if (count === 0) return null;
-      const all = metricsOf({ sum, count, se, ae, correct }, cfg.task);
-      return { loss: all.loss, metrics: Object.fromEntries(VAL_METRICS[cfg.task].map((k) => [k, all[k.slice(4)]])) };
+      if (total[1] === 0) return null;
+      const all = metricsOf(total, ts);
+      return { loss: total[0] / total[1], metrics: Object.fromEntries(valColumns(ts).map((k) => [k, all[k.slice(4)] as number])) };
     },
   };
 }
@@ -173,7 +171,7 @@ export async function runTraining(s: Setup, hooks: RunHooks, comm: Communicator)
       schedule: schedule?.state() ?? null, earlyStopping: earlyStopping?.state() ?? null,
     });
   };
-  const valColumns = data.val.length > 0 ? VAL_METRICS[cfg.task] : [];
+  const columns = data.val.length > 0 ? valColumns(targetShapeOf(cfg, shape.outputSize)) : [];
   try {
     const result = await trainLoop(net, opt, batchSource(s, comm), {
       epochs: cfg.training.epochs, bptt: cfg.training.bptt, clip: cfg.training.clip, schedule, earlyStopping,
@@ -187,7 +185,7 @@ export async function runTraining(s: Setup, hooks: RunHooks, comm: Communicator)
         if (lead) hooks.onUpdate?.(u, batch, batches);
       },
       onEpoch: async (e) => {
-        run?.epochs.add([e.epoch, e.trainLoss, e.valLoss, e.seconds, ...valColumns.map((k) => e.valMetrics[k] ?? null)]);
+        run?.epochs.add([e.epoch, e.trainLoss, e.valLoss, e.seconds, ...columns.map((k) => e.valMetrics[k] ?? null)]);
         const isBest = e.valLoss !== null && e.valLoss < best;
         if (isBest) best = e.valLoss as number;
         if (isBest) save(BEST, e.epoch, null, null);

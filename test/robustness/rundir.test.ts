@@ -154,7 +154,7 @@ describe("normalisation of large values", () => {
 
   it("statistics that are not finite are refused, naming the file and the column", () => {
     const raw = { id: "a", line: 2, length: 2, x: new Float64Array([Infinity, 1]), y: new Float64Array([0, 1]), labels: null };
-    const plan = { inputs: ["x"], targets: ["y"], task: "regression", targetsAt: "every", shift: 0 } as const;
+    const plan = { inputs: ["x"], targets: ["y"], task: "regression", targetsAt: "every", shift: 0, scaleTargets: true, counts: null } as const;
     expect(() => computeNormalization([raw], plan, "d.csv")).toThrow(InputError);
     expect(() => computeNormalization([raw], plan, "d.csv")).toThrow(/^d\.csv: column "x": normalisation statistics overflow/);
   });

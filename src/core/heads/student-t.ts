@@ -1,0 +1,49 @@
+import { crpsStudentT } from "../crps.js";
+import { sampleStudentT } from "../sample.js";
+import { digamma, lgamma, studentTQuantile } from "../special.js";
+import type { Likelihood } from "./likelihood.js";
+import { softplus, softplusGrad } from "./softplus.js";
+
+const HALF_LOG_PI = 0.5 * Math.log(Math.PI);
+
+/** −log p(y) of `torch.distributions.StudentT(ν, μ, σ)`, written as torch's log_prob is. */
+function nll(mu: number, sigma: number, nu: number, y: number): number {
+  const z = (y - mu) / sigma;
+  const Z = Math.log(sigma) + 0.5 * Math.log(nu) + HALF_LOG_PI + lgamma(0.5 * nu) - lgamma(0.5 * (nu + 1));
+  return 0.5 * (nu + 1) * Math.log1p((z * z) / nu) + Z;
+}
+
+/**
+ * `torch.distributions.StudentT(ν, μ, σ)` with μ = a₀, σ = softplus(a₁), ν = 2 + softplus(a₂)
+ * (ν > 2, so the mean μ and the variance exist).
+ */
+export const studentT: Likelihood = {
+  name: "studentT",
+  P: 3,
+  extra: ["sigma", "nu"],
+  normalisesTargets: true,
+  forms: [{ kind: "location" }, { kind: "scale" }, { kind: "positive", shift: 2 }],
+  params(a, off, O, theta) {
+    theta[0] = a[off]; theta[1] = softplus(a[off + O]); theta[2] = 2 + softplus(a[off + 2 * O]);
+  },
+  toOriginal(theta, s) {
+    theta[0] = theta[0] * s.std + s.mean; theta[1] *= s.std;
+  },
+  nll: (theta, y) => nll(theta[0], theta[1], theta[2], y),
+  nllRaw(a, off, O, y, da) {
+    const mu = a[off], a1 = a[off + O], a2 = a[off + 2 * O];
+    const sigma = softplus(a1), nu = 2 + softplus(a2);
+    if (da) {
+      const z = (y - mu) / sigma, z2 = z * z, w = (nu + 1) / (nu + z2);
+      da[off] = -(w * z) / sigma;                                 // ∂/∂μ
+      da[off + O] = ((1 - w * z2) / sigma) * softplusGrad(a1);    // ∂/∂σ · dσ/da₁
+      const dnu = 0.5 * Math.log1p(z2 / nu) - (0.5 * w * z2) / nu + 0.5 / nu
+        + 0.5 * digamma(0.5 * nu) - 0.5 * digamma(0.5 * (nu + 1));
+      da[off + 2 * O] = dnu * softplusGrad(a2);                   // ∂/∂ν · dν/da₂
+    }
+    return nll(mu, sigma, nu, y);
+  },
+  quantile: (theta, p) => theta[0] + theta[1] * studentTQuantile(p, theta[2]),
+  crps: (theta, y) => crpsStudentT(y, theta[0], theta[1], theta[2]),
+  sample: (theta, rng) => theta[0] + theta[1] * sampleStudentT(rng, theta[2]),
+};
