@@ -1055,6 +1055,10 @@ def forecast_heads():
     for k, (sid, T) in enumerate(zip(ids, lens)):
         crow += [[sid, str(int(rs.poisson(4 + 2 * math.sin(0.6 * t + k))))] for t in range(T)]
     st = {"a": (9.5, 2.2), "b": (-2.9, 0.6)}
+    Wq = mt.random_init(rs, 2, 3, 1, 6, True, scale=1.5, cell="gru")
+    Wq["head.bias"] += np.repeat([-1.5, 0.0, 1.5], 2)       # quantiles in order (q0.1 < q0.5 < q0.9)
+    Wn = mt.random_init(rs, 1, 3, 1, 2, True, scale=1.5, cell="gru")
+    Wn["head.bias"][0] += 3.5                                # mu = softplus(a0) near the counts' level
     return {
         "name": "forecast-heads",
         "about": "rnn forecast --horizon 5 (no --samples: the point roll-out feeds back the mean) on 3 sequences "
@@ -1077,12 +1081,10 @@ def forecast_heads():
              "mistakes": ["feed_model_units", "nu_no_plus2"]},
             {"file": "quantiles.safetensors", "data": "data.csv", "stats": {"b": st["b"], "a": st["a"]},
              "config": forecast_model_config("site", ["b", "a"], ["a", "b"], "gru", 3, 1, quantiles=[0.1, 0.5, 0.9]),
-             "W": mt.random_init(rs, 2, 3, 1, 6, True, scale=1.5, cell="gru"),
-             "mistakes": ["feed_first_quantile", "head_target_major", "quantiles_not_mapped"]},
+             "W": Wq, "mistakes": ["feed_first_quantile", "head_target_major", "quantiles_not_mapped"]},
             {"file": "negbin.safetensors", "data": "counts.csv", "stats": {"count": (4.2, 1.9)},
              "config": forecast_model_config("site", ["count"], ["count"], "gru", 3, 1, likelihood="negativeBinomial"),
-             "W": mt.random_init(rs, 1, 3, 1, 2, True, scale=1.5, cell="gru", bias_shift=0.0),
-             "mistakes": ["nb_feed_raw"]},
+             "W": Wn, "mistakes": ["nb_feed_raw"]},
         ],
     }
 
