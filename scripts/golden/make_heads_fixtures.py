@@ -46,7 +46,8 @@ Training cases (the case.json format of make_train_fixtures.py, checked by test/
 Forecast cases: writes model checkpoints (torch-layout tensors + rnn's metadata) and data files, then
 rolls each model out in torch (SPEC §7, §10: the mean or the 0.5 quantile fed back) into
 expected_forecast_*.csv, checked against a numpy forward re-run from s_0 over the extended series.
-bad-input holds configs and data `rnn train` must refuse (exit 2, nothing written).
+bad-input holds configs and data `rnn train` must refuse (exit 2, stderr naming the file and the key or
+column, and the `--out` folder not created: case.json check kind `absent`).
 """
 import json
 import math
@@ -65,7 +66,7 @@ from torch.distributions import NegativeBinomial, Normal, StudentT
 
 import make_control_fixtures as mc  # the §6/§7 reference: Net (torch modules step by step), optimizers, forecast config
 import make_train_fixtures as mt    # the §1-§5 reference: config.yaml writer, TBPTT windows, numpy forward, init
-from common import (CKPT_FORMAT, REPO, CheckFailed, cell, checkpoint_meta, csv_text, fresh_dir, max_rel,
+from common import (CKPT_FORMAT, REPO, cell, checkpoint_meta, csv_text, fresh_dir, max_rel,
                     normalization_json, num, param_names, read_safetensors, read_table, require, run_generator,
                     write_safetensors, write_text)
 
@@ -157,8 +158,9 @@ class Head:
         return -lp.mean()
 
     def np_cell_loss(self, a, y):
-        """numpy, written out (no torch): raw outputs [N, P·O]-split arrays a (P of [N]) and targets y [N]
-        -> the loss of every cell [N] (-log p, or the pinball loss averaged over the quantiles)."""
+        """numpy, written out (no torch): the raw outputs of N cells split by parameter (a: P arrays [N])
+        and their targets y [N] -> the loss of every cell [N] (-log p, or the pinball loss averaged over
+        the quantiles)."""
         if self.qs:
             e = y[:, None] - np.stack(a, -1)
             q = np.array(self.qs)
