@@ -1,4 +1,4 @@
-import { cpSync, readdirSync, readFileSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "csv-parse/sync";
 import { expect } from "vitest";
@@ -7,13 +7,15 @@ import { closeTo } from "./compare.js";
 import { tempDir, type Run } from "./cli.js";
 
 /**
- * Golden runs: each case under test/golden/train (scripts/golden/make_train_fixtures.py) and
- * test/golden/control (scripts/golden/make_control_fixtures.py) was computed by a PyTorch
- * reference from its own config, data and initial weights (or checkpoint); a test runs the same
- * commands and must reproduce the files it wrote.
+ * Golden runs: each case under test/golden/train (scripts/golden/make_train_fixtures.py),
+ * test/golden/control (scripts/golden/make_control_fixtures.py) and test/golden/heads
+ * (scripts/golden/make_heads_fixtures.py) was computed by a PyTorch reference from its own
+ * config, data and initial weights (or checkpoint); a test runs the same commands and must
+ * reproduce the files it wrote.
  */
 interface Check {
-  command: number; kind: "checkpoint" | "updates" | "epochs" | "json" | "csv" | "stderr";
+  command: number; kind: "checkpoint" | "updates" | "epochs" | "json" | "csv" | "stderr" | "absent";
+  /** The output file, relative to the run folder; for `absent`, a path the command must not have created. */
   file?: string; stdout?: boolean; expected?: string;
   metadata?: {
     epoch: string; step: string; normalization: "present" | "absent"; classes?: string[];
@@ -36,6 +38,7 @@ export function casesIn(root: string): string[] {
 
 export const GOLDEN_TRAIN = path.resolve(import.meta.dirname, "../golden/train");
 export const GOLDEN_CONTROL = path.resolve(import.meta.dirname, "../golden/control");
+export const GOLDEN_HEADS = path.resolve(import.meta.dirname, "../golden/heads");
 export const goldenCases = casesIn(GOLDEN_TRAIN);
 
 /** The value at a dotted path of a parsed JSON object (undefined where the path ends early). */
@@ -49,6 +52,21 @@ function firstLine(b: Buffer): string {
 
 function rows(text: string): Record<string, string>[] {
   return parse(text, { columns: true, skip_empty_lines: true }) as Record<string, string>[];
+}
+
+/**
+ * An eval JSON value against the expected one: numbers at tol, keys listed in `exact` exactly, and an
+ * expected object (eval's `coverage`) key by key, each key named by its dotted path.
+ */
+function compareJson(what: string, got: unknown, want: unknown, exact: string[], tol: number): void {
+  if (want !== null && typeof want === "object" && !Array.isArray(want)) {
+    expect(got !== null && typeof got === "object" && !Array.isArray(got), `${what}: an object`).toBe(true);
+    for (const [k, v] of Object.entries(want)) compareJson(`${what}.${k}`, (got as Record<string, unknown>)[k], v, exact, tol);
+  } else if (exact.includes(what) || typeof want !== "number") expect(got, what).toEqual(want);
+  else {
+    expect(typeof got, what).toBe("number");
+    closeTo(`eval ${what}`, [got as number], [want], tol);
+  }
 }
 
 function compareRows(what: string, got: Record<string, string>[], want: Record<string, string>[], exact: string[], tol: number): void {
@@ -82,6 +100,10 @@ export function checkGoldenCase(name: string, run: (args: string[], cwd: string,
       for (const s of ch.includes ?? []) expect(runs[ch.command].stderr, `rnn ${c.commands[ch.command].join(" ")}: stderr`).toContain(s);
       continue;
     }
+    if (ch.kind === "absent") {
+      expect(existsSync(path.join(dir, ch.file!)), `rnn ${c.commands[ch.command].join(" ")}: ${ch.file} must not exist`).toBe(false);
+      continue;
+    }
     const want = readFileSync(path.join(src, ch.expected!));
     const got = ch.stdout ? Buffer.from(runs[ch.command].stdout) : readFileSync(path.join(dir, ch.file!));
     if (ch.header) expect(firstLine(got), `${ch.file ?? "stdout"}: header`).toBe(firstLine(want));
@@ -108,10 +130,8 @@ export function checkGoldenCase(name: string, run: (args: string[], cwd: string,
       const strip = (r: Record<string, string>[]) => r.map(({ seconds: _s, ...rest }) => rest);
       compareRows("epochs.csv", strip(rows(got.toString())), strip(rows(want.toString())), ["epoch"], c.tol);
     } else if (ch.kind === "json") {
-      const g = JSON.parse(got.toString()) as Record<string, number>, w = JSON.parse(want.toString()) as Record<string, number>;
-      for (const [k, v] of Object.entries(w)) {
-        if (ch.exact?.includes(k)) expect(g[k], k).toBe(v); else closeTo(`eval ${k}`, [g[k]], [v], c.tol);
-      }
+      const g = JSON.parse(got.toString()) as Record<string, unknown>, w = JSON.parse(want.toString()) as Record<string, unknown>;
+      for (const [k, v] of Object.entries(w)) compareJson(k, g[k], v, ch.exact ?? [], c.tol);
     } else {
       const text = got.toString();
       expect(text.split("\n")[0]).toBe(want.toString().split("\n")[0]);
