@@ -312,7 +312,7 @@ def metric_cases(rng):
                 actual[1, :] = 0.0  # y = 0, ŷ ≠ 0: smape term 2
             s = {"history": hist, "actual": actual, "point": point}
             if N:
-                s["samples"] = point[None, :, :] + rng.normal(0, 1.3, (N, h, O))
+                s["samples"] = np.round(point[None, :, :] + rng.normal(0, 1.3, (N, h, O)), 4)
             seqs.append(s)
         if case == 0:
             for s in seqs:
