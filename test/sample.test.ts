@@ -46,28 +46,30 @@ function ksStatistic(xs: Float64Array, cdf: (x: number) => number): number {
 }
 
 /**
- * The chi-square goodness-of-fit p-value of integer draws against an exact pmf: cells k with
- * expected count ≥ 20, the rest pooled into the two tails; P(χ²_df > X²) = Q(df/2, X²/2).
+ * The chi-square goodness-of-fit p-value of integer draws against an exact pmf: cells k in
+ * [kMin, kMax] merged from the left until each expects ≥ 20, and one cell for everything outside
+ * (expected: n times the mass the window misses); P(χ²_df > X²) = Q(df/2, X²/2).
  */
-function chiSquarePValue(xs: Float64Array, pmf: (k: number) => number, kMax: number): number {
-  const n = xs.length;
-  const counts = new Float64Array(kMax + 2);
-  for (const x of xs) counts[Math.min(x, kMax + 1)]++;
-  const expected = new Float64Array(kMax + 2);
+function chiSquarePValue(xs: Float64Array, pmf: (k: number) => number, kMin: number, kMax: number): number {
+  const n = xs.length, width = kMax - kMin + 1;
+  const counts = new Float64Array(width + 1); // the last: outside the window
+  for (const x of xs) counts[x >= kMin && x <= kMax ? x - kMin : width]++;
+  const expected = new Float64Array(width + 1);
   let mass = 0;
-  for (let k = 0; k <= kMax; k++) { expected[k] = n * pmf(k); mass += pmf(k); }
-  expected[kMax + 1] = n * Math.max(0, 1 - mass);
-  // Merge cells from the left and from the right until each has expected ≥ 20.
+  for (let i = 0; i < width; i++) { const p = pmf(kMin + i); expected[i] = n * p; mass += p; }
+  expected[width] = n * Math.max(0, 1 - mass);
   const obs: number[] = [], exp: number[] = [];
   let o = 0, e = 0;
-  for (let k = 0; k <= kMax + 1; k++) {
-    o += counts[k]; e += expected[k];
+  for (let i = 0; i < width; i++) {
+    o += counts[i]; e += expected[i];
     if (e >= 20) { obs.push(o); exp.push(e); o = 0; e = 0; }
   }
   if (obs.length === 0) throw new Error("no cell with expected count ≥ 20");
   obs[obs.length - 1] += o; exp[exp.length - 1] += e;
   let x2 = 0;
   for (let i = 0; i < obs.length; i++) x2 += (obs[i] - exp[i]) ** 2 / exp[i];
+  // The outside cell: expected ≈ 0 for these windows (12 standard deviations), so any draw there fails.
+  if (counts[width] > 0 && expected[width] < 1) return 0;
   const df = obs.length - 1;
   return df === 0 ? 1 : gammaIncQ(df / 2, x2 / 2);
 }
@@ -166,8 +168,9 @@ describe("samplers: distributions (fixed seeds)", () => {
       expect(xs.filter((x) => !(Number.isInteger(x) && x >= 0)).length).toBe(0);
       // μ4 of Poisson: λ(1 + 3λ).
       expectMoments(xs, lambda, lambda, lambda * (1 + 3 * lambda));
-      const kMax = Math.ceil(lambda + 12 * Math.sqrt(lambda) + 20);
-      expect(chiSquarePValue(xs, poissonPmf(lambda), kMax)).toBeGreaterThan(1e-4);
+      const sd = Math.sqrt(lambda);
+      const kMin = Math.max(0, Math.floor(lambda - 12 * sd)), kMax = Math.ceil(lambda + 12 * sd + 20);
+      expect(chiSquarePValue(xs, poissonPmf(lambda), kMin, kMax)).toBeGreaterThan(1e-4);
     });
   }
 
@@ -181,7 +184,7 @@ describe("samplers: distributions (fixed seeds)", () => {
       expect(m).toBeCloseTo(mu, 8);
       expect(v).toBeCloseTo(mu + alpha * mu * mu, 6);
       expectMoments(xs, mu, v, m4);
-      expect(chiSquarePValue(xs, pmf, kMax)).toBeGreaterThan(1e-4);
+      expect(chiSquarePValue(xs, pmf, 0, kMax)).toBeGreaterThan(1e-4);
     });
   }
 
@@ -190,6 +193,6 @@ describe("samplers: distributions (fixed seeds)", () => {
     const xs = draws(N, () => 1.02 * sampleGamma(rng, 2.5));
     expect(ksStatistic(xs, (x) => gammaIncP(2.5, x))).toBeGreaterThan(1.95);
     const ys = draws(N, () => samplePoisson(rng, 37.5 * 1.02));
-    expect(chiSquarePValue(ys, poissonPmf(37.5), 200)).toBeLessThan(1e-4);
+    expect(chiSquarePValue(ys, poissonPmf(37.5), 0, 200)).toBeLessThan(1e-4);
   });
 });
