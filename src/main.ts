@@ -142,6 +142,20 @@ export function buildProgram(io: Io, setCode: (code: number) => void, debug = fa
       setCode(await forecast(ckpt, opts, io));
     });
 
+  program.command("backtest")
+    .description("hold out the last h rows of every sequence, forecast them from the rows before, and score the forecast beside the seasonal naive one (JSON on stdout)")
+    .argument("<checkpoint>", "a .safetensors checkpoint of a regression model trained with data.shift 1")
+    .requiredOption("--horizon <h>", "rows held out and forecast per sequence", positiveIntArg("--horizon", 1_000_000))
+    .option("--data <csv>", "the sequences to backtest; - reads stdin (default: the checkpoint's validation data)")
+    .option("--season <m>", "the season of the naive baseline and of MASE's scale (default 1)", positiveIntArg("--season", 1_000_000))
+    .option("--samples <n>", "forecast by the mean of n sample paths (model.likelihood models) and add crps and coverage80", positiveIntArg("--samples", 10_000_000))
+    .option("--seed <n>", "with --samples: the generator's seed (default the checkpoint's seed)", intArg("--seed", 2 ** 32 - 1))
+    .option("--json", "print only the JSON object (no table on stderr)")
+    .action(async (ckpt: string, opts: import("./commands/backtest.js").BacktestOptions) => {
+      const { backtest } = await import("./commands/backtest.js");
+      setCode(await backtest(ckpt, opts, io));
+    });
+
   program.command("export")
     .description("write a checkpoint as an ONNX model (raw inputs in, what predict prints out; state in and out)")
     .argument("<checkpoint>", "a .safetensors checkpoint")

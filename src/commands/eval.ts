@@ -1,12 +1,11 @@
-import { prepareSequence, splitValidation, targetStats, type Sequence } from "../data/dataset.js";
+import { prepareSequence, targetStats } from "../data/dataset.js";
 import { columnSpec, targetPlan } from "../data/load.js";
 import { inputFill } from "../data/missing.js";
-import { readDataArg } from "../data/table.js";
 import { InputError } from "../errors.js";
 import { writeOut, type Io } from "../io/terminal.js";
 import { metricSums, metricsOf } from "../train/evaluate.js";
 import { withAbsoluteData } from "../io/checkpoint.js";
-import { loadModel, readCheckpointData } from "./model.js";
+import { loadModel, readHeldOut } from "./model.js";
 
 export interface EvalOptions {
   data?: string;
@@ -22,19 +21,8 @@ export async function evaluate(ckFile: string, o: EvalOptions, io: Io): Promise<
   const cfg = withAbsoluteData(ckFile, ck.config);
   const spec = columnSpec(cfg, true), plan = targetPlan(cfg);
   const filler = inputFill(cfg.data.missing, cfg.data.inputs, ck.fill, ck.normalization, ckFile);
-  let seqs: Sequence[];
-  const file = o.data === undefined ? cfg.data.validation ?? cfg.data.train : o.data === "-" ? "<stdin>" : o.data;
-  if (o.data !== undefined) {
-    seqs = (await readDataArg(o.data, io.stdin, spec)).map((s) => prepareSequence(s, plan, ck.classes, ck.normalization, file, filler));
-  } else if (cfg.data.validation !== null || cfg.data.validationSplit > 0) {
-    const split = cfg.data.validation === null;
-    seqs = await readCheckpointData(ckFile, file, spec, (all) => (split
-      ? splitValidation(all, cfg.data.validationSplit, cfg.data.sequenceColumn === null, file).val : all)
-      .map((s) => prepareSequence(s, plan, ck.classes, ck.normalization, file, filler)));
-  } else {
-    throw new InputError(`${ckFile}: its config has no validation data (data.validation, validationSplit); pass --data <csv>`);
-  }
-
+  const { file, value: seqs } = await readHeldOut(ckFile, cfg, o.data, io, spec,
+    (raws, f) => raws.map((s) => prepareSequence(s, plan, ck.classes, ck.normalization, f, filler)));
   const sums = metricSums(net, seqs, ts, targetStats(plan, ck.normalization));
   if (sums[1] === 0) throw new InputError(`${file}: no supervised positions to evaluate (every target cell is empty)`);
   const out = metricsOf(sums, ts);

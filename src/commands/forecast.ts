@@ -6,9 +6,8 @@ import type { CsvRow, RowView } from "../data/csv-cursor.js";
 import { InputError } from "../errors.js";
 import { csvLine, num } from "../io/format.js";
 import { writeFileAtomic } from "../io/atomic.js";
-import { memoryLimit } from "../io/memory.js";
 import { renderSvg, type LinePlot, type Point } from "../io/plot.js";
-import { futureRowsNeeded, Roller, rolloutFeed } from "../io/rollout.js";
+import { checkSampling, futureRowsNeeded, Roller, rolloutFeed } from "../io/rollout.js";
 import { BufferedOut, type Io } from "../io/terminal.js";
 import { openModelStream } from "./model.js";
 
@@ -34,24 +33,6 @@ const DEFAULT_QUANTILES = [0.1, 0.5, 0.9];
 
 interface Plotted { id: string | null; history: Point[][]; forecast: Point[][]; low: Point[][]; high: Point[][] }
 
-/** The --samples checks: a likelihood model, and paths that fit in memory. */
-function samplingPlan(ckFile: string, o: ForecastOptions, model: { likelihood: string | null; quantiles: readonly number[] | null }, O: number): void {
-  if (o.samples === undefined) {
-    for (const [flag, given] of [["--quantiles", o.quantiles], ["--seed", o.seed], ["--paths", o.paths]] as const) {
-      if (given !== undefined) throw new InputError(`${flag} needs --samples`);
-    }
-    return;
-  }
-  if (model.likelihood === null) {
-    throw new InputError(`${ckFile}: --samples needs a model with model.likelihood; this one is a ${model.quantiles ? "quantile" : "point (MSE)"} model, whose forecast is deterministic`);
-  }
-  const bytes = o.samples * o.horizon * O * 8 * 2; // the paths, and a sorted copy per step
-  const have = memoryLimit().bytes;
-  if (bytes > 0.5 * have) {
-    throw new InputError(`--samples ${o.samples} × --horizon ${o.horizon} × ${O} target(s) needs ${(bytes / 2 ** 30).toFixed(1)} GiB for the paths, more than half of the ${(have / 2 ** 30).toFixed(1)} GiB available`);
-  }
-}
-
 /**
  * `rnn forecast <checkpoint> --horizon h` (SPEC §7, §10): each sequence of the data is run from
  * s_0 through its n rows; the output after row n−1 forecasts row n, and each forecast's fed-back
@@ -73,7 +54,7 @@ export async function forecast(ckFile: string, o: ForecastOptions, io: Io): Prom
   if (ts.task !== "regression") throw new Error("rolloutFeed admits regression models only");
   const head = ts.head, h = o.horizon;
   const I = net.shape.inputSize, O = ts.outputs, W = net.shape.outputSize;
-  samplingPlan(ckFile, o, cfg.model, O);
+  checkSampling(ckFile, o, cfg.model, O, net);
   const seqCol = cfg.data.sequenceColumn;
   const N = o.samples ?? 0;
   const qs = o.quantiles ?? DEFAULT_QUANTILES;

@@ -1,9 +1,10 @@
 import { statSync } from "node:fs";
-import { targetStats, type ColumnStats } from "../data/dataset.js";
+import type { Config } from "../config/schema.js";
+import { splitValidation, targetStats, type ColumnStats } from "../data/dataset.js";
 import { columnSpec, targetPlan } from "../data/load.js";
 import { inputFill, type InputFill } from "../data/missing.js";
 import type { RowSource } from "../data/rows.js";
-import { openInputRows, readSequencesFile, RowDecoder, type ColumnSpec, type RawSequence } from "../data/table.js";
+import { openInputRows, readDataArg, readSequencesFile, RowDecoder, type ColumnSpec, type RawSequence } from "../data/table.js";
 import type { Io } from "../io/terminal.js";
 import { InputError } from "../errors.js";
 import { loadModel, type LoadedModel } from "../io/model.js";
@@ -32,6 +33,26 @@ export async function readCheckpointData<T>(ckFile: string, file: string, spec: 
     const where = /: (line \d+)/.exec(e.message)?.[1];
     throw new InputError(`${ckFile}: its config's data file ${file} is not data this model can read${where ? ` (${where})` : ""}; its content is not shown; pass --data <csv>`);
   }
+}
+
+/**
+ * The data eval and backtest score (`then` prepares it, naming `file` in messages): `--data`
+ * (a file, or "-" for stdin), else the checkpoint's own validation data — `data.validation`, or
+ * the part of `data.train` that validationSplit held out; a model without any is refused.
+ */
+export async function readHeldOut<T>(ckFile: string, cfg: Config, data: string | undefined, io: Io, spec: ColumnSpec,
+  then: (raws: RawSequence[], file: string) => T): Promise<{ file: string; value: T }> {
+  const file = data === undefined ? cfg.data.validation ?? cfg.data.train : data === "-" ? "<stdin>" : data;
+  if (data !== undefined) return { file, value: then(await readDataArg(data, io.stdin, spec), file) };
+  if (cfg.data.validation === null && cfg.data.validationSplit === 0) {
+    throw new InputError(`${ckFile}: its config has no validation data (data.validation, validationSplit); pass --data <csv>`);
+  }
+  const split = cfg.data.validation === null;
+  return {
+    file,
+    value: await readCheckpointData(ckFile, file, spec, (all) => then(split
+      ? splitValidation(all, cfg.data.validationSplit, cfg.data.sequenceColumn === null, file).val : all, file)),
+  };
 }
 
 /** A model and the CSV it reads row by row (predict, forecast): decoder, input fill, column statistics. */

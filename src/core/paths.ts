@@ -1,6 +1,7 @@
 import type { Likelihood, Scale } from "./heads/index.js";
 import type { Network } from "./network.js";
 import type { Rng } from "./rng.js";
+import { NormalSpare } from "./sample.js";
 import { alloc, type Float } from "./tensor.js";
 
 /**
@@ -37,7 +38,7 @@ export class PathSampler {
   sample(start: readonly Float[], y0: ArrayLike<number>, stats: readonly Scale[], horizon: number, rng: Rng,
     inputs: (k: number, draws: Float64Array, x: Float) => void, out: Float64Array): void {
     const { net, lik, O, N, theta, draws, first } = this;
-    const S = net.stateSize;
+    const S = net.stateSize, spare = new NormalSpare(); // the paths depend on rng alone
     this.state.forEach((s, l) => { for (let p = 0; p < N; p++) s.set(start[l].subarray(0, S), p * S); });
     const PO = lik.P * O;
     for (let k = 0; k < horizon; k++) {
@@ -52,7 +53,7 @@ export class PathSampler {
           if (k === 0) { for (let j = 0; j < lik.P; j++) first[j] = y0[j * O + o]; lik.params(first, 0, 1, theta); }
           else lik.params(y, p * PO + o, O, theta);
           lik.toOriginal(theta, stats[o]);
-          draws[p * O + o] = lik.sample(theta, rng);
+          draws[p * O + o] = lik.sample(theta, rng, spare);
         }
       }
       for (let p = 0; p < N; p++) for (let o = 0; o < O; o++) out[(p * horizon + k) * O + o] = draws[p * O + o];

@@ -1,12 +1,13 @@
 import type { Config } from "../config/schema.js";
 import type { RegressionHead } from "../core/heads/index.js";
-import type { Network } from "../core/network.js";
+import { trainingBytes, type Network } from "../core/network.js";
 import type { PathSampler } from "../core/paths.js";
 import type { Rng } from "../core/rng.js";
 import { alloc, type Float } from "../core/tensor.js";
 import { zScore, type ColumnStats } from "../data/dataset.js";
 import type { InputFill } from "../data/missing.js";
 import { InputError } from "../errors.js";
+import { memoryLimit } from "./memory.js";
 
 /**
  * How a model's inputs are fed while it rolls forward (SPEC §7): input i is the forecast of
@@ -35,6 +36,30 @@ export function rolloutFeed(source: string, cfg: Config): Feed {
   }
   const fromTarget = cfg.data.inputs.map((c) => cfg.data.targets.indexOf(c));
   return { fromTarget, covariates: cfg.data.inputs.filter((_, i) => fromTarget[i] < 0) };
+}
+
+/**
+ * The checks of `--samples` (forecast, backtest): its companion flags need it, it needs a
+ * likelihood model, and N paths of `horizon` steps of O targets must fit in memory.
+ */
+export function checkSampling(source: string, o: { samples?: number; horizon: number; quantiles?: unknown; seed?: unknown; paths?: unknown },
+  model: { readonly likelihood: string | null; readonly quantiles: readonly number[] | null }, O: number,
+  net: Pick<Network, "shape" | "dtype">): void {
+  if (o.samples === undefined) {
+    for (const [flag, given] of [["--quantiles", o.quantiles], ["--seed", o.seed], ["--paths", o.paths]] as const) {
+      if (given !== undefined) throw new InputError(`${flag} needs --samples`);
+    }
+    return;
+  }
+  if (model.likelihood === null) {
+    throw new InputError(`${source}: --samples needs a model with model.likelihood; this one is a ${model.quantiles ? "quantile" : "point (MSE)"} model, whose forecast is deterministic`);
+  }
+  // The paths, and the network's buffers for a batch of N rows.
+  const bytes = o.samples * o.horizon * O * 8 + trainingBytes(net.shape, net.dtype, 1, o.samples);
+  const have = memoryLimit().bytes;
+  if (bytes > 0.5 * have) {
+    throw new InputError(`--samples ${o.samples} × --horizon ${o.horizon} × ${O} target(s) needs ${(bytes / 2 ** 30).toFixed(1)} GiB for the paths and the network's rows, more than half of the ${(have / 2 ** 30).toFixed(1)} GiB available`);
+  }
 }
 
 /** Future rows a roll-out of `horizon` steps needs for its covariates: none without any. */

@@ -36,5 +36,5 @@ export const gaussian: Likelihood = {
   },
   quantile: (theta, p) => theta[0] + theta[1] * normalQuantile(p),
   crps: (theta, y) => crpsGaussian(y, theta[0], theta[1]),
-  sample: (theta, rng) => theta[0] + theta[1] * sampleNormal(rng),
+  sample: (theta, rng, spare) => theta[0] + theta[1] * sampleNormal(rng, spare),
 };

@@ -1,4 +1,5 @@
 import type { Rng } from "../rng.js";
+import type { NormalSpare } from "../sample.js";
 import type { Float } from "../tensor.js";
 import { addError, ERROR_COLUMNS, errorMetrics } from "./errors.js";
 import type { LossSum, ParamForm, RegressionHead, Scale, Scorer } from "./head.js";
@@ -32,8 +33,8 @@ export interface Likelihood {
   readonly quantile: ((theta: Float64Array, p: number) => number) | null;
   /** The closed-form CRPS(F_θ, y), or null where eval reports none. */
   readonly crps: ((theta: Float64Array, y: number) => number) | null;
-  /** One draw from the distribution, from the seeded generator. */
-  sample(theta: Float64Array, rng: Rng): number;
+  /** One draw from the distribution, from the seeded generator (`spare`: its normal pair's second value). */
+  sample(theta: Float64Array, rng: Rng, spare: NormalSpare): number;
 }
 
 /** Slots after loss and count: se, ae, nll, then crps and in-80%-interval counts where defined. */

@@ -43,5 +43,5 @@ export const negativeBinomial: Likelihood = {
   },
   quantile: null,
   crps: null,
-  sample: (theta, rng) => sampleNegativeBinomial(rng, theta[0], theta[1]),
+  sample: (theta, rng, spare) => sampleNegativeBinomial(rng, theta[0], theta[1], spare),
 };

@@ -45,5 +45,5 @@ export const studentT: Likelihood = {
   },
   quantile: (theta, p) => theta[0] + theta[1] * studentTQuantile(p, theta[2]),
   crps: (theta, y) => crpsStudentT(y, theta[0], theta[1], theta[2]),
-  sample: (theta, rng) => theta[0] + theta[1] * sampleStudentT(rng, theta[2]),
+  sample: (theta, rng, spare) => theta[0] + theta[1] * sampleStudentT(rng, theta[2], spare),
 };
