@@ -8,6 +8,7 @@ import { numel, type DType } from "../../src/core/tensor.js";
 import type { CellKind } from "../../src/core/cell.js";
 import type { ActivationName } from "../../src/core/activations.js";
 import { validateConfig } from "../../src/config/load.js";
+import { outputsPerTarget } from "../../src/config/schema.js";
 import type { Normalization } from "../../src/data/dataset.js";
 import { saveCheckpoint } from "../../src/io/checkpoint.js";
 import { loadOrt, type OrtModule, type OrtSession } from "../../src/export/ort.js";
@@ -49,6 +50,8 @@ export interface Variant {
   task: "regression" | "classification";
   dtype: DType;
   hiddenSize: number;
+  /** SPEC §10's head of a regression variant (default: the MSE point model). */
+  head?: { likelihood?: "gaussian" | "studentT" | "negativeBinomial"; quantiles?: number[] };
 }
 
 export const INPUTS = ["a", "b", "c"];
@@ -89,11 +92,11 @@ export function writeVariant(file: string, data: string, v: Variant, seed: numbe
   const config = validateConfig({
     seed, task: v.task,
     data: { train: data, validation: data, sequenceColumn: "id", inputs: INPUTS, targets: classification ? ["label"] : TARGETS, normalize: v.normalize },
-    model: { cell: v.cell, hiddenSize: v.hiddenSize, layers: v.layers, activation: v.activation, bias: v.bias },
+    model: { cell: v.cell, hiddenSize: v.hiddenSize, layers: v.layers, activation: v.activation, bias: v.bias, ...v.head },
     training: { dtype: v.dtype },
   }, file);
   const shape: ModelShape = {
-    cell: v.cell, inputSize: INPUTS.length, hiddenSize: v.hiddenSize, outputSize: classification ? CLASSES.length : TARGETS.length,
+    cell: v.cell, inputSize: INPUTS.length, hiddenSize: v.hiddenSize, outputSize: classification ? CLASSES.length : TARGETS.length * outputsPerTarget(config.model),
     layers: v.layers, activation: v.activation, bias: v.bias,
   };
   const n = paramSpecs(shape).reduce((a, s) => a + numel(s.shape), 0);
@@ -103,7 +106,7 @@ export function writeVariant(file: string, data: string, v: Variant, seed: numbe
   let normalization: Normalization | null = null;
   if (v.normalize) {
     const cols: [string, { mean: number; std: number }][] = INPUTS.map((c, i) => [c, IN_STATS[i]]);
-    if (!classification) TARGETS.forEach((c, i) => cols.push([c, OUT_STATS[i]]));
+    if (!classification && v.head?.likelihood !== "negativeBinomial") TARGETS.forEach((c, i) => cols.push([c, OUT_STATS[i]]));
     normalization = Object.fromEntries(cols);
   }
   saveCheckpoint(file, {
@@ -113,9 +116,9 @@ export function writeVariant(file: string, data: string, v: Variant, seed: numbe
 }
 
 /** `rnn predict`'s output columns as numbers: [sequence][t][output] (regression preds or class probabilities). */
-export function predictOutputs(csv: string, task: Variant["task"]): Map<string, number[][]> {
+export function predictOutputs(csv: string, task: Variant["task"], columns?: readonly string[]): Map<string, number[][]> {
   const rows = parse(csv, { columns: true }) as Record<string, string>[];
-  const cols = task === "regression" ? TARGETS.map((c) => `pred_${c}`) : CLASSES.map((c) => `p_${c}`);
+  const cols = columns ?? (task === "regression" ? TARGETS.map((c) => `pred_${c}`) : CLASSES.map((c) => `p_${c}`));
   const out = new Map<string, number[][]>();
   for (const r of rows) {
     if (!out.has(r.id)) out.set(r.id, []);
