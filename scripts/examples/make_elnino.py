@@ -22,8 +22,10 @@ the model), `month_sin`/`month_cos` are sin/cos(2*pi*(month-1)/12) of the row's 
                            --horizon 12` holds out and forecasts from the rows before). Origins
                            2005-12 .. 2009-12, every month: 49 sequences, 588 held-out cells, each
                            forecast 1..12 months ahead; the forecast targets all lie in 2006-2010.
-  data/elnino-forecast.csv the input of the fan chart: 1950-01 .. 2008-12 with sst, then 24 rows
-                           2009-01 .. 2010-12 with the month given and sst empty (to forecast).
+  data/elnino-forecast.csv the input of the fan chart: the ten years 1999-01 .. 2008-12 with sst
+                           (a short history keeps the chart readable; the network starts from s_0
+                           there, as it does on the validation years), then 24 rows 2009-01 ..
+                           2010-12 with the month given and sst empty (to forecast).
 """
 import math
 import os
@@ -74,5 +76,5 @@ for o in range(first, last + 1):
 write("elnino-test.csv", test)
 
 end = index_of(2008, 12)
-write("elnino-forecast.csv", [row("2008-12", k) for k in range(0, end + 1)]
+write("elnino-forecast.csv", [row("2008-12", k) for k in range(index_of(1999, 1), end + 1)]
       + [row("2008-12", k, value=False) for k in range(end + 1, end + 25)])
