@@ -205,7 +205,7 @@ export class CsvCursor implements RowView {
   }
 
   /**
-   * Before the header is read: a start of file with NUL bytes is binary or UTF-16 (the header's
+   * Before the header is read: a header line with NUL bytes is binary or UTF-16 (the header's
    * check names which), refused before any of it is parsed or quoted. UTF-16 with its byte-order
    * mark is read as such.
    */
@@ -213,7 +213,9 @@ export class CsvCursor implements RowView {
     if (this.line !== 0 || this.slow) return;
     const head = this.buf.subarray(0, Math.min(this.buf.length, 4096));
     if (head.length >= 2 && head[0] === 0xff && head[1] === 0xfe) return;
-    if (head.includes(0)) throw new InputError(`${this.file}: line 1: ${binaryKind(head.toString("latin1"))}`);
+    // The header line only: a NUL in a later row is that row's fault, named by its line.
+    const nul = head.indexOf(0), lf = head.indexOf(10);
+    if (nul >= 0 && (lf < 0 || nul < lf)) throw new InputError(`${this.file}: line 1: ${binaryKind(head.toString("latin1"))}`);
   }
 
   /** Loads more of the input; false once every row has been loaded (and moved past). */
