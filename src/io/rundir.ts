@@ -6,6 +6,7 @@ import { ensureDir, removeFile, tempName } from "./atomic.js";
 import { fsError } from "./fserror.js";
 import { saveCheckpoint, type SaveArgs } from "./checkpoint.js";
 import { CsvLog, EPOCHS_HEADER, UPDATES_HEADER } from "./runlog.js";
+import { removeEventFiles, TensorBoardLog } from "./tensorboard.js";
 
 export const LAST = "last.safetensors";
 export const BEST = "best.safetensors";
@@ -165,10 +166,17 @@ function previousResult(dir: string): string | null {
 export class RunDir {
   readonly updates: CsvLog;
   readonly epochs: CsvLog;
+  /** The TensorBoard event file (SPEC §14), mirroring both logs' rows: output.tensorboard. */
+  readonly tensorboard: TensorBoardLog | null;
 
-  private constructor(readonly dir: string, private readonly lock: string, valMetrics: readonly string[]) {
-    this.updates = new CsvLog(path.join(dir, UPDATES), UPDATES_HEADER);
-    this.epochs = new CsvLog(path.join(dir, EPOCHS), [...EPOCHS_HEADER, ...valMetrics]);
+  private constructor(readonly dir: string, private readonly lock: string, valMetrics: readonly string[], tensorboard: TensorBoardLog | null) {
+    const epochsHeader = [...EPOCHS_HEADER, ...valMetrics];
+    this.tensorboard = tensorboard;
+    // train/loss, train/grad_norm, train/lr at step; epoch/train_loss, epoch/val_… at epoch.
+    this.updates = new CsvLog(path.join(dir, UPDATES), UPDATES_HEADER,
+      tensorboard?.rows(UPDATES_HEADER, "step", (c) => (c === "epoch" || c === "step" ? null : `train/${c}`)));
+    this.epochs = new CsvLog(path.join(dir, EPOCHS), epochsHeader,
+      tensorboard?.rows(epochsHeader, "epoch", (c) => (c === "train_loss" || c.startsWith("val_") ? `epoch/${c}` : null)));
   }
 
   /**
@@ -191,19 +199,23 @@ export class RunDir {
    * (`at`: the checkpoint's step and completed epochs) keeps the log rows up to it; a new one
    * starts the logs afresh and, forced, removes the files an earlier run made (only those).
    * `valMetrics` are epochs.csv's columns after `seconds` (SPEC §6: with validation data).
+   * `tensorboard` adds an event file (a new one on resume; --force removes the old ones).
    */
-  static open(dir: string, at: { readonly step: number; readonly epoch: number } | null, force: boolean, valMetrics: readonly string[] = []): RunDir {
+  static open(dir: string, at: { readonly step: number; readonly epoch: number } | null, force: boolean, valMetrics: readonly string[] = [], tensorboard = false): RunDir {
     ensureDir(dir);
     const lock = acquireLock(dir);
     try {
       RunDir.refuseFinished(dir, at !== null, force);
       removeStaleTemps(dir);
-      const run = new RunDir(dir, lock, valMetrics);
+      if (!at && force) {
+        for (const f of [LAST, BEST, ...PLOTS]) removeFile(path.join(dir, f));
+        removeEventFiles(dir);
+      }
+      const run = new RunDir(dir, lock, valMetrics, tensorboard ? new TensorBoardLog(dir, at ? at.step + 1 : null) : null);
       if (at) {
         run.updates.truncate("step", at.step);
         run.epochs.truncate("epoch", at.epoch);
       } else {
-        if (force) for (const f of [LAST, BEST, ...PLOTS]) removeFile(path.join(dir, f));
         run.updates.reset();
         run.epochs.reset();
       }
@@ -227,6 +239,7 @@ export class RunDir {
   flush(): void {
     this.updates.flush();
     this.epochs.flush();
+    this.tensorboard?.flush();
   }
 
   /** Writes a checkpoint atomically, after the log rows it covers. */

@@ -98,7 +98,7 @@ export async function prepareRun(cfg: ResolvedConfig, configPath: string, o: Run
     ? { epoch: resume.position ? resume.position.epoch - 1 : resume.epoch, step: resume.step, position: resume.position, carry: resume.carry }
     : { epoch: 0, step: 0, position: null, carry: null };
   const valColumns = data.val.length > 0 ? VAL_METRICS[cfg.task] : [];
-  const run = lead ? RunDir.open(cfg.output.dir, resume ? start : null, o.force === true, valColumns) : null;
+  const run = lead ? RunDir.open(cfg.output.dir, resume ? start : null, o.force === true, valColumns, cfg.output.tensorboard) : null;
   return { cfg, data, shape, net, opt, resume, start, run };
 }
 
