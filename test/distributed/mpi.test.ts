@@ -17,6 +17,7 @@ import { BIN, rnn, rnnAsync, tempDir } from "../helpers/cli.js";
 import { closeTo } from "../helpers/compare.js";
 import { checkGoldenCase, goldenCases } from "../helpers/golden.js";
 import { mpiSkipReason, rankPids, rnnMpi, rnnMpiAsync } from "../helpers/mpi.js";
+import { readWithTensorBoard, scalarsOfCsv, tensorboardSkipReason } from "../helpers/tensorboard.js";
 
 if (mpiSkipReason) {
   if (process.env.CI) throw new Error(`MPI tests cannot run in CI: ${mpiSkipReason} (.ci/run installs it)`);
@@ -326,5 +327,17 @@ mpi("mpirun -np 2 rnn bench", () => {
     expect(s.efficiency).toBeCloseTo(s.stepsPerSecond / (2 * s.oneRankStepsPerSecond), 12);
     expect(r.stderr.match(/^small /gm)).toHaveLength(1);
     expect(r.stderr).toMatch(/efficiency \d\.\d\d/);
+  }, 120_000);
+});
+
+mpi("mpirun -np 2 rnn train --tensorboard (SPEC §14)", () => {
+  it.skipIf(tensorboardSkipReason !== null)("rank 0 alone writes the event file; TensorBoard reads the values of its CSV logs", () => {
+    const dir = tempDir();
+    const r = rnnMpi(2, ["train", path.join(import.meta.dirname, "../../configs/sine.yaml"), "--out", path.join(dir, "run"), "--tensorboard", "--set", "training.epochs=2", "--quiet"], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(path.join(dir, "run")).filter((f) => f.includes("tfevents"))).toHaveLength(1);
+    const tb = readWithTensorBoard(path.join(dir, "run"));
+    expect(tb.scalars["train/loss"]).toHaveLength(18);
+    expect(tb.scalars).toEqual(scalarsOfCsv(path.join(dir, "run")));
   }, 120_000);
 });

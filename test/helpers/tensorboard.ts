@@ -17,7 +17,10 @@ export const tensorboardSkipReason: string | null = (() => {
     : `no Python with tensorboard at ${TB_PYTHON} (set RNN_TENSORBOARD_PYTHON, or: python3 -m venv .venv-tensorboard && .venv-tensorboard/bin/pip install --no-index --find-links /opt/pypi/files tensorboard)`;
 })();
 
-if (tensorboardSkipReason) console.warn(`\n*** TensorBoard reader tests SKIPPED: ${tensorboardSkipReason} ***\n`);
+if (tensorboardSkipReason) {
+  if (process.env.CI) throw new Error(`TensorBoard reader tests cannot run in CI: ${tensorboardSkipReason} (.ci/run makes it)`);
+  console.warn(`\n*** TensorBoard reader tests SKIPPED: ${tensorboardSkipReason} ***\n`);
+}
 
 /** tag → [step, value] in the order read. */
 export type Scalars = Record<string, [number, number][]>;
