@@ -39,18 +39,17 @@ export function detectLaunch(env: NodeJS.ProcessEnv): Launch {
 /**
  * Under srun, Open MPI (4 as Debian builds it, and 5) reaches Slurm only through PMIx: started
  * without it (`--mpi=none`, Slurm's usual MpiDefault, or `--mpi=pmi2`) it dies inside MPI_Init
- * with an abort dump. Seen before MPI_Init: a Slurm step of N > 1 tasks (SLURM_STEP_NUM_TASKS,
- * else SLURM_NTASKS), no PMIx server (no PMIX_RANK), not mpirun's own ranks (inside an
- * allocation), and an Open MPI `library`. Returns the one-line refusal, or null. MPICH is
- * left alone: srun --mpi=pmi2 is its PMI.
+ * with an abort dump. Seen before MPI_Init: an srun step of N > 1 tasks (SLURM_STEP_NUM_TASKS,
+ * which srun sets and a batch script's own shell has not; SLURM_NTASKS alone is the allocation),
+ * no PMIx server (no PMIX_RANK), not mpirun's own ranks, and an Open MPI `library`. Returns the
+ * one-line refusal, or null. MPICH is left alone: srun --mpi=pmi2 is its PMI.
  */
 export function srunWithoutPmix(env: NodeJS.ProcessEnv, library: string): string | null {
   if (!/open mpi/i.test(library) || env.PMIX_RANK !== undefined || env.OMPI_COMM_WORLD_SIZE !== undefined) return null;
-  const sizeVar = ["SLURM_STEP_NUM_TASKS", "SLURM_NTASKS"].find((v) => count(env[v]) !== null);
-  const n = sizeVar === undefined ? null : count(env[sizeVar]);
-  if (sizeVar === undefined || n === null || n <= 1) return null;
+  const n = count(env.SLURM_STEP_NUM_TASKS);
+  if (n === null || n <= 1) return null;
   const pmi = env.PMI_RANK !== undefined || env.PMI_FD !== undefined ? ", only Slurm's PMI-2 (PMI_RANK)" : "";
-  return `srun started ${n} tasks (${sizeVar}=${n}) with no PMIx (PMIX_RANK is not set${pmi}), which ${library} needs to start under srun: launch with srun --mpi=pmix, or set MpiDefault=pmix in slurm.conf`;
+  return `srun started ${n} tasks (SLURM_STEP_NUM_TASKS=${n}) with no PMIx (PMIX_RANK is not set${pmi}), which ${library} needs to start under srun: launch with srun --mpi=pmix, or set MpiDefault=pmix in slurm.conf`;
 }
 
 /**

@@ -65,7 +65,7 @@ describe("srunWithoutPmix: srun without the PMIx Open MPI needs is refused befor
       /^srun started 2 tasks \(SLURM_STEP_NUM_TASKS=2\) with no PMIx \(PMIX_RANK is not set\), which Open MPI v4\.1\.4 needs to start under srun: launch with srun --mpi=pmix, or set MpiDefault=pmix in slurm\.conf$/],
     ["srun --mpi=pmi2", { SLURM_STEP_NUM_TASKS: "3", PMI_SIZE: "3", PMI_RANK: "0", PMI_FD: "5" }, ompi,
       /^srun started 3 tasks \(SLURM_STEP_NUM_TASKS=3\) with no PMIx \(PMIX_RANK is not set, only Slurm's PMI-2 \(PMI_RANK\)\).*srun --mpi=pmix.*MpiDefault=pmix/],
-    ["SLURM_NTASKS alone (an older srun)", { SLURM_NTASKS: "4", SLURM_PROCID: "1" }, ompi, /^srun started 4 tasks \(SLURM_NTASKS=4\)/],
+    ["a batch script's own shell (SLURM_NTASKS alone: the allocation, not an srun step)", { SLURM_NTASKS: "4", SLURM_PROCID: "0" }, ompi, null],
     ["srun --mpi=pmix", { SLURM_STEP_NUM_TASKS: "2", SLURM_NTASKS: "2", PMIX_RANK: "0", PMIX_NAMESPACE: "slurm.pmix.1.0" }, ompi, null],
     ["one task", { SLURM_STEP_NUM_TASKS: "1", SLURM_NTASKS: "1" }, ompi, null],
     ["a one-task step in an allocation of 2 (the step's count wins)", { SLURM_STEP_NUM_TASKS: "1", SLURM_NTASKS: "2" }, ompi, null],
