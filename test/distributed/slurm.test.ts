@@ -9,8 +9,8 @@
  * Skipped (loudly) where Slurm is missing or its daemons cannot start; CI installs slurm-wlm and
  * munge (.ci/run), and there a Slurm that does not start fails.
  */
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -65,6 +65,21 @@ const job = (out: string): { state: string; restarts: number; exit: string } => 
   const r = slurm("scontrol", ["show", "job", out], ROOT, 30_000).stdout;
   return { state: /JobState=(\S+)/.exec(r)?.[1] ?? "", restarts: Number(/Restarts=(\d+)/.exec(r)?.[1] ?? -1), exit: /ExitCode=(\S+)/.exec(r)?.[1] ?? "" };
 };
+
+/** The live processes of this Node whose arguments hold `out` (srun's tasks of one run), with their SLURM_PROCID. */
+function taskPids(out: string): [number, string | undefined][] {
+  const found: [number, string | undefined][] = [];
+  for (const p of readdirSync("/proc").filter((f) => /^\d+$/.test(f))) {
+    try {
+      if (/\) [ZX] /.test(readFileSync(`/proc/${p}/stat`, "utf8"))) continue;
+      const argv = readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0");
+      if (argv[0] !== process.execPath || !argv.includes(out)) continue;
+      const rank = readFileSync(`/proc/${p}/environ`, "utf8").split("\0").find((v) => v.startsWith("SLURM_PROCID="))?.slice(13);
+      if (rank !== undefined) found.push([Number(p), rank]);
+    } catch { /* gone meanwhile */ }
+  }
+  return found;
+}
 
 async function until(what: string, ok: () => boolean, seconds: number): Promise<void> {
   for (let i = 0; i < seconds * 10; i++) {
@@ -134,11 +149,14 @@ ${RNN} train sweep                            # point $SLURM_ARRAY_TASK_ID
   }, 360_000);
 });
 
-on("scancel --signal=TERM and scontrol requeue", () => {
-  it("a batch job stopped by scancel --signal=TERM saves its checkpoint (exit 143); requeued, it resumes to the uninterrupted run", async () => {
-    const dir = project("rnn-sbatch-requeue-", 4, 120, 30);
+on("scancel --signal=TERM and scontrol requeue; a rank killed", () => {
+  const dir = project("rnn-sbatch-requeue-", 4, 120, 30);
+  it("the uninterrupted reference (one process)", () => {
     const ref = rnn(["train", "c.yaml", "--out", "ref", "--quiet"], { cwd: dir });
     expect(ref.code, ref.stderr).toBe(0);
+  }, 120_000);
+
+  it("a batch job stopped by scancel --signal=TERM saves its checkpoint (exit 143); requeued, it resumes to the uninterrupted run", async () => {
     writeFileSync(path.join(dir, "job.sh"), `#!/bin/bash
 #SBATCH --job-name=rnn-requeue
 #SBATCH --ntasks=2
@@ -175,4 +193,25 @@ srun --mpi=pmix ${RNN} train c.yaml --out "$RUN" "\${RESUME[@]}"
     expect(job(id)).toMatchObject({ restarts: 1, exit: "0:0" });
     sameRun("stopped by scancel, requeued and resumed at 2 ranks", path.join(dir, "run"), path.join(dir, "ref"), 1e-9);
   }, 720_000);
+  it("a rank killed (SIGKILL, as Slurm's OOM killer sends) ends the srun step non-zero; the last checkpoint loads and resumes in one process to the uninterrupted run", async () => {
+    const child = spawn("srun", ["-n", "2", "--mpi=pmix", process.execPath, BIN, "train", "c.yaml", "--out", "killed", "--quiet"], { cwd: dir, env: env(), stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (d: string) => { stderr += d; });
+    const ended = new Promise<number | null>((res) => child.on("close", (code) => res(code)));
+    await until("epoch 1's checkpoint", () => existsSync(path.join(dir, "killed/last.safetensors")), 240);
+    const rank1 = taskPids("killed").find(([, rank]) => rank === "1");
+    expect(rank1, "rank 1's process").toBeDefined();
+    process.kill(rank1![0], "SIGKILL");
+    const code = await ended;
+    expect(code, stderr).not.toBe(0);
+    expect(code, stderr).not.toBeNull();
+    expect(stderr).toMatch(/task 1: Killed/);
+    const ck = loadCheckpoint(path.join(dir, "killed/last.safetensors"));
+    expect(ck.epoch).toBeGreaterThanOrEqual(1);
+    // Slurm ends rank 0 too (its lock left behind): the next run takes the stale lock over.
+    await until("every task to be gone", () => taskPids("killed").length === 0, 60);
+    const r = rnn(["train", "c.yaml", "--out", "killed", "--resume", "killed/last.safetensors", "--quiet"], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    sameRun("rank 1 killed under srun, resumed in one process", path.join(dir, "killed"), path.join(dir, "ref"), 1e-9);
+  }, 360_000);
 });
