@@ -4,7 +4,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { train } from "../src/api.js";
 import { crc32c, maskedCrc32c } from "../src/io/crc32c.js";
-import { Event, eventRecord, tfRecord } from "../src/io/tensorboard.js";
+import { eventProto, eventRecord, tfRecord } from "../src/io/tensorboard.js";
 import { ROOT, rnn, tempDir } from "./helpers/cli.js";
 import { readWithTensorBoard, scalarsOfCsv, tensorboardSkipReason } from "./helpers/tensorboard.js";
 import { sequenceCsv } from "./robustness/util.js";
@@ -47,6 +47,7 @@ describe("CRC-32C and TFRecord framing", () => {
   });
 
   it("Event records decode to the fields TensorBoard's event.proto and summary.proto give them", () => {
+    const Event = eventProto();
     const decode = (rec: Buffer): Record<string, unknown> =>
       Event.toObject(Event.decode(rec.subarray(12, 12 + Number(rec.readBigUInt64LE(0)))), { longs: Number, oneofs: false });
     expect(decode(eventRecord(1.5, 0, { file_version: "brain.Event:2" }))).toEqual({ wall_time: 1.5, step: 0, file_version: "brain.Event:2" });

@@ -1,7 +1,8 @@
 import { readdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { hostname } from "node:os";
 import path from "node:path";
-import protobuf from "protobufjs";
+import type { Type } from "protobufjs";
 import { appendWhole, removeFile } from "./atomic.js";
 import { maskedCrc32c } from "./crc32c.js";
 
@@ -42,7 +43,19 @@ message SessionLog {
 }
 `;
 
-export const Event = protobuf.parse(EVENT_PROTO, { keepCase: true }).root.lookupType("tensorboard.Event");
+let eventType: Type | null = null;
+
+/**
+ * The `tensorboard.Event` message type (fields named as in the .proto). protobufjs is loaded on
+ * first use: a run without TensorBoard does not pay for it at start-up.
+ */
+export function eventProto(): Type {
+  if (eventType === null) {
+    const protobuf = createRequire(import.meta.url)("protobufjs") as typeof import("protobufjs");
+    eventType = protobuf.parse(EVENT_PROTO, { keepCase: true }).root.lookupType("tensorboard.Event");
+  }
+  return eventType;
+}
 
 /** What an Event holds here: one of a file version, a scalar, or a (re)start. */
 type EventBody =
@@ -65,7 +78,8 @@ export function tfRecord(data: Uint8Array): Buffer {
 
 /** The TFRecord record of one Event. */
 export function eventRecord(wallTime: number, step: number, body: EventBody): Buffer {
-  return tfRecord(Event.encode(Event.fromObject({ wall_time: wallTime, step, ...body })).finish());
+  const event = eventProto();
+  return tfRecord(event.encode(event.fromObject({ wall_time: wallTime, step, ...body })).finish());
 }
 
 const EVENT_FILE = /^events\.out\.tfevents\.(\d+)\./;
