@@ -1,10 +1,10 @@
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { train } from "../src/api.js";
 import { crc32c, maskedCrc32c } from "../src/io/crc32c.js";
-import { eventProto, eventRecord, tfRecord } from "../src/io/tensorboard.js";
+import { eventProto, eventRecord, tfRecord, truncateEventFiles } from "../src/io/tensorboard.js";
 import { ROOT, rnn, tempDir } from "./helpers/cli.js";
 import { readWithTensorBoard, scalarsOfCsv, tensorboardSkipReason } from "./helpers/tensorboard.js";
 import { sequenceCsv } from "./robustness/util.js";
@@ -56,6 +56,22 @@ describe("CRC-32C and TFRecord framing", () => {
     // Field numbers on the wire: wall_time 1 (fixed64), step 2 (varint), file_version 3.
     const rec = eventRecord(1, 3, { file_version: "v" });
     expect([...rec.subarray(12, 12 + Number(rec.readBigUInt64LE(0)))]).toEqual([0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x10, 3, 0x1a, 1, 0x76]);
+  });
+
+  it("truncateEventFiles keeps what `keep` accepts, drops a torn tail, and leaves a file with nothing to drop as it was", () => {
+    const dir = tempDir();
+    const scalar = (tag: string, step: number): Buffer => eventRecord(step, step, { summary: { value: [{ tag, simple_value: step }] } });
+    const head = eventRecord(0, 0, { file_version: "brain.Event:2" });
+    const a = path.join(dir, "events.out.tfevents.0000000001.h.1.0"), b = path.join(dir, "events.out.tfevents.0000000002.h.1.0");
+    writeFileSync(a, Buffer.concat([head, scalar("train/loss", 1), scalar("epoch/val_loss", 1), scalar("train/loss", 2), scalar("epoch/val_loss", 2)]));
+    const whole = Buffer.concat([head, scalar("train/loss", 1)]);
+    writeFileSync(b, whole);
+    truncateEventFiles(dir, (tag, step) => step <= (tag.startsWith("epoch/") ? 1 : 2));
+    expect(readFileSync(a)).toEqual(Buffer.concat([head, scalar("train/loss", 1), scalar("epoch/val_loss", 1), scalar("train/loss", 2)]));
+    expect(readFileSync(b)).toEqual(whole);
+    writeFileSync(b, Buffer.concat([whole, scalar("train/loss", 2).subarray(0, 20)])); // killed inside an append
+    truncateEventFiles(dir, () => true);
+    expect(readFileSync(b)).toEqual(whole);
   });
 });
 
@@ -119,6 +135,24 @@ describe.skipIf(tensorboardSkipReason !== null)("TensorBoard's own reader reads 
     expect(tb.scalars).toEqual(scalarsOfCsv(path.join(dir, "parts")));
     expect(tb.scalars).toEqual(readWithTensorBoard(path.join(dir, "whole")).scalars);
     expect(tb.scalars["epoch/val_loss"].map(([step]) => step)).toEqual([1, 2, 3, 4]);
+  });
+
+  it("resumed from an earlier checkpoint: the older files are cut back to it, as updates.csv and epochs.csv are", async () => {
+    const dir = tempDir();
+    const run = path.join(dir, "run");
+    expect((await train(project(2, dir, "run"))).status).toBe("done");
+    copyFileSync(path.join(run, "last.safetensors"), path.join(dir, "epoch2.safetensors"));
+    expect((await train(project(4, dir, "run"), { resume: path.join(run, "last.safetensors") })).status).toBe("done");
+    const four = readWithTensorBoard(run).scalars;
+    expect(four["epoch/train_loss"]).toHaveLength(4);
+    // Again from epoch 2, to 3 epochs: epochs 3 and 4 of the second file are out of date.
+    expect((await train(project(3, dir, "run"), { resume: path.join(dir, "epoch2.safetensors") })).status).toBe("done");
+    expect(eventFilesIn(run)).toHaveLength(3);
+    const tb = readWithTensorBoard(run).scalars;
+    expect(tb).toEqual(scalarsOfCsv(run));
+    expect(tb["epoch/train_loss"].map(([step]) => step)).toEqual([1, 2, 3]);
+    expect(tb["train/loss"].length).toBeLessThan(four["train/loss"].length);
+    expect(readWithTensorBoard(run).files).toEqual(eventFilesIn(run));
   });
 
   it("--force removes the old event files; the new one holds the new run alone", async () => {

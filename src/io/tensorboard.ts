@@ -1,10 +1,11 @@
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { hostname } from "node:os";
 import path from "node:path";
 import type { Type } from "protobufjs";
-import { appendWhole, removeFile } from "./atomic.js";
+import { appendWhole, removeFile, writeFileAtomic } from "./atomic.js";
 import { maskedCrc32c } from "./crc32c.js";
+import { fsError } from "./fserror.js";
 
 /*
  * TensorBoard event files (SPEC §14), written by rnn itself: a TFRecord file of `Event`
@@ -27,7 +28,6 @@ message Event {
   oneof what {
     string file_version = 3;
     Summary summary = 5;
-    SessionLog session_log = 7;
   }
 }
 message Summary {
@@ -36,10 +36,6 @@ message Summary {
     oneof value { float simple_value = 2; }
   }
   repeated Value value = 1;
-}
-message SessionLog {
-  enum SessionStatus { STATUS_UNSPECIFIED = 0; START = 1; STOP = 2; CHECKPOINT = 3; }
-  SessionStatus status = 1;
 }
 `;
 
@@ -57,14 +53,10 @@ export function eventProto(): Type {
   return eventType;
 }
 
-/** What an Event holds here: one of a file version, a scalar, or a (re)start. */
+/** What an Event holds here: the file version, or a scalar. */
 type EventBody =
   | { file_version: string }
-  | { summary: { value: { tag: string; simple_value: number }[] } }
-  | { session_log: { status: number } };
-
-/** SessionLog.START: TensorBoard drops what an earlier run logged at this step and later. */
-const SESSION_START = 1;
+  | { summary: { value: { tag: string; simple_value: number }[] } };
 
 /** One TFRecord record: uint64 length, masked CRC-32C of its 8 bytes, the data, masked CRC-32C of the data (all little-endian). */
 export function tfRecord(data: Uint8Array): Buffer {
@@ -80,6 +72,46 @@ export function tfRecord(data: Uint8Array): Buffer {
 export function eventRecord(wallTime: number, step: number, body: EventBody): Buffer {
   const event = eventProto();
   return tfRecord(event.encode(event.fromObject({ wall_time: wallTime, step, ...body })).finish());
+}
+
+/**
+ * The records of an event file, each as its bytes and its Event's step and first tag (none
+ * for the file version). Reading stops at a torn or damaged record (a run killed inside an
+ * append), as TensorBoard's reader does.
+ */
+function readRecords(buf: Buffer): { bytes: Buffer; step: number; tag: string | null }[] {
+  const out: { bytes: Buffer; step: number; tag: string | null }[] = [];
+  const event = eventProto();
+  for (let at = 0; at + 12 <= buf.length;) {
+    const n = Number(buf.readBigUInt64LE(at));
+    const end = at + 12 + n + 4;
+    if (end > buf.length || buf.readUInt32LE(at + 8) !== maskedCrc32c(buf.subarray(at, at + 8))) break;
+    const data = buf.subarray(at + 12, at + 12 + n);
+    if (buf.readUInt32LE(at + 12 + n) !== maskedCrc32c(data)) break;
+    const e = event.toObject(event.decode(data), { longs: Number }) as { step?: number; summary?: { value?: { tag?: string }[] } };
+    out.push({ bytes: buf.subarray(at, end), step: e.step ?? 0, tag: e.summary?.value?.[0]?.tag ?? null });
+    at = end;
+  }
+  return out;
+}
+
+/**
+ * Cuts the event files in `dir` back to the scalars `keep` accepts (a resumed run: those its
+ * checkpoint covers), as CsvLog.truncate does the CSV logs: TensorBoard would otherwise show
+ * both the old values past the checkpoint and the new ones. A file is rewritten (atomically)
+ * only when it loses a record.
+ */
+export function truncateEventFiles(dir: string, keep: (tag: string, step: number) => boolean): void {
+  for (const f of eventFiles(dir)) {
+    const file = path.join(dir, f);
+    let buf: Buffer;
+    try { buf = readFileSync(file); } catch (e) { throw fsError(file, e, "cannot read"); }
+    const records = readRecords(buf);
+    const kept = records.filter((r) => r.tag === null || keep(r.tag, r.step));
+    if (kept.length < records.length || kept.reduce((n, r) => n + r.bytes.length, 0) < buf.length) {
+      writeFileAtomic(file, Buffer.concat(kept.map((r) => r.bytes)));
+    }
+  }
 }
 
 const EVENT_FILE = /^events\.out\.tfevents\.(\d+)\./;
@@ -108,19 +140,16 @@ export class TensorBoardLog {
 
   /**
    * Creates `events.out.tfevents.<unix seconds>.<host>.<pid>.<n>` in `dir`, its first record
-   * the file version. `restartAt` (a resumed run: the first step it makes) adds a
-   * SessionLog.START there, so TensorBoard drops the steps an earlier file logged past the
-   * checkpoint resumed (a run resumed from best.safetensors). TensorBoard reads a folder's
-   * event files in name order: the seconds are made later than those of every file already
-   * there, so a run resumed within the same second still sorts after the one it continues.
+   * the file version. TensorBoard reads a folder's event files in name order: the seconds are
+   * made later than those of every file already there, so a run resumed within the same second
+   * still sorts after the one it continues.
    */
-  constructor(dir: string, restartAt: number | null) {
+  constructor(dir: string) {
     const now = Date.now() / 1000;
     const latest = Math.max(0, ...eventFiles(dir).map((f) => Number(EVENT_FILE.exec(f)?.[1] ?? 0)));
     const secs = Math.max(Math.floor(now), latest + 1);
     this.file = path.join(dir, `events.out.tfevents.${String(secs).padStart(10, "0")}.${hostname()}.${process.pid}.${made++}`);
     this.pending.push(eventRecord(now, 0, { file_version: "brain.Event:2" }));
-    if (restartAt !== null) this.pending.push(eventRecord(now, restartAt, { session_log: { status: SESSION_START } }));
     this.flush();
   }
 
