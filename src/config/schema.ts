@@ -170,6 +170,7 @@ export const configSchema = z.strictObject({
   })),
   output: z.strictObject({
     dir: filePath.nullable().default(null),
+    tensorboard: z.boolean().default(false),
   }).prefault({}),
 }).superRefine((c, ctx) => {
   if (c.task === "classification" && c.data.targets.length !== 1) {
