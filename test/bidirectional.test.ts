@@ -1,6 +1,7 @@
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { InputError, loadModel } from "../src/api.js";
 import { paramSpecs } from "../src/core/network.js";
 import { parameterCount } from "../src/config/schema.js";
 import { rnn, tempDir } from "./helpers/cli.js";
@@ -60,5 +61,22 @@ describe("bidirectional layers (SPEC §13)", () => {
     const r = rnn(["grad-check", "config.yaml", "--json"], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);
     expect((JSON.parse(r.stdout) as { ok: boolean }).ok).toBe(true);
+  });
+
+  it("the library: predict() gives PyTorch's outputs (one row per sequence under targetsAt: last); step() refuses", () => {
+    for (const name of ["lstm-last-classification", "elman-every-regression"]) {
+      const dir = path.join(GOLDEN_BIDIR, name);
+      const model = loadModel(path.join(dir, "expected_last.safetensors"));
+      const data = readFileSync(path.join(dir, "data.csv"), "utf8").trim().split("\n").slice(1).map((l) => l.split(","));
+      const want = readFileSync(path.join(dir, "expected_predict.csv"), "utf8").trim().split("\n").slice(1).map((l) => l.split(","));
+      const got: number[][] = [];
+      for (const id of [...new Set(data.map((r) => r[0]))]) {
+        got.push(...model.predict(data.filter((r) => r[0] === id).map((r) => [Number(r[1]), Number(r[2])])));
+      }
+      const skip = model.task === "classification" ? 3 : 2; // seq, t (and the arg-max class)
+      expect(got.length, name).toBe(want.length);
+      got.forEach((row, i) => row.forEach((v, j) => expect(Math.abs(v - Number(want[i][skip + j])), `${name} row ${i} column ${j}`).toBeLessThan(1e-9)));
+      expect(() => model.step([0, 0])).toThrow(InputError);
+    }
   });
 });
