@@ -73,16 +73,14 @@ export class BidirectionalLayer {
       if (readLast && len > 0) revSrc[(len - 1) * B + b] = (len - 1) * B + b;
     }
     const rows = T * B;
-    for (let r = 0; r < rows; r++) {
-      const s = xOff + xSrc[r] * In, o = r * In;
-      for (let i = 0; i < In; i++) xr[o + i] = x[s + i];
-    }
+    for (let r = 0; r < rows; r++) xr.set(x.subarray(xOff + xSrc[r] * In, xOff + (xSrc[r] + 1) * In), r * In);
     this.fwd.forward(x, xOff, zero, 0, T, B, maskF);
     this.rev.forward(xr, 0, zero, 0, T, B, maskR);
     const hf = this.fwd.out, fOff = this.fwd.outOff, hr = this.rev.out, rOff = this.rev.outOff;
     for (let r = 0; r < rows; r++) {
       const o = r * H2, f = fOff + r * H, s = rOff + revSrc[r] * H;
-      for (let j = 0; j < H; j++) { out[o + j] = hf[f + j]; out[o + H + j] = hr[s + j]; }
+      out.set(hf.subarray(f, f + H), o);
+      out.set(hr.subarray(s, s + H), o + H);
     }
   }
 
@@ -93,10 +91,19 @@ export class BidirectionalLayer {
   backward(dout: Float, dx: Float | null, T: number, B: number): void {
     const H = this.shape.hiddenSize, In = this.shape.inputSize, H2 = 2 * H, rows = T * B;
     const { dhF, dhR, dxr, xSrc, revSrc } = this;
-    dhR.fill(0, 0, rows * H);
+    // xSrc is a permutation of the rows: each reverse-output row gets its out row's gradient;
+    // under readLast the last row's reverse half read the final reverse state too, and adds to it.
     for (let r = 0; r < rows; r++) {
-      const o = r * H2, f = r * H, s = revSrc[r] * H;
-      for (let j = 0; j < H; j++) { dhF[f + j] = dout[o + j]; dhR[s + j] += dout[o + H + j]; }
+      const o = r * H2;
+      dhF.set(dout.subarray(o, o + H), r * H);
+      dhR.set(dout.subarray(o + H, o + H2), xSrc[r] * H);
+    }
+    for (let r = 0; r < rows; r++) {
+      if (revSrc[r] === xSrc[r]) continue;
+      // A readLast row: it read reverse-output row s (the final state), not d (which nothing read).
+      const o = r * H2 + H, s = revSrc[r] * H, d = xSrc[r] * H;
+      dhR.fill(0, d, d + H);
+      for (let j = 0; j < H; j++) dhR[s + j] += dout[o + j];
     }
     this.fwd.backward(dhF, dx, T, B);
     this.rev.backward(dhR, dx ? dxr : null, T, B);
