@@ -63,7 +63,7 @@ describe("config validation", () => {
         missing: { values: [""], inputs: "error" } },
       task: "regression", targetsAt: "every",
       model: { cell: "elman", hiddenSize: 32, layers: 1, activation: "tanh", bias: true, init: null, dropout: 0, recurrentDropout: 0,
-        likelihood: null, quantiles: null },
+        likelihood: null, quantiles: null, bidirectional: false },
       training: { epochs: 10, batchSize: 16, shuffle: true, dtype: "float32", bptt: null,
         optimizer: { name: "adam", lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }, clip: null,
         schedule: null, earlyStopping: null },

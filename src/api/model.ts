@@ -45,6 +45,7 @@ export interface Model {
   /**
    * Runs one sequence from s_0: one output per row (named by `outputs`) — regression: predict's
    * values in original units; classification: the probability of each class (`classes` order).
+   * A bidirectional model under targetsAt: last (SPEC §13) gives one output, for the whole sequence.
    */
   predict(sequence: readonly Row[]): number[][];
   /**
@@ -179,10 +180,13 @@ class LoadedModel implements Model {
 
   predict(sequence: readonly Row[]): number[][] {
     const s = this.initialState();
-    return this.run(sequence, s.layers as Float[], s.last, "predict:");
+    const rows = this.run(sequence, s.layers as Float[], s.last, "predict:");
+    // SPEC §13: a bidirectional model under targetsAt: last has one output, at the last row.
+    return this.cfg.model.bidirectional && this.cfg.targetsAt === "last" ? rows.slice(-1) : rows;
   }
 
   step(x: Row, state: State = this.initialState()): { y: number[]; state: State } {
+    if (this.cfg.model.bidirectional) throw new InputError(`${this.file}: model.bidirectional: step() cannot run a bidirectional model a row at a time (its reverse direction reads the whole sequence); use predict()`);
     this.checkState(state);
     const layers = state.layers.map((l) => l.slice()), last = state.last ? Float64Array.from(state.last) : null;
     const [y] = this.run([x], layers, last, "step:");

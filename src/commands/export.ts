@@ -50,9 +50,11 @@ export async function exportCommand(ckFile: string, o: ExportOptions, io: Io): P
   const { ck } = m, s = ck.shape;
   const bytes = encodeModel(buildOnnxModel(ck, packageVersion(), o.stateInputs ?? "optional"));
   writeFileAtomic(o.onnx, bytes);
-  const out = ck.config.task === "regression" ? `y [batch, time, ${s.outputSize}]` : `p [batch, time, ${s.outputSize}] (softmax)`;
-  io.stderr.write(`wrote ${o.onnx} (${(bytes.length / 1024).toFixed(1)} KiB, opset ${OPSET}): ${s.layers}-layer ${s.cell} H ${s.hiddenSize}; `
-    + `x [batch, time, ${s.inputSize}]${ck.normalization ? " (raw: normalised inside)" : ""}, h0${s.cell === "lstm" ? ", c0" : ""} ${o.stateInputs === "required" ? "required" : "optional"} → ${out}, hn${s.cell === "lstm" ? ", cn" : ""}\n`);
+  const time = s.bidirectional && s.targetsAt === "last" ? "1" : "time";
+  const out = ck.config.task === "regression" ? `y [batch, ${time}, ${s.outputSize}]` : `p [batch, ${time}, ${s.outputSize}] (softmax)`;
+  const state = s.bidirectional ? "sequence_lens [batch]" : `h0${s.cell === "lstm" ? ", c0" : ""} ${o.stateInputs === "required" ? "required" : "optional"}`;
+  io.stderr.write(`wrote ${o.onnx} (${(bytes.length / 1024).toFixed(1)} KiB, opset ${OPSET}): ${s.layers}-layer ${s.bidirectional ? "bidirectional " : ""}${s.cell} H ${s.hiddenSize}; `
+    + `x [batch, time, ${s.inputSize}]${ck.normalization ? " (raw: normalised inside)" : ""}, ${state} → ${out}, hn${s.cell === "lstm" ? ", cn" : ""}\n`);
   if (!o.verify) return 0;
 
   const ort = await loadOrt();

@@ -24,6 +24,11 @@ export interface GradFlowOptions {
   sequences?: number;
 }
 
+/** SPEC §13: grad-flow measures ∂L/∂h_t through one direction of time; a bidirectional model has two. */
+function refuseBidirectional(target: string, cfg: { readonly model: { readonly bidirectional: boolean } }): void {
+  if (cfg.model.bidirectional) throw new InputError(`${target}: model.bidirectional: grad-flow measures gradients back through time in one direction, not in a bidirectional model`);
+}
+
 /**
  * `rnn grad-flow <checkpoint | config>`: how gradients flow back through time in a model,
  * on real sequences (the checkpoint's validation data or training data, or --data).
@@ -35,6 +40,7 @@ export async function gradFlowCommand(target: string, o: GradFlowOptions, io: Io
   const kernels = loadBackend().kernels;
   if (/\.safetensors$/i.test(target)) {
     const ck = loadCheckpoint(target);
+    refuseBidirectional(target, ck.config);
     const cfg = withAbsoluteData(target, ck.config);
     net = new Network(ck.shape, ck.dtype, { kernels });
     copyParams(ck, net.layout, net.params);
@@ -46,6 +52,7 @@ export async function gradFlowCommand(target: string, o: GradFlowOptions, io: Io
     ts = targetShapeOf(cfg, ck.shape.outputSize);
   } else {
     const cfg = await loadConfig(target);
+    refuseBidirectional(target, cfg);
     const data = await loadTrainingData(cfg);
     const shape = modelShapeOf(cfg, data.classes);
     net = new Network(shape, cfg.training.dtype, { kernels });

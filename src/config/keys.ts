@@ -28,6 +28,7 @@ export const KEY_DOCS: Readonly<Record<string, string>> = {
   "model.recurrentDropout": "q: one mask per layer and batch row, kept for the batch, on h_{t−1} where it enters the recurrence (Keras' `recurrent_dropout`); training only.",
   "model.likelihood": "SPEC §10: the head outputs a distribution's parameters (parameter-major) and the loss is −log p: `gaussian` (μ, σ), `studentT` (μ, σ, ν), `negativeBinomial` (μ, α; count targets, never z-scored).",
   "model.quantiles": "SPEC §10, instead of a likelihood: quantile regression, ŷ_q per target (quantile-major), the pinball loss averaged over the quantiles.",
+  "model.bidirectional": "SPEC §13: every layer also reads each sequence backwards from its own last step (PyTorch's `bidirectional=True` on packed sequences); output `[h→ ; h←]` (2H), `_reverse` tensors, `head.weight` [O, 2H]. Needs `training.bptt: null` and `data.sequenceColumn`; refused by forecast, backtest, grad-flow. See docs/bidirectional.md.",
   "training.epochs": "Passes over the training data.",
   "training.batchSize": "Sequences (or streams of one long series) per update; the gradient is the pooled batch mean.",
   "training.shuffle": "Reorder the sequences every epoch with the seeded generator (one long series' streams stay fixed).",

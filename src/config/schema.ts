@@ -83,6 +83,7 @@ export interface ModelSize {
   readonly layers: number;
   readonly bias: boolean;
   readonly outputs: number;
+  readonly bidirectional?: boolean;
 }
 
 /** Raw head outputs per target (SPEC §10's P): 1 for the MSE point model. */
@@ -93,9 +94,9 @@ export function outputsPerTarget(m: { readonly likelihood: string | null; readon
 
 /** The number of parameters (SPEC §5 tensors: PyTorch's nn.RNN/LSTM/GRU + nn.Linear). */
 export function parameterCount(m: ModelSize): number {
-  const g = GATES[m.cell], H = m.hiddenSize, b = m.bias ? 1 : 0;
-  const layer = (inputs: number): number => g * H * (inputs + H) + b * 2 * g * H;
-  return layer(m.inputs) + (m.layers - 1) * layer(H) + m.outputs * H + b * m.outputs;
+  const g = GATES[m.cell], H = m.hiddenSize, b = m.bias ? 1 : 0, D = m.bidirectional ? 2 : 1;
+  const layer = (inputs: number): number => D * (g * H * (inputs + H) + b * 2 * g * H);
+  return layer(m.inputs) + (m.layers - 1) * layer(D * H) + m.outputs * D * H + b * m.outputs;
 }
 
 /**
@@ -152,6 +153,8 @@ export const configSchema = z.strictObject({
     // SPEC §10: a distribution head, or quantile regression, instead of the MSE point model.
     likelihood: z.enum(["gaussian", "studentT", "negativeBinomial"]).nullable().default(null),
     quantiles: z.array(z.number().gt(0, { error: "must be in (0, 1)" }).lt(1, { error: "must be in (0, 1)" })).min(1).nullable().default(null),
+    // SPEC §13: each layer reads its sequence both ways (whole sequences only).
+    bidirectional: z.boolean().default(false),
   }).prefault({}),
   training: z.strictObject({
     epochs: positiveInt.default(10),
@@ -173,6 +176,15 @@ export const configSchema = z.strictObject({
     tensorboard: z.boolean().default(false),
   }).prefault({}),
 }).superRefine((c, ctx) => {
+  if (c.model.bidirectional) {
+    // SPEC §13: the reverse direction needs each sequence whole, from its own last step.
+    if (c.training.bptt !== null) {
+      ctx.addIssue({ code: "custom", path: ["training", "bptt"], message: "must be null with model.bidirectional (the reverse direction reads each sequence whole)" });
+    }
+    if (c.data.sequenceColumn === null) {
+      ctx.addIssue({ code: "custom", path: ["data", "sequenceColumn"], message: "must be set with model.bidirectional (the reverse direction starts at each sequence's own last step)" });
+    }
+  }
   if (c.task === "classification" && c.data.targets.length !== 1) {
     ctx.addIssue({ code: "custom", path: ["data", "targets"], message: "classification takes exactly one label column" });
   }
@@ -188,7 +200,7 @@ export const configSchema = z.strictObject({
   const outputs = c.task === "regression" ? c.data.targets.length * outputsPerTarget(c.model) : 2;
   const sane = (v: number, max: number): boolean => Number.isSafeInteger(v) && v >= 1 && v <= max;
   if (!sane(c.model.hiddenSize, 65536) || !sane(c.model.layers, 64) || !(c.model.cell in GATES)) return;
-  const need = modelBytes({ cell: c.model.cell, inputs: c.data.inputs.length, hiddenSize: c.model.hiddenSize, layers: c.model.layers, bias: c.model.bias, outputs },
+  const need = modelBytes({ cell: c.model.cell, inputs: c.data.inputs.length, hiddenSize: c.model.hiddenSize, layers: c.model.layers, bias: c.model.bias, outputs, bidirectional: c.model.bidirectional },
     c.training.dtype, c.training.optimizer);
   if (need.checkpoint > MAX_CHECKPOINT_FILE) {
     ctx.addIssue({

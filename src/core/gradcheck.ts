@@ -4,7 +4,7 @@ import { pointHead } from "./heads/point.js";
 import { regressionHead, type RegressionHead } from "./heads/index.js";
 import { initParams } from "./init.js";
 import type { Task, Targets } from "./loss.js";
-import { Network, type Dropout, type ModelShape, type NetworkOptions } from "./network.js";
+import { directions, Network, type Dropout, type ModelShape, type NetworkOptions } from "./network.js";
 import { Rng } from "./rng.js";
 
 /** The worst gradient component of a check. */
@@ -118,9 +118,11 @@ export function fixedMasks(rng: Rng, m: ModelShape, B: number, windows: readonly
   const draw = (n: number, rate: number): Float64Array =>
     Float64Array.from({ length: n }, () => (rng.uniform() < rate ? 0 : 1 / (1 - rate)));
   const recurrent = Array.from({ length: m.layers }, () => (q > 0 ? draw(B * m.hiddenSize, q) : null));
+  const recurrentReverse = m.bidirectional ? Array.from({ length: m.layers }, () => (q > 0 ? draw(B * m.hiddenSize, q) : null)) : undefined;
+  const W = directions(m) * m.hiddenSize;
   return windows.map((w) => ({
-    recurrent,
-    between: Array.from({ length: m.layers }, (_, k) => (p > 0 && k < m.layers - 1 ? draw((w.end - w.start) * B * m.hiddenSize, p) : null)),
+    recurrent, recurrentReverse,
+    between: Array.from({ length: m.layers }, (_, k) => (p > 0 && k < m.layers - 1 ? draw((w.end - w.start) * B * W, p) : null)),
   }));
 }
 
@@ -136,7 +138,10 @@ export function syntheticProblem(spec: SyntheticSpec, opts: NetworkOptions = {})
   // Counts for a head that never z-scores its targets (negativeBinomial), else values in (−1, 1).
   const target = (): number => (head.normalisesTargets ? 2 * rng.uniform() - 1 : rng.below(6));
   const x = new Float64Array(T * B * I);
-  const present = (t: number, b: number): boolean => t < spec.lengths[b] && rng.uniform() > 0.2;
+  // targetsAt last (a bidirectional model's summary row): a target at each sequence's final step only.
+  const present = m.targetsAt === "last"
+    ? (t: number, b: number): boolean => t === spec.lengths[b] - 1
+    : (t: number, b: number): boolean => t < spec.lengths[b] && rng.uniform() > 0.2;
   for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) {
     if (t < spec.lengths[b]) for (let i = 0; i < I; i++) x[(t * B + b) * I + i] = 2 * rng.uniform() - 1;
   }
@@ -152,7 +157,7 @@ export function syntheticProblem(spec: SyntheticSpec, opts: NetworkOptions = {})
     for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) if (present(t, b)) labels[t * B + b] = rng.below(O);
     targets = { task: "classification", labels, classes: O };
   }
-  return { net, batch: { T, B, x, targets } };
+  return { net, batch: { T, B, x, targets, lengths: spec.lengths } };
 }
 
 /**
@@ -218,6 +223,24 @@ export function builtinSuite(): SyntheticSpec[] {
       task: "regression", lengths: [9, 6, 4], bptt: { truncate: 4, stride: 2 }, seed: seed++, dropout: { p: 0.3, q: 0.25 },
     });
   }
+  // SPEC §13: bidirectional layers over unequal lengths (the reverse pass from each sequence's
+  // own last step), reading the head at every step or at [h→ last ; h← step 0].
+  for (const cell of ["elman", "lstm", "gru"] as const) {
+    for (const targetsAt of ["every", "last"] as const) {
+      const task = targetsAt === "last" ? "classification" : "regression";
+      specs.push({
+        name: `${cell}-L2-bidirectional-${task === "regression" ? "mse" : "ce"}-targetsAt-${targetsAt}-full`,
+        model: { cell, inputSize: 3, hiddenSize: 4, outputSize: task === "regression" ? 2 : 3, layers: 2, activation: "tanh", bias: true,
+          bidirectional: true, targetsAt },
+        task, lengths: [7, 4, 1, 5], bptt: null, seed: seed++,
+      });
+    }
+  }
+  specs.push({
+    name: "gru-L2-bidirectional-mse-dropout(0.3)-recurrentDropout(0.25)-full",
+    model: { cell: "gru", inputSize: 3, hiddenSize: 4, outputSize: 2, layers: 2, activation: "tanh", bias: true, bidirectional: true },
+    task: "regression", lengths: [6, 3, 5], bptt: null, seed: seed++, dropout: { p: 0.3, q: 0.25 },
+  });
   specs.push({
     name: "elman-relu-L1-ce-nobias-full",
     model: { cell: "elman", inputSize: 2, hiddenSize: 5, outputSize: 4, layers: 1, activation: "relu", bias: false },

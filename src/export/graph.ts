@@ -10,6 +10,7 @@ export type ModelProto = onnxProto.onnx.ModelProto;
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const INT64 = onnx.TensorProto.DataType.INT64;
+const INT32 = onnx.TensorProto.DataType.INT32;
 
 /** A dimension: a fixed size, or a name for a size given at run time (`batch`, `time`). */
 export type Dim = number | string;
@@ -27,12 +28,12 @@ function attribute(name: string, a: Attr): onnxProto.onnx.IAttributeProto {
   return { name, type: T.STRINGS, strings: a.strings.map(utf8) };
 }
 
-function valueInfo(name: string, dims: readonly Dim[], doc: string): onnxProto.onnx.IValueInfoProto {
+function valueInfo(name: string, dims: readonly Dim[], doc: string, elemType: number = FLOAT): onnxProto.onnx.IValueInfoProto {
   return {
     name, docString: doc,
     type: {
       tensorType: {
-        elemType: FLOAT,
+        elemType,
         shape: { dim: dims.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) },
       },
     },
@@ -69,6 +70,12 @@ export class GraphBuilder {
   input(name: string, dims: readonly Dim[], doc: string, byDefault?: { dims: readonly number[]; data: Float32Array }): string {
     this.inputs.push(valueInfo(name, dims, doc));
     if (byDefault) this.floats(name, byDefault.dims, byDefault.data);
+    return name;
+  }
+
+  /** An int32 graph input (a bidirectional model's `sequence_lens`). */
+  int32Input(name: string, dims: readonly Dim[], doc: string): string {
+    this.inputs.push(valueInfo(name, dims, doc, INT32));
     return name;
   }
 

@@ -66,6 +66,9 @@ export async function compareWithOnnx(ort: OrtModule, session: OrtSession, net: 
   raws: readonly RawSequence[]): Promise<VerifyReport> {
   const ours = engineOutputs(net, ts, ck, raws);
   const I = net.shape.inputSize, O = net.shape.outputSize;
+  // A bidirectional model takes each row's length (sequence_lens) and no state; under
+  // targetsAt: last its one output per sequence is predict's row at the sequence's last step.
+  const bidirectional = net.shape.bidirectional === true, summary = bidirectional && net.shape.targetsAt === "last";
   const output = ck.config.task === "regression" ? "y" : "p";
   const columns = ck.classes ? ck.classes.map((c) => `p_${c}`) : ck.config.data.targets.map((c) => `pred_${c}`);
   let maxRelDiff = 0, rows = 0;
@@ -73,14 +76,16 @@ export async function compareWithOnnx(ort: OrtModule, session: OrtSession, net: 
   for (let g = 0; g < raws.length; g += GROUP) {
     const group = raws.slice(g, g + GROUP);
     const { x, T } = rawBatch(ort, group, I);
-    const res = await session.run({ x, ...freshState(ort, net.shape) });
+    const res = await session.run(bidirectional
+      ? { x, sequence_lens: new ort.Tensor("int32", Int32Array.from(group, (s) => s.length), [group.length]) }
+      : { x, ...freshState(ort, net.shape) });
     const got = res[output].data as Float32Array;
     group.forEach((s, b) => {
       const want = ours[g + b];
-      rows += s.length;
-      for (let t = 0; t < s.length; t++) {
+      rows += summary ? 1 : s.length;
+      for (let t = summary ? s.length - 1 : 0; t < s.length; t++) {
         for (let o = 0; o < O; o++) {
-          const a = got[(b * T + t) * O + o], w = want[t * O + o];
+          const a = got[(summary ? b : b * T + t) * O + o], w = want[t * O + o];
           const d = Math.abs(a - w) / (1 + Math.abs(w));
           if (!(d <= maxRelDiff)) { // NaN counts as the worst
             maxRelDiff = Number.isNaN(d) ? Infinity : d;

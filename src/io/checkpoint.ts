@@ -64,6 +64,7 @@ export function modelShapeOf(c: Config, classes: readonly string[] | null): Mode
     cell: c.model.cell, inputSize: c.data.inputs.length, hiddenSize: c.model.hiddenSize,
     outputSize: c.task === "classification" ? (classes?.length ?? 0) : c.data.targets.length * outputsPerTarget(c.model),
     layers: c.model.layers, activation: c.model.activation, bias: c.model.bias,
+    ...(c.model.bidirectional ? { bidirectional: true, targetsAt: c.targetsAt } : {}),
   };
 }
 

@@ -25,6 +25,9 @@ export interface Feed {
  */
 export function rolloutFeed(source: string, cfg: Config): Feed {
   const inputs = cfg.data.inputs.map((c) => JSON.stringify(c)).join(", ");
+  if (cfg.model.bidirectional) {
+    throw new InputError(`${source}: model.bidirectional: forecast cannot run a bidirectional model (its reverse direction reads each sequence from its end, which a forecast has not seen)`);
+  }
   if (cfg.task !== "regression") {
     throw new InputError(`${source}: forecast needs a regression model; this one is a classifier, so its input column(s) ${inputs} cannot be forecast`);
   }

@@ -19,9 +19,11 @@ export function forwardSequences(net: Network, seqs: readonly Sequence[], ts: Ta
   for (let g = 0; g < seqs.length; g += GROUP) {
     const batch = makeBatch(seqs.slice(g, g + GROUP), I, ts, net.dtype);
     const carry = net.zeroState(batch.B);
-    for (let t0 = 0; t0 < batch.T; t0 += CHUNK) {
-      const len = Math.min(CHUNK, batch.T - t0);
-      net.forward(batch.x, t0 * batch.B * I, carry, len, batch.B);
+    // A bidirectional model reads each sequence whole (SPEC §13): one chunk.
+    const chunk = net.shape.bidirectional ? batch.T : CHUNK;
+    for (let t0 = 0; t0 < batch.T; t0 += chunk) {
+      const len = Math.min(chunk, batch.T - t0);
+      net.forward(batch.x, t0 * batch.B * I, carry, len, batch.B, null, batch.lengths);
       visit(batch, net.head.y, t0, len);
       net.stateAfter(len, batch.B, carry);
     }

@@ -1,5 +1,5 @@
 import { initParams } from "../core/init.js";
-import { Network, trainingBytes, type ModelShape } from "../core/network.js";
+import { directions, Network, trainingBytes, type ModelShape } from "../core/network.js";
 import { createOptimizer, type Optimizer } from "../core/optim.js";
 import { EarlyStopping, LrSchedule } from "../core/schedule.js";
 import { Rng } from "../core/rng.js";
@@ -175,7 +175,7 @@ export async function runTraining(s: Setup, hooks: RunHooks, comm: Communicator)
   try {
     const result = await trainLoop(net, opt, batchSource(s, comm), {
       epochs: cfg.training.epochs, bptt: cfg.training.bptt, clip: cfg.training.clip, schedule, earlyStopping,
-      dropout: new DropoutMasks(cfg.seed, cfg.model.dropout, cfg.model.recurrentDropout, shape.hiddenSize, shape.layers, cfg.training.dtype),
+      dropout: new DropoutMasks(cfg.seed, cfg.model.dropout, cfg.model.recurrentDropout, shape.hiddenSize, shape.layers, cfg.training.dtype, directions(shape)),
     }, s.start, {
       now: () => performance.now() / 1000,
       stopRequested: () => hooks.stopRequested(),

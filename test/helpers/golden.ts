@@ -8,8 +8,9 @@ import { tempDir, type Run } from "./cli.js";
 
 /**
  * Golden runs: each case under test/golden/train (scripts/golden/make_train_fixtures.py),
- * test/golden/control (scripts/golden/make_control_fixtures.py) and test/golden/heads
- * (scripts/golden/make_heads_fixtures.py) was computed by a PyTorch reference from its own
+ * test/golden/control (scripts/golden/make_control_fixtures.py), test/golden/heads
+ * (scripts/golden/make_heads_fixtures.py) and test/golden/bidir
+ * (scripts/golden/make_bidir_fixtures.py) was computed by a PyTorch reference from its own
  * config, data and initial weights (or checkpoint); a test runs the same commands and must
  * reproduce the files it wrote.
  */
@@ -39,6 +40,7 @@ export function casesIn(root: string): string[] {
 export const GOLDEN_TRAIN = path.resolve(import.meta.dirname, "../golden/train");
 export const GOLDEN_CONTROL = path.resolve(import.meta.dirname, "../golden/control");
 export const GOLDEN_HEADS = path.resolve(import.meta.dirname, "../golden/heads");
+export const GOLDEN_BIDIR = path.resolve(import.meta.dirname, "../golden/bidir");
 export const goldenCases = casesIn(GOLDEN_TRAIN);
 
 /** The value at a dotted path of a parsed JSON object (undefined where the path ends early). */
