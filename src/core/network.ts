@@ -1,6 +1,7 @@
 import type { ActivationName } from "./activations.js";
 import type { Cell, CellKind, LayerShape, RecurrentLayer } from "./cell.js";
 import { elmanCell } from "./elman.js";
+import { Embedding, embeddingParams, type EmbeddingShape } from "./embedding.js";
 import { gruCell } from "./gru.js";
 import { lstmCell } from "./lstm.js";
 import { referenceKernels, type Kernels } from "./kernels.js";
@@ -8,10 +9,15 @@ import { Linear } from "./linear.js";
 import { ParamLayout, type ParamSpec } from "./params.js";
 import { alloc, type DType, type Float } from "./tensor.js";
 
-/** The architecture: I inputs, L layers of H units of one cell type, O outputs. */
+/**
+ * The architecture: I inputs, L layers of H units of one cell type, O outputs. With an
+ * `embedding` (SPEC §12's language model) the input is one token id per row (I = 1), looked
+ * up in `encoder.weight` [V, E], and layer 0 reads the E values.
+ */
 export interface ModelShape {
   readonly cell: CellKind;
   readonly inputSize: number;
+  readonly embedding?: EmbeddingShape | null;
   readonly hiddenSize: number;
   readonly outputSize: number;
   readonly layers: number;
@@ -27,15 +33,19 @@ export function cellFor(kind: CellKind): Cell {
 
 export function layerShapes(m: ModelShape): LayerShape[] {
   return Array.from({ length: m.layers }, (_, k) => ({
-    index: k, inputSize: k === 0 ? m.inputSize : m.hiddenSize, hiddenSize: m.hiddenSize,
+    index: k, inputSize: k > 0 ? m.hiddenSize : m.embedding ? m.embedding.size : m.inputSize, hiddenSize: m.hiddenSize,
     bias: m.bias, activation: m.activation,
   }));
 }
 
-/** Every tensor of the model, in the order of PyTorch's `state_dict()` for `rnn` then `head`. */
+/** The input module's name (SPEC §12: `encoder = nn.Embedding(V, E)`). */
+export const ENCODER = "encoder";
+
+/** Every tensor of the model, in the order of PyTorch's `state_dict()` for `encoder`, `rnn` then `head`. */
 export function paramSpecs(m: ModelShape): ParamSpec[] {
   const cell = cellFor(m.cell);
-  const specs = layerShapes(m).flatMap((s) => cell.params(s));
+  const specs = m.embedding ? embeddingParams(ENCODER, m.embedding) : [];
+  specs.push(...layerShapes(m).flatMap((s) => cell.params(s)));
   specs.push({ name: "head.weight", shape: [m.outputSize, m.hiddenSize] });
   if (m.bias) specs.push({ name: "head.bias", shape: [m.outputSize] });
   return specs;
@@ -51,7 +61,8 @@ export function trainingBytes(m: ModelShape, dtype: DType, T: number, B: number)
   const G = m.cell === "lstm" ? 4 : m.cell === "gru" ? 3 : 1;
   const perLayer = (T + 1) * B * m.hiddenSize * 2 + T * B * m.hiddenSize * (2 * G + 2);
   const head = T * B * (3 * m.outputSize + m.hiddenSize);
-  return (4 * P + m.layers * perLayer + head) * (dtype === "float32" ? 4 : 8);
+  const input = m.embedding ? 2 * T * B * m.embedding.size : 0;
+  return (4 * P + m.layers * perLayer + head + input) * (dtype === "float32" ? 4 : 8);
 }
 
 /**
@@ -71,14 +82,23 @@ export interface NetworkOptions {
 }
 
 /**
+ * What a window's forward reads: x [T,B,I] values, or, for a network with an embedding,
+ * token ids [T,B] (time-major like x).
+ */
+export type NetInput = Float | Int32Array;
+
+/**
  * The stacked recurrent network plus its linear head, over one window:
- * x [T,B,I] → layer 0 → … → layer L-1 → head → y [T,B,O]. All parameters live in one flat
- * buffer `params`, their gradients in `grads` (same layout); backward accumulates into `grads`.
+ * x [T,B,I] (or ids [T,B] → embedding [T,B,E]) → layer 0 → … → layer L-1 → head → y [T,B,O].
+ * All parameters live in one flat buffer `params`, their gradients in `grads` (same layout);
+ * backward accumulates into `grads`.
  */
 export class Network {
   readonly layout: ParamLayout;
   readonly params: Float;
   readonly grads: Float;
+  /** The input module before layer 0 (SPEC §12's `encoder`), or null: layer 0 reads x. */
+  readonly input: Embedding | null;
   readonly layers: readonly RecurrentLayer[];
   readonly head: Linear;
   private dh: Float[] = [];
@@ -96,6 +116,7 @@ export class Network {
     this.layout = new ParamLayout(paramSpecs(shape));
     this.params = this.layout.alloc(dtype);
     this.grads = this.layout.alloc(dtype);
+    this.input = shape.embedding ? new Embedding(ENCODER, shape.embedding, this.layout, this.params, this.grads, dtype, kernels) : null;
     this.layers = layerShapes(shape).map((s) => cell.create(s, this.layout, this.params, this.grads, dtype, kernels));
     this.head = new Linear(shape.hiddenSize, shape.outputSize, shape.bias, this.layout,
       this.params, this.grads, dtype, kernels);
@@ -118,9 +139,20 @@ export class Network {
     return this.layers.map((l) => alloc(this.dtype, B * l.stateSize));
   }
 
-  /** Runs the window; the head's outputs land in `head.y` ([T·B, O]). `dropout`: training masks. */
-  forward(x: Float, xOff: number, state0: readonly Float[], T: number, B: number, dropout: Dropout | null = null): void {
-    let inp = x, inOff = xOff;
+  /**
+   * Runs the window; the head's outputs land in `head.y` ([T·B, O]). x at xOff: [T,B,I] values,
+   * or token ids [T,B] when the network has an embedding. `dropout`: training masks.
+   */
+  forward(x: NetInput, xOff: number, state0: readonly Float[], T: number, B: number, dropout: Dropout | null = null): void {
+    let inp: Float, inOff: number;
+    if (this.input) {
+      if (!(x instanceof Int32Array)) throw new TypeError("a network with an embedding reads token ids (Int32Array)");
+      this.input.forward(x, xOff, T * B);
+      inp = this.input.out; inOff = 0;
+    } else {
+      if (x instanceof Int32Array) throw new TypeError("token ids given to a network without an embedding");
+      inp = x; inOff = xOff;
+    }
     this.dropout = dropout;
     const n = T * B * this.shape.hiddenSize;
     for (let k = 0; k < this.layers.length; k++) {
@@ -153,8 +185,9 @@ export class Network {
       // The gradient arriving at a dropped output passes through its mask.
       const mask = k < L - 1 ? this.dropout?.between[k] : null;
       if (mask) this.kernels.mulMask(this.dh[k], 0, this.dh[k], 0, mask, 0, rows * this.shape.hiddenSize, false);
-      this.layers[k].backward(this.dh[k], k > 0 ? this.dh[k - 1] : null, T, B, record ? record[k] : null);
+      this.layers[k].backward(this.dh[k], k > 0 ? this.dh[k - 1] : this.input ? this.input.dOut : null, T, B, record ? record[k] : null);
     }
+    this.input?.backward(rows);
   }
 
   /** Copies each layer's state after k steps of the last forward into dst. */

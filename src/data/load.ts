@@ -8,6 +8,7 @@ import {
 } from "./dataset.js";
 import { inputFill, type FillValues } from "./missing.js";
 import { readSequencesFile, type ColumnSpec, type RawSequence } from "./table.js";
+import { loadText, type TextData } from "./text.js";
 
 export function columnSpec(c: Config, withTargets: boolean): ColumnSpec {
   return { inputs: c.data.inputs, targets: withTargets ? c.data.targets : null, sequenceColumn: c.data.sequenceColumn, task: c.task, missing: c.data.missing };
@@ -31,6 +32,13 @@ export interface TrainingData {
   readonly normalization: Normalization | null;
   /** Training means that fill missing inputs (data.missing.inputs ffill or mean), else null. */
   readonly fill: FillValues | null;
+  /** A text model's data (SPEC §12: vocabulary, training and validation tokens); then train and val are empty. */
+  readonly text: TextData | null;
+}
+
+/** True when there is validation data (sequences, or a validation text). */
+export function hasValidation(d: TrainingData): boolean {
+  return d.val.length > 0 || (d.text?.val ?? null) !== null;
 }
 
 /**
@@ -39,7 +47,11 @@ export interface TrainingData {
  * `fixed` supplies classes and statistics from a checkpoint being resumed.
  */
 export async function loadTrainingData(c: ResolvedConfig,
-  fixed?: { classes: readonly string[] | null; normalization: Normalization | null; fill: FillValues | null; file: string }): Promise<TrainingData> {
+  fixed?: { classes: readonly string[] | null; vocab?: readonly string[] | null; normalization: Normalization | null; fill: FillValues | null; file: string }): Promise<TrainingData> {
+  if (c.data.text !== null) {
+    const text = await loadText({ ...c.data, text: c.data.text, batchSize: c.training.batchSize }, fixed?.vocab ?? null);
+    return { series: true, train: [], val: [], classes: null, normalization: null, fill: null, text };
+  }
   const spec = columnSpec(c, true), plan = targetPlan(c);
   const series = c.data.sequenceColumn === null;
   const raws = await readSequencesFile(c.data.train, spec);
@@ -69,7 +81,7 @@ export async function loadTrainingData(c: ResolvedConfig,
     throw new InputError(`${c.data.train}: no target left to train on (every target cell is empty${c.data.shift > 0 ? `, or data.shift ${c.data.shift} is not shorter than the sequences` : ""})`);
   }
   return {
-    series, classes, normalization, fill, train: prepared,
+    series, classes, normalization, fill, train: prepared, text: null,
     val: valRaw.map((s) => prepareSequence(s, plan, classes, normalization, valFile, filler)),
   };
 }

@@ -44,6 +44,8 @@ export interface Checkpoint {
   /** Training means that fill missing inputs (data.missing.inputs ffill or mean). */
   readonly fill: FillValues | null;
   readonly classes: readonly string[] | null;
+  /** A text model's vocabulary (SPEC §12: `__metadata__.vocab`, token i is entry i), else null. */
+  readonly vocab: readonly string[] | null;
   readonly epoch: number;
   readonly step: number;
   /** Optimizer buffers by state name (flat, in parameter layout order), when saved. */
@@ -58,10 +60,15 @@ export interface Checkpoint {
   readonly earlyStopping: EarlyStoppingState | null;
 }
 
-/** The model's shape as a config and its classes describe it. */
+/**
+ * The model's shape as a config and its classes describe it (a text model's classes are its
+ * vocabulary: one token id in, embedded, and a distribution over the vocabulary out).
+ */
 export function modelShapeOf(c: Config, classes: readonly string[] | null): ModelShape {
+  const text = c.data.text !== null;
   return {
-    cell: c.model.cell, inputSize: c.data.inputs.length, hiddenSize: c.model.hiddenSize,
+    cell: c.model.cell, inputSize: text ? 1 : c.data.inputs.length, hiddenSize: c.model.hiddenSize,
+    embedding: text ? { vocab: classes?.length ?? 0, size: c.model.embedding ?? c.model.hiddenSize } : null,
     outputSize: c.task === "classification" ? (classes?.length ?? 0) : c.data.targets.length * outputsPerTarget(c.model),
     layers: c.model.layers, activation: c.model.activation, bias: c.model.bias,
   };
@@ -77,14 +84,20 @@ export function withAbsoluteData(ckFile: string, c: Config): Config {
   return {
     ...c,
     data: { ...c.data, train: checkpointPath(ckFile, c.data.train),
+      text: c.data.text === null ? null : checkpointPath(ckFile, c.data.text),
       validation: c.data.validation === null ? null : checkpointPath(ckFile, c.data.validation) },
   };
 }
 
-/** The config as stored: the schema's keys only (paths already absolute). */
-function configJson(c: Config | ResolvedConfig): string {
+/**
+ * The config as stored: the schema's keys only (paths already absolute). A text model's
+ * stores the keys of SPEC §12 only (the keys the text replaces would be refused beside it).
+ */
+export function storedConfig(c: Config | ResolvedConfig): Record<string, unknown> {
   const { seed, data, task, targetsAt, model, training, output } = c;
-  return JSON.stringify({ seed, data, task, targetsAt, model, training, output });
+  if (data.text === null) return { seed, data, task, targetsAt, model, training, output };
+  const { text, tokens, validation, validationSplit } = data;
+  return { seed, data: { text, tokens, validation, validationSplit }, model, training, output };
 }
 
 export interface SaveArgs {
@@ -95,6 +108,8 @@ export interface SaveArgs {
   readonly normalization: Normalization | null;
   readonly fill?: FillValues | null;
   readonly classes: readonly string[] | null;
+  /** A text model's vocabulary (written as `__metadata__.vocab`). */
+  readonly vocab?: readonly string[] | null;
   readonly epoch: number;
   readonly step: number;
   readonly optimizer: { readonly name: string; readonly steps: number; readonly state: Readonly<Record<string, Float>> } | null;
@@ -122,11 +137,12 @@ export function saveCheckpoint(file: string, a: SaveArgs): void {
     a.carry.forEach((c, k) => tensors.push([`resume.state_l${k}`, { dtype: st, shape: [c.length], data: c }]));
   }
   const meta: Record<string, string> = {
-    format: FORMAT, config: configJson(a.config), epoch: String(a.epoch), step: String(a.step),
+    format: FORMAT, config: JSON.stringify(storedConfig(a.config)), epoch: String(a.epoch), step: String(a.step),
     dtype: a.dtype,
   };
   if (a.normalization) meta.normalization = JSON.stringify(a.normalization);
-  if (a.classes) meta.classes = JSON.stringify(a.classes);
+  if (a.vocab) meta.vocab = JSON.stringify(a.vocab);
+  else if (a.classes) meta.classes = JSON.stringify(a.classes);
   if (a.fill) meta.missing_fill = JSON.stringify(a.fill);
   if (a.optimizer) meta.optimizer = JSON.stringify({ name: a.optimizer.name, steps: a.optimizer.steps });
   if (a.position) meta.position = JSON.stringify(a.position);
@@ -207,6 +223,17 @@ function requireFinite(file: string, name: string, data: Float): void {
   }
 }
 
+/** `__metadata__.vocab`: a JSON list of distinct strings, at least one (SPEC §12). */
+function parseVocab(file: string, s: string | undefined): string[] {
+  if (s === undefined) throw new InputError(`${file}: a text model's checkpoint needs __metadata__.vocab (its tokens)`);
+  const v = parseJson<unknown>(file, "vocab", s);
+  if (!Array.isArray(v) || v.length === 0 || !v.every((t) => typeof t === "string" && t.length > 0)) {
+    throw new InputError(`${file}: __metadata__.vocab must be a JSON list of non-empty token strings`);
+  }
+  if (new Set(v).size !== v.length) throw new InputError(`${file}: __metadata__.vocab lists a token twice`);
+  return v as string[];
+}
+
 /** States a cell carries per batch row (LSTM carries h and c). */
 const stateSizeOf = (shape: ModelShape): number => (shape.cell === "lstm" ? 2 : 1) * shape.hiddenSize;
 
@@ -251,7 +278,9 @@ export function loadCheckpoint(file: string): Checkpoint {
     throw new InputError(`${file}: __metadata__.classes must be a JSON list of class names`);
   }
   const classList = classes === null ? null : (classes as (string | number)[]).map(String);
-  if (config.task === "classification" && (!classList || classList.length < 2)) {
+  const vocab = config.data.text === null ? null : parseVocab(file, m.vocab);
+  if (vocab && classList) throw new InputError(`${file}: a text model's checkpoint has __metadata__.vocab, not classes`);
+  if (config.task === "classification" && !vocab && (!classList || classList.length < 2)) {
     throw new InputError(`${file}: a classification checkpoint needs __metadata__.classes with at least 2 classes`);
   }
   if (config.task === "regression" && classList) {
@@ -279,7 +308,7 @@ export function loadCheckpoint(file: string): Checkpoint {
     }
     fill = Object.fromEntries(config.data.inputs.map((c) => [c, fillJson[c] as number]));
   }
-  const shape = modelShapeOf(config, classList);
+  const shape = modelShapeOf(config, vocab ?? classList);
   const specs = paramSpecs(shape);
   const params = new Map<string, Float>();
   let dtype: DType | null = null;
@@ -296,7 +325,7 @@ export function loadCheckpoint(file: string): Checkpoint {
     params.set(s.name, t.data);
   }
   for (const name of st.tensors.keys()) {
-    if ((name.startsWith("rnn.") || name.startsWith("head.")) && !specs.some((s) => s.name === name)) {
+    if ((name.startsWith("rnn.") || name.startsWith("head.") || name.startsWith("encoder.")) && !specs.some((s) => s.name === name)) {
       throw new InputError(`${file}: unexpected tensor ${name} for this model (${shape.layers} layer(s), bias ${shape.bias})`);
     }
   }
@@ -347,7 +376,7 @@ export function loadCheckpoint(file: string): Checkpoint {
   }
   return {
     file, config, shape, dtype: dtype ?? "float32", params, normalization: config.data.normalize ? normalization as Normalization : null, fill,
-    classes: classList, epoch: nonNegInt(file, "epoch", m.epoch), step: nonNegInt(file, "step", m.step),
+    classes: classList, vocab, epoch: nonNegInt(file, "epoch", m.epoch), step: nonNegInt(file, "step", m.step),
     optimizer, position, carry, bestValLoss,
     schedule: parseSchedule(file, m.schedule), earlyStopping: parseEarlyStopping(file, m.early_stopping),
   };
