@@ -16,6 +16,7 @@ export const KEY_DOCS: Readonly<Record<string, string>> = {
   "data.normalize": "z-score inputs and regression targets with the training split's mean and population std (stored in the checkpoint); predictions are mapped back.",
   "data.missing.values": "Cell texts that mean \"missing\" (compared trimmed); a missing target is masked, an empty target cell always is.",
   "data.missing.inputs": "What a missing input cell becomes: `error` (exit 2), `ffill` (the previous value, the training mean first), `mean` (the training mean), `zero` (0 in model units).",
+  "data.categorical": "SPEC §11: input columns read as categories (`{column, size}`), each through its own embedding `embed.{j}.weight` [categories + 1, size] (size default min(50, (categories + 1) // 2)); index 0 is a category training never saw, or a missing cell. Not also in `inputs`; the sequence column may be one.",
   task: "`regression` (MSE, or a §10 head) or `classification` (softmax cross-entropy over the sorted classes).",
   targetsAt: "`every` step carries a target, or only each sequence's `last` row.",
   "model.cell": "`elman` (nn.RNN), `lstm` (nn.LSTM: gates i,f,g,o) or `gru` (nn.GRU: gates r,z,n), PyTorch's equations and layouts.",

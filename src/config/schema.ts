@@ -56,6 +56,15 @@ const missing = z.strictObject({
   inputs: z.enum(["error", "ffill", "mean", "zero"]).default("error"),
 });
 
+/**
+ * SPEC §11: input columns read as categories, each through its own `nn.Embedding(cardinality + 1,
+ * size)`; size null is min(50, (cardinality + 1) // 2), fixed once the training split is read.
+ */
+const categorical = z.array(z.strictObject({
+  column: columnName,
+  size: positiveInt.max(65536).nullable().default(null),
+})).default([]);
+
 const bptt = z.strictObject({
   truncate: positiveInt,
   stride: positiveInt.optional(),
@@ -141,8 +150,18 @@ export const configSchema = z.strictObject({
     shift: z.int().min(0).default(0),
     normalize: z.boolean().default(false),
     missing: missing.prefault({}),
+    categorical,
   }).superRefine((d, ctx) => {
-    if (d.text !== null) return;
+    if (d.text !== null) {
+      if (d.categorical.length > 0) ctx.addIssue({ code: "custom", path: ["categorical"], message: "is not a key of a data.text model (SPEC §12: its input is the token)" });
+      return;
+    }
+    const seen = new Set<string>();
+    d.categorical.forEach(({ column }, j) => {
+      if (seen.has(column)) ctx.addIssue({ code: "custom", path: ["categorical", j, "column"], message: `column ${JSON.stringify(column)} is listed twice` });
+      else if (d.inputs?.includes(column)) ctx.addIssue({ code: "custom", path: ["categorical", j, "column"], message: `column ${JSON.stringify(column)} is also in data.inputs (a column is numeric or categorical, not both)` });
+      seen.add(column);
+    });
     for (const k of ["train", "inputs", "targets"] as const) {
       if (d[k] === undefined) ctx.addIssue({ code: "custom", path: [k], message: "is required" });
     }

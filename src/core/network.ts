@@ -1,5 +1,6 @@
 import type { ActivationName } from "./activations.js";
 import type { Cell, CellKind, LayerShape, RecurrentLayer } from "./cell.js";
+import { CategoricalInput, categoricalParams, categoricalWidth } from "./categorical.js";
 import { elmanCell } from "./elman.js";
 import { Embedding, embeddingParams, type EmbeddingShape } from "./embedding.js";
 import { gruCell } from "./gru.js";
@@ -12,12 +13,15 @@ import { alloc, type DType, type Float } from "./tensor.js";
 /**
  * The architecture: I inputs, L layers of H units of one cell type, O outputs. With an
  * `embedding` (SPEC §12's language model) the input is one token id per row (I = 1), looked
- * up in `encoder.weight` [V, E], and layer 0 reads the E values.
+ * up in `encoder.weight` [V, E], and layer 0 reads the E values. With `categorical` tables
+ * (SPEC §11) the last C of the I input values of a row are category indices, column j looked up
+ * in `embed.{j}.weight` [V_j, E_j], and layer 0 reads I − C + Σ E_j values.
  */
 export interface ModelShape {
   readonly cell: CellKind;
   readonly inputSize: number;
   readonly embedding?: EmbeddingShape | null;
+  readonly categorical?: readonly EmbeddingShape[] | null;
   readonly hiddenSize: number;
   readonly outputSize: number;
   readonly layers: number;
@@ -33,7 +37,8 @@ export function cellFor(kind: CellKind): Cell {
 
 export function layerShapes(m: ModelShape): LayerShape[] {
   return Array.from({ length: m.layers }, (_, k) => ({
-    index: k, inputSize: k > 0 ? m.hiddenSize : m.embedding ? m.embedding.size : m.inputSize, hiddenSize: m.hiddenSize,
+    index: k, inputSize: k > 0 ? m.hiddenSize : m.embedding ? m.embedding.size : m.categorical?.length ? categoricalWidth(m.inputSize, m.categorical) : m.inputSize,
+    hiddenSize: m.hiddenSize,
     bias: m.bias, activation: m.activation,
   }));
 }
@@ -41,10 +46,10 @@ export function layerShapes(m: ModelShape): LayerShape[] {
 /** The input module's name (SPEC §12: `encoder = nn.Embedding(V, E)`). */
 export const ENCODER = "encoder";
 
-/** Every tensor of the model, in the order of PyTorch's `state_dict()` for `encoder`, `rnn` then `head`. */
+/** Every tensor of the model, in the order of PyTorch's `state_dict()` for `encoder` (or `embed`), `rnn` then `head`. */
 export function paramSpecs(m: ModelShape): ParamSpec[] {
   const cell = cellFor(m.cell);
-  const specs = m.embedding ? embeddingParams(ENCODER, m.embedding) : [];
+  const specs = m.embedding ? embeddingParams(ENCODER, m.embedding) : categoricalParams(m.categorical ?? []);
   specs.push(...layerShapes(m).flatMap((s) => cell.params(s)));
   specs.push({ name: "head.weight", shape: [m.outputSize, m.hiddenSize] });
   if (m.bias) specs.push({ name: "head.bias", shape: [m.outputSize] });
@@ -61,7 +66,8 @@ export function trainingBytes(m: ModelShape, dtype: DType, T: number, B: number)
   const G = m.cell === "lstm" ? 4 : m.cell === "gru" ? 3 : 1;
   const perLayer = (T + 1) * B * m.hiddenSize * 2 + T * B * m.hiddenSize * (2 * G + 2);
   const head = T * B * (3 * m.outputSize + m.hiddenSize);
-  const input = m.embedding ? 2 * T * B * m.embedding.size : 0;
+  const input = m.embedding ? 2 * T * B * m.embedding.size
+    : m.categorical?.length ? 2 * T * B * categoricalWidth(m.inputSize, m.categorical) : 0;
   return (4 * P + m.layers * perLayer + head + input) * (dtype === "float32" ? 4 : 8);
 }
 
@@ -82,8 +88,8 @@ export interface NetworkOptions {
 }
 
 /**
- * What a window's forward reads: x [T,B,I] values, or, for a network with an embedding,
- * token ids [T,B] (time-major like x).
+ * What a window's forward reads: x [T,B,I] values (with categorical tables, the last C of them
+ * category indices), or, for a network with an embedding, token ids [T,B] (time-major like x).
  */
 export type NetInput = Float | Int32Array;
 
@@ -99,6 +105,8 @@ export class Network {
   readonly grads: Float;
   /** The input module before layer 0 (SPEC §12's `encoder`), or null: layer 0 reads x. */
   readonly input: Embedding | null;
+  /** SPEC §11's categorical input module before layer 0, or null. */
+  readonly categorical: CategoricalInput | null;
   readonly layers: readonly RecurrentLayer[];
   readonly head: Linear;
   private dh: Float[] = [];
@@ -117,6 +125,8 @@ export class Network {
     this.params = this.layout.alloc(dtype);
     this.grads = this.layout.alloc(dtype);
     this.input = shape.embedding ? new Embedding(ENCODER, shape.embedding, this.layout, this.params, this.grads, dtype, kernels) : null;
+    this.categorical = !shape.embedding && shape.categorical?.length
+      ? new CategoricalInput(shape.inputSize, shape.categorical, this.layout, this.params, this.grads, dtype, kernels) : null;
     this.layers = layerShapes(shape).map((s) => cell.create(s, this.layout, this.params, this.grads, dtype, kernels));
     this.head = new Linear(shape.hiddenSize, shape.outputSize, shape.bias, this.layout,
       this.params, this.grads, dtype, kernels);
@@ -151,7 +161,7 @@ export class Network {
       inp = this.input.out; inOff = 0;
     } else {
       if (x instanceof Int32Array) throw new TypeError("token ids given to a network without an embedding");
-      inp = x; inOff = xOff;
+      if (this.categorical) { this.categorical.forward(x, xOff, T * B); inp = this.categorical.out; inOff = 0; } else { inp = x; inOff = xOff; }
     }
     this.dropout = dropout;
     const n = T * B * this.shape.hiddenSize;
@@ -185,9 +195,11 @@ export class Network {
       // The gradient arriving at a dropped output passes through its mask.
       const mask = k < L - 1 ? this.dropout?.between[k] : null;
       if (mask) this.kernels.mulMask(this.dh[k], 0, this.dh[k], 0, mask, 0, rows * this.shape.hiddenSize, false);
-      this.layers[k].backward(this.dh[k], k > 0 ? this.dh[k - 1] : this.input ? this.input.dOut : null, T, B, record ? record[k] : null);
+      const dx = k > 0 ? this.dh[k - 1] : this.input ? this.input.dOut : this.categorical ? this.categorical.dOut : null;
+      this.layers[k].backward(this.dh[k], dx, T, B, record ? record[k] : null);
     }
     this.input?.backward(rows);
+    this.categorical?.backward(rows);
   }
 
   /** Copies each layer's state after k steps of the last forward into dst. */

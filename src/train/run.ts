@@ -67,7 +67,8 @@ function initialWeights(net: Network, opt: Optimizer, cfg: ResolvedConfig, confi
     const s = net.shape;
     if (init.shape.inputSize !== s.inputSize || init.shape.outputSize !== s.outputSize
       || init.shape.hiddenSize !== s.hiddenSize || init.shape.layers !== s.layers || init.shape.bias !== s.bias
-      || init.shape.embedding?.size !== s.embedding?.size) {
+      || init.shape.embedding?.size !== s.embedding?.size
+      || JSON.stringify(init.shape.categorical ?? null) !== JSON.stringify(s.categorical ?? null)) {
       throw new InputError(`${configPath}: model.init: ${cfg.model.init} holds a model of another shape (${JSON.stringify(init.shape)})`);
     }
     copyParams(init, net.layout, net.params);
@@ -93,7 +94,7 @@ export async function prepareRun(cfg: ResolvedConfig, configPath: string, o: Run
   const resume = o.resume ? loadCheckpoint(o.resume) : null;
   if (resume) checkResumable(resume, cfg);
   const data = await loadTrainingData(cfg, resume ?? undefined);
-  const shape = modelShapeOf(cfg, data.text?.vocab ?? data.classes);
+  const shape = modelShapeOf(cfg, data.text?.vocab ?? data.classes, data.categories);
   checkMemory(configPath, cfg, data, shape);
   const net = new Network(shape, cfg.training.dtype, { kernels: loadBackend(undefined, threadsPerRank(comm)).kernels });
   const opt = createOptimizer(cfg.training.optimizer, net.layout.size, cfg.training.dtype);
@@ -195,7 +196,7 @@ export async function runTraining(s: Setup, hooks: RunHooks, comm: Communicator)
   const save = (file: typeof LAST | typeof BEST, epoch: number, position: Position | null, carry: readonly Float[] | null): void => {
     run?.save(file, {
       config: cfg, shape, dtype: cfg.training.dtype, params: net.params, normalization: data.normalization, fill: data.fill, classes: data.classes,
-      vocab: data.text?.vocab ?? null,
+      vocab: data.text?.vocab ?? null, categories: data.categories,
       epoch, step, optimizer: { name: opt.config.name, steps: opt.steps, state: opt.state },
       position, carry, bestValLoss: Number.isFinite(best) ? best : null,
       schedule: schedule?.state() ?? null, earlyStopping: earlyStopping?.state() ?? null,
