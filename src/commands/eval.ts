@@ -1,11 +1,11 @@
 import { prepareSequence, targetStats } from "../data/dataset.js";
-import { columnSpec, targetPlan } from "../data/load.js";
+import { categoryLookup, columnSpec, targetPlan } from "../data/load.js";
 import { inputFill } from "../data/missing.js";
 import { InputError } from "../errors.js";
 import { writeOut, type Io } from "../io/terminal.js";
 import { metricSums, metricsOf } from "../train/evaluate.js";
 import { withAbsoluteData } from "../io/checkpoint.js";
-import { loadModel, readHeldOut } from "./model.js";
+import { loadModel, readHeldOut, reportUnseen } from "./model.js";
 
 export interface EvalOptions {
   data?: string;
@@ -19,10 +19,12 @@ export interface EvalOptions {
 export async function evaluate(ckFile: string, o: EvalOptions, io: Io): Promise<number> {
   const { ck, net, ts } = loadModel(ckFile);
   const cfg = withAbsoluteData(ckFile, ck.config);
-  const spec = columnSpec(cfg, true), plan = targetPlan(cfg);
+  const cats = categoryLookup(cfg, ck.categories);
+  const spec = columnSpec(cfg, true, cats), plan = targetPlan(cfg);
   const filler = inputFill(cfg.data.missing, cfg.data.inputs, ck.fill, ck.normalization, ckFile);
   const { file, value: seqs } = await readHeldOut(ckFile, cfg, o.data, io, spec,
     (raws, f) => raws.map((s) => prepareSequence(s, plan, ck.classes, ck.normalization, f, filler)));
+  reportUnseen(io, cats, file);
   const sums = metricSums(net, seqs, ts, targetStats(plan, ck.normalization));
   if (sums[1] === 0) throw new InputError(`${file}: no supervised positions to evaluate (every target cell is empty)`);
   const out = metricsOf(sums, ts);

@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { splitValidation } from "../data/dataset.js";
-import { columnSpec } from "../data/load.js";
+import { categoryLookup, columnSpec } from "../data/load.js";
 import { openInput, readSequences, type RawSequence } from "../data/table.js";
 import { InputError, JobError } from "../errors.js";
 import { buildOnnxModel, OPSET, type StateInputs } from "../export/model.js";
@@ -27,7 +27,7 @@ export interface ExportOptions {
  */
 async function verificationData(ckFile: string, m: LoadedModel, data: string | undefined, io: Io): Promise<{ file: string; raws: RawSequence[] }> {
   const cfg = withAbsoluteData(ckFile, m.ck.config);
-  const spec = columnSpec(cfg, false);
+  const spec = columnSpec(cfg, false, categoryLookup(cfg, m.ck.categories));
   if (data !== undefined) {
     const file = data === "-" ? "<stdin>" : data;
     return { file, raws: await readSequences(openInput(data, io.stdin), file, spec) };

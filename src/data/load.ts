@@ -4,7 +4,7 @@ import { regressionHead } from "../core/heads/index.js";
 import { InputError } from "../errors.js";
 import {
   computeNormalization, countedLabels, prepareSequence, sortClasses, splitValidation,
-  type Normalization, type Sequence, type TargetPlan,
+  type ColumnStats, type Normalization, type Sequence, type TargetPlan,
 } from "./dataset.js";
 import { CategoryInterner, CategoryLookup, type Categories, type CategoryCoder } from "./categorical.js";
 import { inputFill, type FillValues } from "./missing.js";
@@ -34,6 +34,12 @@ export function categoricalColumns(c: Config): string[] {
 export function categoryLookup(c: Config, cats: Categories | null): CategoryLookup | null {
   const columns = categoricalColumns(c);
   return columns.length > 0 && cats ? new CategoryLookup(columns, cats) : null;
+}
+
+/** The z-score statistics of each of a row's input values: the inputs' (identity without), then the identity for each categorical index. */
+export function inputStats(c: Config, norm: Normalization | null): ColumnStats[] {
+  const identity: ColumnStats = { mean: 0, std: 1 };
+  return [...c.data.inputs.map((col) => norm?.[col] ?? identity), ...c.data.categorical.map(() => identity)];
 }
 
 export function targetPlan(c: Config): TargetPlan {
