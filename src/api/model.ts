@@ -4,18 +4,20 @@ import { alloc, type Float } from "../core/tensor.js";
 import type { Config } from "../config/schema.js";
 import { regressionHead, type RegressionHead } from "../core/heads/index.js";
 import { targetStats, zScore, type ColumnStats } from "../data/dataset.js";
-import { targetPlan } from "../data/load.js";
+import { categoryLookup, inputStats, targetPlan } from "../data/load.js";
+import type { Categories, CategoryLookup } from "../data/categorical.js";
 import { inputFill, MissingCells, type InputFill } from "../data/missing.js";
 import { InputError } from "../errors.js";
 import { loadModel as loadCheckpointModel } from "../io/model.js";
 import { feedBack, futureRowsNeeded, rolloutFeed } from "../io/rollout.js";
 
 /**
- * One row of inputs: the values in the model's `inputs` order, or an object keyed by column name
- * (extra keys ignored). A missing value — null, undefined, NaN, or a cell text the model's
- * `data.missing.values` lists — is filled as training filled it, or refused.
+ * One row of inputs: the values in the model's `inputs` order (then its `categorical` columns'),
+ * or an object keyed by column name (extra keys ignored). A missing value — null, undefined, NaN,
+ * or a cell text the model's `data.missing.values` lists — is filled as training filled it, or
+ * refused; a categorical value is its category's text (SPEC §11: unseen or missing, index 0).
  */
-export type Row = readonly number[] | Float32Array | Float64Array | Readonly<Record<string, number | string | null | undefined>>;
+export type Row = readonly (number | string | null)[] | Float32Array | Float64Array | Readonly<Record<string, number | string | null | undefined>>;
 
 /** The carried state between `step` calls: the network's state and the fill's memory. Treat as opaque. */
 export interface State {
@@ -32,6 +34,9 @@ export interface Model {
   readonly task: "regression" | "classification";
   /** Class names, in the order of classification outputs; null for regression. */
   readonly classes: readonly string[] | null;
+  /** SPEC §11's categorical input columns (after `inputs` in an array row), and their categories. */
+  readonly categorical: readonly string[];
+  readonly categories: Categories | null;
   /**
    * What each value of a `predict` or `step` row is: `rnn predict`'s columns after `t`
    * (`pred_<target>`; a likelihood model's mean then `sigma_…`, `nu_…`, `alpha_…`; a quantile
@@ -63,9 +68,15 @@ class LoadedModel implements Model {
   readonly targets: readonly string[];
   readonly task: "regression" | "classification";
   readonly classes: readonly string[] | null;
+  readonly categorical: readonly string[];
   readonly outputs: readonly string[];
   readonly forecastOutputs: readonly string[];
   private readonly I: number;
+  private readonly cats: CategoryLookup | null;
+  /** Each categorical input's value in the last rows `run` read, and whether it stayed the same there. */
+  private readonly lastCats: Float64Array;
+  private readonly catsConstant: boolean[];
+  private stepWarned = false;
   private readonly O: number;
   private readonly inStats: ColumnStats[];
   private readonly outStats: ColumnStats[];
@@ -75,11 +86,15 @@ class LoadedModel implements Model {
   private readonly head: RegressionHead | null;
 
   constructor(private readonly net: Network, private readonly cfg: Config, classes: readonly string[] | null,
-    norm: Readonly<Record<string, ColumnStats>> | null, fill: Readonly<Record<string, number>> | null, private readonly file: string) {
+    norm: Readonly<Record<string, ColumnStats>> | null, fill: Readonly<Record<string, number>> | null, private readonly file: string,
+    readonly categories: Categories | null = null) {
     this.inputs = cfg.data.inputs; this.targets = cfg.data.targets; this.task = cfg.task; this.classes = classes;
+    this.categorical = cfg.data.categorical.map((k) => k.column);
+    this.cats = categoryLookup(cfg, categories);
+    this.lastCats = new Float64Array(this.categorical.length);
+    this.catsConstant = this.categorical.map(() => true);
     this.I = net.shape.inputSize; this.O = net.shape.outputSize;
-    const stat = (c: string): ColumnStats => norm?.[c] ?? { mean: 0, std: 1 };
-    this.inStats = this.inputs.map(stat);
+    this.inStats = inputStats(cfg, norm);
     this.outStats = cfg.task === "regression" ? targetStats(targetPlan(cfg), norm) : [];
     this.head = cfg.task === "regression" ? regressionHead(cfg.model) : null;
     this.outputs = this.head ? this.head.predictColumns(this.targets) : (classes ?? []).map((c) => `p_${c}`);
@@ -94,11 +109,13 @@ class LoadedModel implements Model {
    * `given(i)` false for inputs the caller supplies itself (a forecast's fed-back targets).
    */
   private raw(row: Row, where: string, out: Float64Array, given: (i: number) => boolean = () => true): void {
+    const In = this.inputs.length;
     const get = (i: number): unknown => (Array.isArray(row) || ArrayBuffer.isView(row)
-      ? (row as ArrayLike<number>)[i] : (row as Record<string, unknown>)[this.inputs[i]]);
+      ? (row as ArrayLike<unknown>)[i] : (row as Record<string, unknown>)[i < In ? this.inputs[i] : this.categorical[i - In]]);
     for (let i = 0; i < this.I; i++) {
       if (!given(i)) continue;
       const v = get(i);
+      if (i >= In) { out[i] = this.category(i - In, v); continue; }
       let x: number;
       if (v === null || v === undefined || (typeof v === "string" && this.missing.input(v))) x = NaN;
       else x = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
@@ -111,6 +128,21 @@ class LoadedModel implements Model {
       }
       out[i] = x;
     }
+  }
+
+  /** SPEC §11: categorical input j's index for value v (its text; unseen or missing: 0, counted). */
+  private category(j: number, v: unknown): number {
+    if (v === null || v === undefined || (typeof v === "number" && Number.isNaN(v))) return 0;
+    const text = String(v);
+    return this.missing.target(text) || !this.cats ? 0 : this.cats.code(j, text.trim());
+  }
+
+  /** Says on stderr how many categorical values `what` read that training never saw (once per call). */
+  private reportUnseen(what: string): void {
+    if (!this.cats) return;
+    const line = this.cats.report(`${this.file}: ${what}`);
+    this.cats.unseen.fill(0);
+    if (line) process.stderr.write(`warning: ${line}\n`);
   }
 
   /** Normalises a filled raw row into x at row r. */
@@ -138,6 +170,8 @@ class LoadedModel implements Model {
       this.raw(row, `${what} row ${t}`, raw);
       this.fill?.apply(raw, 0, last ?? undefined);
       this.put(raw, x, t);
+      const In = this.inputs.length;
+      this.lastCats.forEach((c, j) => { if (t > 0 && raw[In + j] !== c) this.catsConstant[j] = false; this.lastCats[j] = raw[In + j]; });
     });
     this.net.forward(x, 0, state, n, 1);
     this.net.stateAfter(n, 1, state);
@@ -150,12 +184,17 @@ class LoadedModel implements Model {
 
   predict(sequence: readonly Row[]): number[][] {
     const s = this.initialState();
-    return this.run(sequence, s.layers as Float[], s.last, "predict:");
+    const out = this.run(sequence, s.layers as Float[], s.last, "predict:");
+    this.reportUnseen("predict");
+    return out;
   }
 
   step(x: Row, state: State = this.initialState()): { y: number[]; state: State } {
     const layers = state.layers.map((l) => l.slice()), last = state.last ? Float64Array.from(state.last) : null;
     const [y] = this.run([x], layers, last, "step:");
+    // A step sees one row: the first unseen category is said, later ones are not.
+    if (this.cats && this.cats.unseen.some((n) => n > 0) && !this.stepWarned) { this.stepWarned = true; this.reportUnseen("step (further unseen categories in steps are not reported)"); }
+    this.cats?.unseen.fill(0);
     return { y, state: { layers, last } };
   }
 
@@ -173,12 +212,20 @@ class LoadedModel implements Model {
     }
     const s = this.initialState();
     const state = s.layers as Float[];
+    this.catsConstant.fill(true);
     let y = forecastRow(this.run(history, state, s.last, "forecast: history").at(-1) as number[]);
+    // SPEC §11: a categorical input comes from the future rows, else repeats the history's constant value.
+    const In = this.inputs.length;
+    const varying = this.categorical.filter((_, j) => !this.catsConstant[j]);
+    if (future.length < horizon - 1 && varying.length > 0) {
+      throw new InputError(`${this.file}: categorical input(s) ${varying.map((v) => JSON.stringify(v)).join(", ")} change over the history: give their values in ${horizon - 1} future row(s) (got ${future.length})`);
+    }
     const out: number[][] = [y];
     const raw = new Float64Array(this.I), x = alloc(this.net.dtype, this.I);
     for (let k = 1; k < horizon; k++) {
       feedBack(feed, y, raw);
-      if (needed > 0) this.raw(future[k - 1], `forecast: future row ${k - 1}`, raw, (i) => feed.fromTarget[i] < 0);
+      if (k <= future.length) this.raw(future[k - 1], `forecast: future row ${k - 1}`, raw, (i) => feed.fromTarget[i] < 0 && (needed > 0 || i >= In));
+      else this.lastCats.forEach((c, j) => { raw[In + j] = c; });
       this.fill?.apply(raw, 0, s.last ?? undefined);
       this.put(raw, x, 0);
       this.net.forward(x, 0, state, 1, 1);
@@ -186,6 +233,7 @@ class LoadedModel implements Model {
       y = forecastRow(this.output(0));
       out.push(y);
     }
+    this.reportUnseen("forecast");
     return out;
   }
 }
@@ -193,5 +241,5 @@ class LoadedModel implements Model {
 /** Loads a checkpoint (ours or a PyTorch-written one with our metadata) for in-process predictions. */
 export function loadModel(file: string): Model {
   const { ck, net } = loadCheckpointModel(file);
-  return new LoadedModel(net, ck.config, ck.classes, ck.normalization, ck.fill, file);
+  return new LoadedModel(net, ck.config, ck.classes, ck.normalization, ck.fill, file, ck.categories);
 }

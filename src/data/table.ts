@@ -99,13 +99,15 @@ export class RowDecoder {
     if (this.catIdx.length > 0) this.categories(row, out, off + this.inputIdx.length);
   }
 
+  /** Categorical cell j of the row, as the coder numbers it (0 for a missing cell). */
+  category(row: RowView, j: number): number {
+    const cell = row.text(this.catIdx[j]), coder = this.spec.categorical?.coder;
+    return this.missing.target(cell) || !coder ? 0 : coder.code(j, cell.trim());
+  }
+
   /** Writes the row's C categorical cells, as the coder numbers them, into out[off..off+C): 0 for a missing cell. */
   categories(row: RowView, out: Float64Array | number[], off: number): void {
-    const coder = this.spec.categorical?.coder;
-    for (let j = 0; j < this.catIdx.length; j++) {
-      const cell = row.text(this.catIdx[j]);
-      out[off + j] = this.missing.target(cell) || !coder ? 0 : coder.code(j, cell.trim());
-    }
+    for (let j = 0; j < this.catIdx.length; j++) out[off + j] = this.category(row, j);
   }
 
   /** Input i of the row: NaN for a missing cell when a fill policy will fill it, else an error. */
