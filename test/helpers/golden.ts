@@ -19,6 +19,8 @@ interface Check {
   file?: string; stdout?: boolean; expected?: string;
   metadata?: {
     epoch: string; step: string; normalization: "present" | "absent"; classes?: string[];
+    /** SPEC §11: `__metadata__.categories`, column → list of texts. */
+    categories?: Record<string, string[]>;
     /** Config values (by dotted path) the checkpoint's `config` metadata must hold. */
     config?: Record<string, unknown>;
   };
@@ -39,6 +41,7 @@ export function casesIn(root: string): string[] {
 export const GOLDEN_TRAIN = path.resolve(import.meta.dirname, "../golden/train");
 export const GOLDEN_CONTROL = path.resolve(import.meta.dirname, "../golden/control");
 export const GOLDEN_HEADS = path.resolve(import.meta.dirname, "../golden/heads");
+export const GOLDEN_CATEGORICAL = path.resolve(import.meta.dirname, "../golden/categorical");
 export const goldenCases = casesIn(GOLDEN_TRAIN);
 
 /** The value at a dotted path of a parsed JSON object (undefined where the path ends early). */
@@ -109,7 +112,7 @@ export function checkGoldenCase(name: string, run: (args: string[], cwd: string,
     if (ch.header) expect(firstLine(got), `${ch.file ?? "stdout"}: header`).toBe(firstLine(want));
     if (ch.kind === "checkpoint") {
       const g = decodeSafetensors(got, ch.file!), w = decodeSafetensors(want, ch.expected!);
-      const model = (m: ReadonlyMap<string, unknown>) => [...m.keys()].filter((k) => /^(rnn|head)\./.test(k)).sort();
+      const model = (m: ReadonlyMap<string, unknown>) => [...m.keys()].filter((k) => /^(rnn|head|embed)\./.test(k)).sort();
       expect(model(g.tensors), `${ch.file}: tensors`).toEqual(model(w.tensors));
       for (const k of model(w.tensors)) {
         const gt = g.tensors.get(k)!, wt = w.tensors.get(k)!;
@@ -121,6 +124,7 @@ export function checkGoldenCase(name: string, run: (args: string[], cwd: string,
       expect([g.metadata.epoch, g.metadata.step], `${ch.file}: epoch, step`).toEqual([md.epoch, md.step]);
       expect(g.metadata.normalization !== undefined, `${ch.file}: normalization ${md.normalization}`).toBe(md.normalization === "present");
       if (md.classes) expect(JSON.parse(g.metadata.classes)).toEqual(md.classes);
+      if (md.categories) expect(JSON.parse(g.metadata.categories), `${ch.file}: categories`).toEqual(md.categories);
       const config = JSON.parse(g.metadata.config) as unknown;
       expect(typeof config).toBe("object");
       for (const [k, v] of Object.entries(md.config ?? {})) expect(at(config, k), `${ch.file}: config ${k}`).toEqual(v);
