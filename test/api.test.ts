@@ -5,6 +5,8 @@ import { describe, expect, it } from "vitest";
 import { InputError, loadModel, train, type EpochInfo } from "../src/api.js";
 import { decodeSafetensors } from "../src/io/safetensors.js";
 import { ROOT, rnn, tempDir } from "./helpers/cli.js";
+import { closeTo } from "./helpers/compare.js";
+import { GOLDEN_HEADS } from "./helpers/golden.js";
 import { sequenceCsv } from "./robustness/util.js";
 
 /**
@@ -86,6 +88,29 @@ describe("loadModel()", () => {
     expect(() => m.forecast([[1]], 2)).toThrow("data.shift 1");
     expect(() => m.predict([{ x: "oops" }])).toThrow(InputError);
   });
+});
+
+describe("loadModel() of SPEC §10's heads", () => {
+  // PyTorch-made checkpoints and the forecasts the PyTorch reference rolled out (test/golden/heads).
+  const dir = path.join(GOLDEN_HEADS, "forecast-heads");
+  for (const [name, data] of [["gaussian", "data.csv"], ["studentt", "data.csv"], ["quantiles", "data.csv"], ["negbin", "counts.csv"]] as const) {
+    it(`${name}: outputs name rnn predict's columns; predict gives its values, forecast the reference's roll-out`, () => {
+      const ck = path.join(dir, `${name}.safetensors`);
+      const m = loadModel(ck);
+      const rows = csvRows(readFileSync(path.join(dir, data), "utf8"));
+      const head = rows[0], body = rows.slice(1), first = body.filter((r) => r[0] === body[0][0]);
+      const pr = csvRows(rnn(["predict", ck, "--data", path.join(dir, data)]).stdout);
+      expect(m.outputs).toEqual(pr[0].slice(2));
+      const asRow = (r: string[]): Record<string, number> => Object.fromEntries(m.inputs.map((c) => [c, Number(r[head.indexOf(c)])]));
+      const got = m.predict(first.map(asRow));
+      expect(got.map((y) => y.map(String))).toEqual(pr.slice(1, 1 + first.length).map((r) => r.slice(2)));
+      const want = csvRows(readFileSync(path.join(dir, `expected_forecast_${name}.csv`), "utf8"));
+      expect(m.forecastOutputs).toEqual(want[0].slice(2));
+      const f = m.forecast(first.map(asRow), 5);
+      const ref = want.slice(1).filter((r) => r[0] === first[0][0]).map((r) => r.slice(2).map(Number));
+      closeTo(`${name} forecast`, f.flat(), ref.flat(), 1e-9);
+    });
+  }
 });
 
 describe("the package, installed by a user's project", () => {

@@ -94,6 +94,22 @@ describe("renderSvg", () => {
   });
 });
 
+describe("renderSvg bands (forecast's fan chart)", () => {
+  it("fills each band's area between low and high in the colour of the series it is like", async () => {
+    const svg = await renderSvg([{
+      title: "fan", xLabel: "t", yLabel: "y",
+      series: [{ name: "history", points: [{ x: 0, y: 1 }, { x: 1, y: 2 }] }, { name: "median", points: [{ x: 2, y: 2 }, { x: 3, y: 3 }] }],
+      bands: [{ name: "10–90%", like: "median", points: [{ x: 2, low: 1, high: 3 }, { x: 3, low: 2, high: 5 }] }],
+    }]);
+    const area = /<path aria-label="[^"]*10–90%"[^>]*aria-roledescription="area mark"[^>]*>/.exec(svg)?.[0] ?? "";
+    expect(area).not.toBe("");
+    const fill = /fill="(#[0-9a-f]{6})"/.exec(area)?.[1];
+    // The median's line is drawn in the same colour (the second series: the palette's orange).
+    expect(fill).toBe("#f58518");
+    expect(svg).toMatch(/aria-roledescription="line mark"[^>]*stroke="#f58518"|stroke="#f58518"[^>]*aria-roledescription="line mark"/);
+  });
+});
+
 describe("decimate", () => {
   it("keeps the lowest and the highest point of each interval, spikes included, in x order", () => {
     const pts = line(10_000, (i) => (i === 4321 ? 1e6 : i === 777 ? -5 : Math.sin(i)));

@@ -175,6 +175,7 @@ def special_cases(rng):
     ts = [0, 1e-8, 0.1, 0.5, 1, 2, 3.3, 10, 50, 1e3]
     tn = [(t, nu) for nu in nus for t in ts] + [(-t, nu) for nu in nus for t in ts if t > 0]
     tn += [(float(rng.uniform(-8, 8)), float(np.exp(rng.uniform(math.log(0.5), math.log(200))))) for _ in range(60)]
+    tn += [(-1e160, 0.5), (-1e200, 0.3), (1e155, 0.8), (-3e154, 0.9)]  # t² overflows a double
     add("studentTCdf", tn, t_cdf_mp, lambda t, nu: st.t.cdf(t, nu))
     add("studentTPdf", tn, t_pdf_mp, lambda t, nu: st.t.pdf(t, nu))
     pn = [(p, nu) for nu in nus for p in (1e-12, 1e-6, 0.001, 0.01, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5 - 1e-9,

@@ -33,14 +33,23 @@ export interface Model {
   /** Class names, in the order of classification outputs; null for regression. */
   readonly classes: readonly string[] | null;
   /**
-   * Runs one sequence from s_0: one output per row — regression: the targets in original units;
-   * classification: the probability of each class (`classes` order).
+   * What each value of a `predict` or `step` row is: `rnn predict`'s columns after `t`
+   * (`pred_<target>`; a likelihood model's mean then `sigma_…`, `nu_…`, `alpha_…`; a quantile
+   * model's `pred_<target>_q<q>`, SPEC §10), or `p_<class>` for a classifier.
+   */
+  readonly outputs: readonly string[];
+  /** What each value of a `forecast` row is: `rnn forecast`'s columns after `t` (the values fed back first); empty for a classifier. */
+  readonly forecastOutputs: readonly string[];
+  /**
+   * Runs one sequence from s_0: one output per row (named by `outputs`) — regression: predict's
+   * values in original units; classification: the probability of each class (`classes` order).
    */
   predict(sequence: readonly Row[]): number[][];
   /**
    * Rolls the model forward `horizon` rows past `history` (SPEC §7; a regression model trained with
-   * shift 1): the forecasts of the targets, in original units. Inputs that are not targets come
-   * from `future` (horizon − 1 rows needed).
+   * shift 1): each step's forecast values in original units (named by `forecastOutputs`: the
+   * values fed back — the mean, or ŷ_0.5 — then the step's other parameters). Inputs that are not
+   * targets come from `future` (horizon − 1 rows needed).
    */
   forecast(history: readonly Row[], horizon: number, future?: readonly Row[]): number[][];
   /** s_0, for `step`. */
@@ -54,6 +63,8 @@ class LoadedModel implements Model {
   readonly targets: readonly string[];
   readonly task: "regression" | "classification";
   readonly classes: readonly string[] | null;
+  readonly outputs: readonly string[];
+  readonly forecastOutputs: readonly string[];
   private readonly I: number;
   private readonly O: number;
   private readonly inStats: ColumnStats[];
@@ -71,6 +82,8 @@ class LoadedModel implements Model {
     this.inStats = this.inputs.map(stat);
     this.outStats = cfg.task === "regression" ? targetStats(targetPlan(cfg), norm) : [];
     this.head = cfg.task === "regression" ? regressionHead(cfg.model) : null;
+    this.outputs = this.head ? this.head.predictColumns(this.targets) : (classes ?? []).map((c) => `p_${c}`);
+    this.forecastOutputs = this.head ? this.head.forecastColumns(this.targets) : [];
     this.missing = new MissingCells(cfg.data.missing);
     this.fill = inputFill(cfg.data.missing, this.inputs, fill, norm, file);
     this.probs = new Float64Array(this.O);

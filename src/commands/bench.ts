@@ -2,6 +2,7 @@ import type { Batch } from "../core/bptt.js";
 import type { CellKind } from "../core/cell.js";
 import type { Kernels } from "../core/kernels.js";
 import { initParams } from "../core/init.js";
+import { regressionHead, type RegressionHead } from "../core/heads/index.js";
 import { pointHead } from "../core/heads/point.js";
 import { Network, type ModelShape } from "../core/network.js";
 import { createOptimizer } from "../core/optim.js";
@@ -35,6 +36,8 @@ export interface BenchOptions {
   cell?: string;
   /** Recurrent dropout rate (model.recurrentDropout) during the timed training, 0 by default. */
   recurrentDropout?: number;
+  /** A SPEC §10 head to train with (gaussian, studentT, negativeBinomial, quantiles), to time its cost. */
+  head?: string;
   json?: boolean;
   /** Measure inference (predict) instead of training: the engine beside onnxruntime. */
   predict?: boolean;
@@ -43,6 +46,8 @@ export interface BenchOptions {
 export interface BenchResult {
   readonly workload: WorkloadName;
   readonly cell: CellKind;
+  /** The head trained (mse: the point model; SPEC §10's otherwise). */
+  readonly head: string;
   readonly backend: string;
   readonly threads: number;
   readonly stepsPerSecond: number;
@@ -57,6 +62,17 @@ export interface BenchResult {
   readonly efficiency?: number;
 }
 
+/** What a timed training run adds to the plain model: recurrent dropout, a SPEC §10 head. */
+interface BenchExtras { readonly recurrentDropout?: number; readonly head?: RegressionHead }
+
+/** The head `--head` names (SPEC §10), or the point model. */
+export function benchHead(name: string | undefined): RegressionHead {
+  if (name === undefined) return pointHead;
+  if (name === "quantiles") return regressionHead({ likelihood: null, quantiles: [0.1, 0.5, 0.9] });
+  if (name === "gaussian" || name === "studentT" || name === "negativeBinomial") return regressionHead({ likelihood: name, quantiles: null });
+  throw new InputError(`--head must be gaussian, studentT, negativeBinomial or quantiles, got ${JSON.stringify(name)}`);
+}
+
 /** Windows per synthetic batch: the state is carried across them, as in training. */
 const WINDOWS = 4;
 
@@ -66,7 +82,7 @@ function median(xs: number[]): number {
 }
 
 /** B rows of random inputs and targets, made the same on every rank (the seed is fixed); rows [lo, hi) kept. */
-function syntheticBatch(w: (typeof WORKLOADS)[WorkloadName], rng: Rng, lo: number, hi: number): SequenceBatch & Batch {
+function syntheticBatch(w: (typeof WORKLOADS)[WorkloadName], rng: Rng, lo: number, hi: number, head: RegressionHead): SequenceBatch & Batch {
   const T = w.T * WINDOWS, B = hi - lo;
   const x = alloc("float32", T * B * w.I);
   const values = new Float64Array(T * B * w.O);
@@ -79,10 +95,11 @@ function syntheticBatch(w: (typeof WORKLOADS)[WorkloadName], rng: Rng, lo: numbe
   for (let t = 0; t < T; t++) {
     for (let b = 0; b < w.B; b++) {
       const keep = b >= lo && b < hi;
-      for (let o = 0; o < w.O; o++) { const v = 2 * rng.uniform() - 1; if (keep) values[(t * B + b - lo) * w.O + o] = v; }
+      // Counts for a head that takes them (negativeBinomial), else values in (−1, 1).
+      for (let o = 0; o < w.O; o++) { const v = head.normalisesTargets ? 2 * rng.uniform() - 1 : rng.below(8); if (keep) values[(t * B + b - lo) * w.O + o] = v; }
     }
   }
-  return { T, B, x, targets: { task: "regression", values, outputs: w.O, head: pointHead }, ids: [], lengths: [] };
+  return { T, B, x, targets: { task: "regression", values, outputs: w.O, head }, ids: [], lengths: [] };
 }
 
 /**
@@ -93,14 +110,15 @@ function syntheticBatch(w: (typeof WORKLOADS)[WorkloadName], rng: Rng, lo: numbe
  * after every window, as in training; the ranks agree on each round's length.
  */
 async function benchOne(name: WorkloadName, cell: CellKind, kernels: Kernels, backend: string, threads: number,
-  seconds: number, rounds: number, comm: Communicator, recurrentDropout = 0): Promise<BenchResult> {
+  seconds: number, rounds: number, comm: Communicator, extras: BenchExtras = {}): Promise<BenchResult> {
   const w = WORKLOADS[name];
-  const shape: ModelShape = { cell, inputSize: w.I, hiddenSize: w.H, outputSize: w.O, layers: 1, activation: "tanh", bias: true };
+  const recurrentDropout = extras.recurrentDropout ?? 0, head = extras.head ?? pointHead;
+  const shape: ModelShape = { cell, inputSize: w.I, hiddenSize: w.H, outputSize: w.O * head.perTarget, layers: 1, activation: "tanh", bias: true };
   const net = new Network(shape, "float32", { kernels });
   const rng = new Rng(1);
   initParams(net.layout, net.params, w.H, rng);
   const [lo, hi] = rowShare(comm.rank, comm.size, w.B);
-  const batch = syntheticBatch(w, rng, lo, hi);
+  const batch = syntheticBatch(w, rng, lo, hi, head);
   const opt = createOptimizer({ name: "sgd", lr: 0.01, momentum: 0, weightDecay: 0 }, net.layout.size, "float32");
   const agreed = new Float64Array(1);
   const run = async (want: number): Promise<number> => {
@@ -129,9 +147,9 @@ async function benchOne(name: WorkloadName, cell: CellKind, kernels: Kernels, ba
   const sec = median(samples);
   // Gate blocks per step: the recurrent and input products are G times an Elman layer's.
   const G = cell === "lstm" ? 4 : cell === "gru" ? 3 : 1;
-  const flops = 3 * 2 * w.B * w.T * (G * (w.I * w.H + w.H * w.H) + w.H * w.O);
+  const flops = 3 * 2 * w.B * w.T * (G * (w.I * w.H + w.H * w.H) + w.H * shape.outputSize);
   return {
-    workload: name, cell, backend, threads, secondsPerUpdate: sec,
+    workload: name, cell, head: head.name, backend, threads, secondsPerUpdate: sec,
     stepsPerSecond: (w.B * w.T) / sec, gflops: flops / sec / 1e9,
     roundsStepsPerSecond: samples.map((s) => (w.B * w.T) / s),
     peakRssMb: process.resourceUsage().maxRSS / 1024,
@@ -143,11 +161,11 @@ async function benchOne(name: WorkloadName, cell: CellKind, kernels: Kernels, ba
  * all ranks together; the efficiency is aggregate ÷ (N × alone).
  */
 async function benchWorld(name: WorkloadName, cell: CellKind, kernels: Kernels, backend: string, threads: number,
-  seconds: number, rounds: number, comm: Communicator, recurrentDropout: number): Promise<BenchResult> {
+  seconds: number, rounds: number, comm: Communicator, extras: BenchExtras): Promise<BenchResult> {
   const alone = new Float64Array(1);
-  if (comm.rank === 0) alone[0] = (await benchOne(name, cell, kernels, backend, threads, seconds, rounds, soloComm, recurrentDropout)).stepsPerSecond;
+  if (comm.rank === 0) alone[0] = (await benchOne(name, cell, kernels, backend, threads, seconds, rounds, soloComm, extras)).stepsPerSecond;
   comm.allreduce(alone, "max");
-  const r = await benchOne(name, cell, kernels, backend, threads, seconds, rounds, comm, recurrentDropout);
+  const r = await benchOne(name, cell, kernels, backend, threads, seconds, rounds, comm, extras);
   return { ...r, ranks: comm.size, oneRankStepsPerSecond: alone[0], efficiency: r.stepsPerSecond / (comm.size * alone[0]) };
 }
 
@@ -167,6 +185,7 @@ export async function bench(o: BenchOptions, io: Io): Promise<number> {
   const seconds = o.seconds ?? 3, rounds = o.rounds ?? 5;
   if (!(seconds > 0) || !(rounds >= 1)) throw new InputError("--seconds and --rounds must be positive");
   if (o.predict) return predictBench(names as WorkloadName[], cell, backendName, o, seconds, rounds, io);
+  const extras: BenchExtras = { recurrentDropout: o.recurrentDropout ?? 0, head: benchHead(o.head) };
   const comm = joinWorld(process.env);
   try {
     // Ranks on one machine share its cores: each takes its part unless told otherwise.
@@ -175,14 +194,14 @@ export async function bench(o: BenchOptions, io: Io): Promise<number> {
     const results: BenchResult[] = [];
     for (const n of names as WorkloadName[]) {
       const r = comm.size > 1
-        ? await benchWorld(n, cell, backend.kernels, backend.name, backend.threads, seconds, rounds, comm, o.recurrentDropout ?? 0)
-        : await benchOne(n, cell, backend.kernels, backend.name, backend.threads, seconds, rounds, soloComm, o.recurrentDropout ?? 0);
+        ? await benchWorld(n, cell, backend.kernels, backend.name, backend.threads, seconds, rounds, comm, extras)
+        : await benchOne(n, cell, backend.kernels, backend.name, backend.threads, seconds, rounds, soloComm, extras);
       results.push(r);
       if (!lead) continue;
       const world = r.ranks ? ` ×${r.ranks} ranks` : "";
       const scaling = r.efficiency !== undefined
         ? `  (1 rank ${Math.round(r.oneRankStepsPerSecond!).toLocaleString("en-US")} steps/s, efficiency ${r.efficiency.toFixed(2)})` : "";
-      io.stderr.write(`${n.padEnd(7)} ${cell.padEnd(5)} ${backend.name}×${backend.threads}${world}  ${Math.round(r.stepsPerSecond).toLocaleString("en-US").padStart(10)} steps/s  ${r.gflops.toFixed(2).padStart(6)} GFLOP/s  ${(r.secondsPerUpdate * 1e3).toFixed(3)} ms/update  peak RSS ${r.peakRssMb.toFixed(0)} MB${scaling}\n`);
+      io.stderr.write(`${n.padEnd(7)} ${cell.padEnd(5)}${o.head ? ` ${o.head}` : ""} ${backend.name}×${backend.threads}${world}  ${Math.round(r.stepsPerSecond).toLocaleString("en-US").padStart(10)} steps/s  ${r.gflops.toFixed(2).padStart(6)} GFLOP/s  ${(r.secondsPerUpdate * 1e3).toFixed(3)} ms/update  peak RSS ${r.peakRssMb.toFixed(0)} MB${scaling}\n`);
     }
     backend.dispose();
     if (o.json && lead) await writeOut(io, JSON.stringify({ node: process.version, backend: backend.name, threads: backend.threads, ranks: comm.size, results }) + "\n");

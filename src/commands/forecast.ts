@@ -210,6 +210,7 @@ function forecastPlots(plots: readonly Plotted[], targets: readonly string[], sa
     }),
     bands: plots.filter((p) => p.low[k].length > 0).map((p) => ({
       name: `${p.id === null ? "" : `${p.id} `}10–90%`,
+      like: `${p.id === null ? "" : `${p.id} `}${sampled ? "median" : "forecast"}`,
       points: p.low[k].map((l, i) => ({ x: l.x, low: l.y, high: p.high[k][i].y })),
     })),
   }));

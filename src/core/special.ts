@@ -422,6 +422,13 @@ function betaFraction(a: number, b: number, x: number): number {
  */
 function studentTTail(t: number, nu: number, central: boolean): number {
   const t2 = t * t;
+  if (t2 === Infinity) {
+    // |t| > 1.3e154: x = ν/(ν+t²) = (ν/t²)·(1 − ν/t² …) and I_x(a, ½) = x^a/(a·B(a, ½))·(1 + O(x)),
+    // both corrections below 1e-300 relative, so the leading term in logs is exact to rounding.
+    const a = 0.5 * nu;
+    const lower = Math.exp(a * (Math.log(nu) - 2 * Math.log(Math.abs(t))) - Math.log(a) - lbeta(a, 0.5));
+    return 0.5 * (central ? 1 - lower : lower);
+  }
   const x = nu / (nu + t2), y = t2 / (nu + t2);
   return 0.5 * betaIncPair(nu / 2, 0.5, x, y, central);
 }
@@ -444,7 +451,10 @@ export function studentTCdf(t: number, nu: number): number {
  */
 export function studentTPdf(t: number, nu: number): number {
   if (!(nu > 0)) return NaN;
-  return Math.exp(-0.5 * (nu + 1) * Math.log1p(t * t / nu) - 0.5 * Math.log(nu) - lbeta(0.5 * nu, 0.5));
+  // log(1 + t²/ν), as 2·log|t| − log ν past |t| = 1e150, where t² would overflow and ν/t² is lost anyway.
+  const at = Math.abs(t);
+  const l = at > 1e150 ? 2 * Math.log(at) - Math.log(nu) : Math.log1p(t * t / nu);
+  return Math.exp(-0.5 * (nu + 1) * l - 0.5 * Math.log(nu) - lbeta(0.5 * nu, 0.5));
 }
 
 /**
@@ -483,6 +493,8 @@ function tQuantileCentral(c: number, nu: number): number {
 /** s > 0 with P(T < −s) = q, q ∈ (0, ¼): Newton in u = log s on log P(T < −e^u) − log q. */
 function tQuantileTail(q: number, nu: number): number {
   const lq = Math.log(q);
+  // A quantile past the largest double (ν small, q tiny): say so rather than return a bracket end.
+  if (studentTTail(Number.MAX_VALUE, nu, false) > q) return Infinity;
   // Bracket in log s: P(T < −e^lo) > q > P(T < −e^hi). Every quartile of t_ν exceeds Φ⁻¹(¾) ≈ 0.674,
   // so P(T < −0.6) > ¼ > q for every ν.
   let lo = Math.log(0.6), hi = 0;

@@ -10,8 +10,15 @@ export interface Point { readonly x: number; readonly y: number }
 /** A named series; `line` (the default) joins its points in x order, `point` draws dots only. */
 export interface Series { readonly name: string; readonly points: readonly Point[]; readonly mark?: "line" | "point" }
 
-/** A shaded band between low and high at each x (a fan chart's interval), drawn under the lines. */
-export interface Band { readonly name: string; readonly points: readonly { readonly x: number; readonly low: number; readonly high: number }[] }
+/**
+ * A shaded band between low and high at each x (a fan chart's interval), drawn under the lines,
+ * in the colour of the series named `like` (its own colour without one).
+ */
+export interface Band {
+  readonly name: string;
+  readonly points: readonly { readonly x: number; readonly low: number; readonly high: number }[];
+  readonly like?: string;
+}
 
 /** One chart: its series share the axes; `rules` are labelled horizontal lines at y; `bands` shaded intervals. */
 export interface LinePlot {
@@ -102,10 +109,11 @@ function chartSpec(p: LinePlot, colorOf: (name: string) => string): LayerSpec<st
   const empty = lines.length === 0 && dots.length === 0;
 
   const names = [...new Set([...p.series.map((s) => s.name), ...(p.bands ?? []).map((b) => b.name)])];
+  const like = new Map((p.bands ?? []).map((b) => [b.name, b.like ?? b.name]));
   const color: Encoding["color"] = {
     field: "s", type: "nominal",
     // An explicit domain keeps every series in the legend (an empty one too) in the given order.
-    scale: { domain: names, range: names.map(colorOf) },
+    scale: { domain: names, range: names.map((n) => colorOf(like.get(n) ?? n)) },
     legend: names.length > 0 ? { title: null, orient: "right" } : null,
   };
   // Domains end at the data (not rounded out to a nice number, which on a log axis can waste
@@ -187,6 +195,7 @@ function chartSpec(p: LinePlot, colorOf: (name: string) => string): LayerSpec<st
 export async function renderSvg(plots: readonly LinePlot[]): Promise<string> {
   const order: string[] = [];
   for (const p of plots) for (const s of p.series) if (!order.includes(s.name)) order.push(s.name);
+  for (const p of plots) for (const b of p.bands ?? []) if (!order.includes(b.like ?? b.name)) order.push(b.like ?? b.name);
   const colorOf = (name: string): string => PALETTE[order.indexOf(name) % PALETTE.length];
   const spec: TopLevelSpec = {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",

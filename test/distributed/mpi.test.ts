@@ -15,7 +15,7 @@ import { loadCheckpoint } from "../../src/io/checkpoint.js";
 import { decodeSafetensors } from "../../src/io/safetensors.js";
 import { BIN, rnn, rnnAsync, tempDir } from "../helpers/cli.js";
 import { closeTo } from "../helpers/compare.js";
-import { checkGoldenCase, goldenCases } from "../helpers/golden.js";
+import { casesIn, checkGoldenCase, GOLDEN_HEADS, goldenCases } from "../helpers/golden.js";
 import { mpiSkipReason, rankPids, rnnMpi, rnnMpiAsync } from "../helpers/mpi.js";
 
 if (mpiSkipReason) {
@@ -139,6 +139,18 @@ mpi("mpirun -np N rnn train: the PyTorch golden runs", () => {
     for (const name of goldenCases) {
       it(`${name} on ${np} ranks`, () => checkGoldenCase(name, (args, cwd, i) => (i === 0 ? rnnMpi(np, args, cwd) : rnn(args, { cwd }))));
     }
+  }
+});
+
+mpi("mpirun -np N rnn train: SPEC §10's heads against the PyTorch reference (validation metrics summed over ranks)", () => {
+  // The training cases of test/golden/heads (their train command under mpirun; eval, predict as they are).
+  const heads = casesIn(GOLDEN_HEADS).filter((name) => {
+    const c = JSON.parse(readFileSync(path.join(GOLDEN_HEADS, name, "case.json"), "utf8")) as { commands: string[][]; exit?: number[] };
+    return c.commands[0][0] === "train" && (c.exit?.[0] ?? 0) === 0;
+  });
+  it("has the heads' training cases", () => expect(heads.length).toBeGreaterThanOrEqual(4));
+  for (const name of heads) {
+    it(`${name} on 2 ranks`, () => checkGoldenCase(name, (args, cwd, i) => (i === 0 ? rnnMpi(2, args, cwd) : rnn(args, { cwd })), GOLDEN_HEADS));
   }
 });
 

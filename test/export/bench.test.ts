@@ -18,3 +18,20 @@ describe("rnn bench --predict", () => {
     expect(r.stderr).toMatch(/^small +\|/m);
   });
 });
+
+/** `rnn bench --head h` trains the workload with a SPEC §10 head (the shape of the report, not the speed). */
+describe("rnn bench --head", () => {
+  it.each(["gaussian", "studentT", "negativeBinomial", "quantiles"])("%s: steps/s with the head, FLOPs counting its P·O outputs", (head) => {
+    const r = rnn(["bench", "--head", head, "--cell", "gru", "--workload", "small", "--seconds", "0.1", "--rounds", "1", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { results: { head: string; stepsPerSecond: number; gflops: number }[] };
+    expect(j.results.map((x) => x.head)).toEqual([head]);
+    expect(j.results[0].stepsPerSecond).toBeGreaterThan(0);
+    expect(r.stderr).toContain(`small   gru   ${head} `);
+  });
+  it("refuses a head it does not know (exit 2)", () => {
+    const r = rnn(["bench", "--head", "poisson", "--workload", "small"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--head <head>' argument 'poisson' is invalid/);
+  });
+});
