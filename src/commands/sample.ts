@@ -32,7 +32,8 @@ export async function sample(ckFile: string, o: SampleOptions, io: Io): Promise<
   if (!(temperature >= 0) || !Number.isFinite(temperature)) throw new InputError(`--temperature ${temperature}: must be a number ≥ 0`);
   if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK >= 1)) throw new InputError(`--top-k ${o.topK}: must be a whole number ≥ 1`);
   if (!(Number.isInteger(length) && length >= 0)) throw new InputError(`--length ${length}: must be a whole number ≥ 0`);
-  const { ck, net } = loadModel(ckFile);
+  // One row a step: a thread pool's hand-offs cost more than they save (unless RNN_THREADS says otherwise).
+  const { ck, net } = loadModel(ckFile, process.env.RNN_THREADS === undefined ? 1 : undefined);
   const vocab = ck.vocab;
   if (!vocab) throw new InputError(`${ckFile}: not a text model (no __metadata__.vocab): rnn sample writes text from a data.text model; use rnn predict or rnn forecast`);
   const V = vocab.length, kind = ck.config.data.tokens;
