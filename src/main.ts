@@ -21,6 +21,15 @@ function positiveIntArg(name: string, max: number) {
   };
 }
 
+/** A number flag ≥ 0 (--temperature). */
+function nonNegativeNumberArg(name: string) {
+  return (v: string): number => {
+    const n = /^\s*$/.test(v) ? NaN : Number(v);
+    if (!(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number ≥ 0, got ${JSON.stringify(v)}.`);
+    return n;
+  };
+}
+
 /** --quantiles 0.1,0.5,0.9: numbers in [0, 1], strictly increasing. */
 function quantileList(v: string): number[] {
   const qs = v.split(",").map((s) => s.trim());
@@ -154,6 +163,20 @@ export function buildProgram(io: Io, setCode: (code: number) => void, debug = fa
     .action(async (ckpt: string, opts: import("./commands/backtest.js").BacktestOptions) => {
       const { backtest } = await import("./commands/backtest.js");
       setCode(await backtest(ckpt, opts, io));
+    });
+
+  program.command("sample")
+    .description("write text from a language model (data.text): the prime fed in, then token after token on stdout (streamed)")
+    .argument("<checkpoint>", "a .safetensors checkpoint of a data.text model")
+    .option("--prime <text>", "text to start from (default: token 0); not printed")
+    .option("--length <n>", "tokens to generate (default 500)", intArg("--length", 1_000_000_000))
+    .option("--temperature <t>", "0: the most likely token; else softmax(logits / t) (default 1)", nonNegativeNumberArg("--temperature"))
+    .option("--top-k <k>", "draw from the k most likely tokens only", positiveIntArg("--top-k", 1_000_000_000))
+    .option("--seed <n>", "the generator's seed (default the checkpoint's seed)", intArg("--seed", 2 ** 32 - 1))
+    .option("--probs", "print the next token's distribution after the prime (CSV token,p) instead")
+    .action(async (ckpt: string, opts: import("./commands/sample.js").SampleOptions) => {
+      const { sample } = await import("./commands/sample.js");
+      setCode(await sample(ckpt, opts, io));
     });
 
   program.command("export")

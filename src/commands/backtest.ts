@@ -12,7 +12,7 @@ import { withAbsoluteData } from "../io/checkpoint.js";
 import { checkSampling, Roller, rolloutFeed } from "../io/rollout.js";
 import { writeOut, type Io } from "../io/terminal.js";
 import { SAMPLE_STREAM } from "./forecast.js";
-import { loadModel, readHeldOut, reportUnseen } from "./model.js";
+import { loadModel, readHeldOut, refuseText, reportUnseen } from "./model.js";
 
 export interface BacktestOptions {
   horizon: number;
@@ -43,7 +43,9 @@ export interface BacktestReport extends Omit<BacktestScores, "baseline"> {
  * the held-out rows (their future values are known in a backtest).
  */
 export async function backtest(ckFile: string, o: BacktestOptions, io: Io): Promise<number> {
-  const { ck, net, ts } = loadModel(ckFile);
+  const model = loadModel(ckFile);
+  refuseText(model, "rnn backtest");
+  const { ck, net, ts } = model;
   const cfg = withAbsoluteData(ckFile, ck.config);
   const feed = rolloutFeed(ckFile, cfg);
   if (ts.task !== "regression") throw new Error("rolloutFeed admits regression models only");

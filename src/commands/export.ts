@@ -47,6 +47,7 @@ async function verificationData(ckFile: string, m: LoadedModel, data: string | u
 export async function exportCommand(ckFile: string, o: ExportOptions, io: Io): Promise<number> {
   if (!/\.onnx$/i.test(o.onnx)) throw new InputError(`--onnx ${o.onnx}: the file name must end in .onnx`);
   const m = loadModel(ckFile);
+  if (m.ck.vocab) throw new InputError(`${ckFile}: a text model (data.text): export --onnx does not write text models yet; use rnn eval and rnn sample`);
   const { ck } = m, s = ck.shape;
   const bytes = encodeModel(buildOnnxModel(ck, packageVersion(), o.stateInputs ?? "optional"));
   writeFileAtomic(o.onnx, bytes);

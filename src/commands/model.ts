@@ -75,9 +75,15 @@ export function reportUnseen(io: Io, cats: CategoryLookup | null, file: string):
   if (line) io.stderr.write(`${io.color.yellow("warning")}: ${line}\n`);
 }
 
+/** Refuses a text model (SPEC §12) in a command that reads CSV rows (`what`: the command). */
+export function refuseText(m: LoadedModel, what: string): void {
+  if (m.ck.vocab) throw new InputError(`${m.ck.file}: a text model (data.text): ${what} reads CSV rows; use rnn eval for its metrics and rnn sample to write text`);
+}
+
 /** Loads a checkpoint and opens its data stream (`data`: a file, or "-"/none for stdin). */
 export async function openModelStream(ckFile: string, data: string | undefined, withTargets: boolean, io: Io): Promise<ModelStream> {
   const m = loadModel(ckFile);
+  refuseText(m, withTargets ? "rnn forecast" : "rnn predict");
   const cfg = m.ck.config, norm = m.ck.normalization;
   const src = data ?? "-";
   const file = src === "-" ? "<stdin>" : src;

@@ -7,7 +7,9 @@
 export const KEY_DOCS: Readonly<Record<string, string>> = {
   seed: "Seeds the initial weights, the shuffles, dropout masks and sampled forecasts (`--seed` overrides).",
   "data.train": "Training data: CSV, or `.parquet`, `.arrow`/`.feather`/`.ipc` (by extension); relative to the config file.",
-  "data.validation": "Validation data (same formats); else `validationSplit` holds some out.",
+  "data.text": "SPEC §12: a UTF-8 text file, a language model over its tokens; replaces `train`, `inputs`, `targets`, `sequenceColumn`, `shift`, `normalize`, `missing`, `task` and `targetsAt` (each refused beside it).",
+  "data.tokens": "With `data.text`: `char` (Unicode code points) or `word` (each line split on whitespace, then `<eos>`: PyTorch's word_language_model).",
+  "data.validation": "Validation data (same formats; with `data.text`, a text); else `validationSplit` holds some out.",
   "data.validationSplit": "Hold out round(f × count) of the last sequences (at least one when f > 0); for one long series, its last round(f × rows) rows as one sequence.",
   "data.sequenceColumn": "Rows with one id form a sequence (contiguous, in file order); without it the file is one long series cut into `batchSize` streams.",
   "data.inputs": "Input columns, by name.",
@@ -27,6 +29,7 @@ export const KEY_DOCS: Readonly<Record<string, string>> = {
   "model.init": "A checkpoint (ours or PyTorch's) to start from, weights only.",
   "model.dropout": "p: dropout between stacked layers (inverted, fresh masks every window), as nn.RNN's `dropout`; training only.",
   "model.recurrentDropout": "q: one mask per layer and batch row, kept for the batch, on h_{t−1} where it enters the recurrence (Keras' `recurrent_dropout`); training only.",
+  "model.embedding": "With `data.text`: E, the size of the token embedding `encoder.weight` [V, E] (nn.Embedding, N(0, 1) at init); default hiddenSize.",
   "model.likelihood": "SPEC §10: the head outputs a distribution's parameters (parameter-major) and the loss is −log p: `gaussian` (μ, σ), `studentT` (μ, σ, ν), `negativeBinomial` (μ, α; count targets, never z-scored).",
   "model.quantiles": "SPEC §10, instead of a likelihood: quantile regression, ŷ_q per target (quantile-major), the pinball loss averaged over the quantiles.",
   "training.epochs": "Passes over the training data.",

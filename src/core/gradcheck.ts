@@ -135,10 +135,12 @@ export function syntheticProblem(spec: SyntheticSpec, opts: NetworkOptions = {})
   const O = spec.task === "regression" ? m.outputSize / head.perTarget : m.outputSize;
   // Counts for a head that never z-scores its targets (negativeBinomial), else values in (−1, 1).
   const target = (): number => (head.normalisesTargets ? 2 * rng.uniform() - 1 : rng.below(6));
-  const x = new Float64Array(T * B * I);
+  // With an embedding the inputs are token ids [T,B] (−1 on padding), else values in (−1, 1).
+  const V = m.embedding?.vocab ?? 0;
+  const x = m.embedding ? new Int32Array(T * B).fill(-1) : new Float64Array(T * B * I);
   const present = (t: number, b: number): boolean => t < spec.lengths[b] && rng.uniform() > 0.2;
   for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) {
-    if (t < spec.lengths[b]) for (let i = 0; i < I; i++) x[(t * B + b) * I + i] = 2 * rng.uniform() - 1;
+    if (t < spec.lengths[b]) for (let i = 0; i < I; i++) x[(t * B + b) * I + i] = V > 0 ? rng.below(V) : 2 * rng.uniform() - 1;
   }
   let targets: Targets;
   if (spec.task === "regression") {
@@ -216,6 +218,14 @@ export function builtinSuite(): SyntheticSpec[] {
       name: `${cell}-L2-mse-dropout(0.3)-recurrentDropout(0.25)-tbptt(4,2)`,
       model: { cell, inputSize: 3, hiddenSize: 4, outputSize: 2, layers: 2, activation: "tanh", bias: true },
       task: "regression", lengths: [9, 6, 4], bptt: { truncate: 4, stride: 2 }, seed: seed++, dropout: { p: 0.3, q: 0.25 },
+    });
+  }
+  // SPEC §12's language model: encoder = nn.Embedding(V, E) before layer 0, every cell, padded rows.
+  for (const [cell, layers] of [["elman", 1], ["lstm", 2], ["gru", 2]] as const) {
+    specs.push({
+      name: `${cell}-L${layers}-embedding(7,3)-ce-tbptt(4,2)`,
+      model: { cell, inputSize: 1, embedding: { vocab: 7, size: 3 }, hiddenSize: 4, outputSize: 7, layers, activation: "tanh", bias: true },
+      task: "classification", lengths: [9, 6, 4], bptt: { truncate: 4, stride: 2 }, seed: seed++,
     });
   }
   specs.push({

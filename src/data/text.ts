@@ -17,6 +17,14 @@ export const EOS = "<eos>";
 /** The largest text read: one read of a file holds at most this much in Node.js. */
 const MAX_TEXT_BYTES = 2 ** 31 - 1;
 
+/** Reads a text argument whole: stdin for "-", else the file. */
+export async function readTextArg(src: string, stdin: NodeJS.ReadableStream): Promise<Uint8Array> {
+  if (src !== "-") return readTextBytes(src);
+  const parts: Buffer[] = [];
+  for await (const c of stdin) parts.push(typeof c === "string" ? Buffer.from(c) : c);
+  return Buffer.concat(parts);
+}
+
 /** Reads a text file's bytes; a missing, special or too large file is an InputError naming it. */
 export async function readTextBytes(file: string): Promise<Uint8Array> {
   try {
@@ -129,6 +137,16 @@ function* lines(text: string): Generator<string & { terminated?: boolean }> {
   }
 }
 
+/** The words of a line, split on runs of whitespace (Python's str.split()). */
+function eachWord(l: string, add: (w: string) => void): void {
+  let start = -1;
+  for (let i = 0; i <= l.length; i++) {
+    const space = i === l.length || isPythonSpace(l.charCodeAt(i));
+    if (space && start >= 0) { add(l.slice(start, i)); start = -1; }
+    else if (!space && start < 0) start = i;
+  }
+}
+
 /**
  * Tokenizes UTF-8 bytes. char: every code point is a token ("\n" included); word: each line
  * split on runs of whitespace (Python's str.split()), then "<eos>" — PyTorch's word_language_model
@@ -174,15 +192,31 @@ export function tokenize(bytes: Uint8Array, kind: TokenKind, file: string, vocab
     ids.push(id);
   };
   for (const l of lines(text)) {
-    let start = -1;
-    for (let i = 0; i <= l.length; i++) {
-      const space = i === l.length || isPythonSpace(l.charCodeAt(i));
-      if (space && start >= 0) { add(l.slice(start, i)); start = -1; }
-      else if (!space && start < 0) start = i;
-    }
+    eachWord(l, add);
     add(EOS);
   }
   return { ids: ids.done(), types: vocab ?? types };
+}
+
+/**
+ * A prime's token ids (`rnn sample --prime`): its code points, or its words with "<eos>" for each
+ * line break in it (not after its end). A token outside the vocabulary is an InputError naming it.
+ */
+export function primeTokens(prime: string, kind: TokenKind, vocab: readonly string[]): Int32Array {
+  const index = new Map(vocab.map((t, i) => [t, i]));
+  const words: string[] = [];
+  if (kind === "char") words.push(...prime);
+  else {
+    prime.split("\n").forEach((l, i, all) => {
+      eachWord(l, (w) => words.push(w));
+      if (i < all.length - 1) words.push(EOS);
+    });
+  }
+  return Int32Array.from(words, (w) => {
+    const id = index.get(w);
+    if (id === undefined) throw new InputError(`--prime: token ${JSON.stringify(w)} is not in the model's vocabulary (${vocab.length} tokens)`);
+    return id;
+  });
 }
 
 /**
