@@ -53,7 +53,7 @@ export async function exportCommand(ckFile: string, o: ExportOptions, io: Io): P
   writeFileAtomic(o.onnx, bytes);
   const out = ck.config.task === "regression" ? `y [batch, time, ${s.outputSize}]` : `p [batch, time, ${s.outputSize}] (softmax)`;
   io.stderr.write(`wrote ${o.onnx} (${(bytes.length / 1024).toFixed(1)} KiB, opset ${OPSET}): ${s.layers}-layer ${s.cell} H ${s.hiddenSize}; `
-    + `x [batch, time, ${s.inputSize}]${ck.normalization ? " (raw: normalised inside)" : ""}, h0${s.cell === "lstm" ? ", c0" : ""} ${o.stateInputs === "required" ? "required" : "optional"} → ${out}, hn${s.cell === "lstm" ? ", cn" : ""}\n`);
+    + `x [batch, time, ${s.inputSize - (s.categorical?.length ?? 0)}]${ck.normalization ? " (raw: normalised inside)" : ""}${s.categorical?.length ? `, c [batch, time, ${s.categorical.length}] (int64 category indices)` : ""}, h0${s.cell === "lstm" ? ", c0" : ""} ${o.stateInputs === "required" ? "required" : "optional"} → ${out}, hn${s.cell === "lstm" ? ", cn" : ""}\n`);
   if (!o.verify) return 0;
 
   const ort = await loadOrt();

@@ -2,6 +2,7 @@ import { regressionHead, type ParamForm } from "../core/heads/index.js";
 import type { Config } from "../config/schema.js";
 import { targetStats } from "../data/dataset.js";
 import type { Checkpoint } from "../io/checkpoint.js";
+import { categoricalWidth } from "../core/categorical.js";
 import { onnxCell, permuteBlocks } from "./gates.js";
 import { GraphBuilder, type Attr, type ModelProto } from "./graph.js";
 
@@ -13,7 +14,23 @@ export type StateInputs = "optional" | "required";
 
 /** What an export reads: a checkpoint, or a model made in memory (rnn bench --predict). */
 export type ExportSource = Pick<Checkpoint, "shape" | "params" | "normalization" | "classes" | "epoch" | "step">
-  & { readonly config: Pick<Config, "task"> & { readonly data: Pick<Config["data"], "inputs" | "targets" | "sequenceColumn">; readonly model: Pick<Config["model"], "likelihood" | "quantiles"> } };
+  & { readonly categories?: Checkpoint["categories"] }
+  & { readonly config: Pick<Config, "task"> & { readonly data: Pick<Config["data"], "inputs" | "targets" | "sequenceColumn"> & Partial<Pick<Config["data"], "categorical">>; readonly model: Pick<Config["model"], "likelihood" | "quantiles"> } };
+
+/**
+ * SPEC §11: layer 0's input [x ; embed_0(c[…, 0]) ; …] from the normalised x [batch, time, I] and
+ * the int64 indices c [batch, time, C]: each column split off, squeezed to [batch, time] and
+ * gathered from its table (`embed.{j}.weight` [V_j, E_j]) into [batch, time, E_j], then concatenated.
+ */
+function categoricalNodes(g: GraphBuilder, x: string, c: string, tables: readonly { name: string; table: Float32Array; vocab: number; size: number }[]): string {
+  const C = tables.length;
+  const cols = C === 1 ? [c] : g.node("Split", [c, g.int64s("c_split", Array(C).fill(1))], C, { axis: { int: 2 } });
+  const embedded = tables.map((t, j) => {
+    const [idx] = g.node("Squeeze", [cols[j], g.int64s(`c${j}_axis`, [2])], 1);
+    return g.node("Gather", [g.floats(t.name, [t.vocab, t.size], t.table), idx], 1, { axis: { int: 0 } })[0];
+  });
+  return g.node("Concat", [x, ...embedded], 1, { axis: { int: -1 } })[0];
+}
 
 /**
  * The nodes after the head for parameters that are not locations ([time, batch, P·O] in, the
@@ -35,7 +52,8 @@ function parameterNodes(g: GraphBuilder, a: string, forms: readonly ParamForm[],
 /**
  * The ONNX model of a checkpoint (SPEC §8): raw inputs in, what `rnn predict` prints out.
  *
- *   x [batch, time, I] ─ (x − mean) / std ─ Transpose → [time, batch, I]
+ *   x [batch, time, I] ─ (x − mean) / std ─ (with categorical inputs, SPEC §11: Concat with each
+ *     column of c [batch, time, C] gathered from its table) ─ Transpose → [time, batch, I']
  *     ─ layer 0 … layer L−1 (one ONNX RNN/LSTM/GRU each, layout 0, initial state from h0/c0)
  *     ─ head: MatMul W_outᵀ + b_out ─ Transpose → [batch, time, O]
  *     → y (regression, original units) or p = Softmax(·) (classification)
@@ -56,7 +74,9 @@ function parameterNodes(g: GraphBuilder, a: string, forms: readonly ParamForm[],
  */
 export function buildOnnxModel(ck: ExportSource, producerVersion: string, stateInputs: StateInputs = "optional"): ModelProto {
   const { shape, config: cfg } = ck;
-  const I = shape.inputSize, H = shape.hiddenSize, O = shape.outputSize, L = shape.layers;
+  const tables = shape.categorical ?? [], C = tables.length;
+  // x carries the numeric inputs; layer 0 reads them and the C embeddings (SPEC §11).
+  const I = shape.inputSize - C, I0 = categoricalWidth(shape.inputSize, tables), H = shape.hiddenSize, O = shape.outputSize, L = shape.layers;
   const isLstm = shape.cell === "lstm";
   const classification = cfg.task === "classification";
   const oc = onnxCell(shape.cell, shape.activation);
@@ -69,6 +89,8 @@ export function buildOnnxModel(ck: ExportSource, producerVersion: string, stateI
   };
 
   const x = g.input("x", ["batch", "time", I], `raw inputs, last axis: ${cfg.data.inputs.join(", ")} (original units)`);
+  const catColumns = (cfg.data.categorical ?? []).map((k) => k.column);
+  const c = C > 0 ? g.inputInt64("c", ["batch", "time", C], `category indices, last axis: ${catColumns.join(", ")} (k + 1 for entry k of metadata categories[column]; 0 for a category training never saw, or a missing cell)`) : null;
   const zeros = stateInputs === "optional" ? { dims: [L, 1, H], data: new Float32Array(L * H) } : undefined;
   const h0 = g.input("h0", [L, "state_batch", H], "each layer's hidden state before the first step: hn of the previous call, or zeros [L, 1, H] to start a sequence (a batch of 1 is broadcast)", zeros);
   const c0 = isLstm ? g.input("c0", [L, "state_batch", H], "each LSTM layer's cell state before the first step: cn of the previous call, or zeros [L, 1, H]", zeros) : null;
@@ -81,7 +103,13 @@ export function buildOnnxModel(ck: ExportSource, producerVersion: string, stateI
     const std = g.floats("input_std", [I], Float32Array.from(stats, (s) => s.std));
     [inp] = g.node("Div", [g.node("Sub", [x, mean], 1)[0], std], 1);
   }
-  [inp] = g.node("Transpose", [inp], 1, { perm: { ints: [1, 0, 2] } }); // [time, batch, I]
+  if (c) {
+    inp = categoricalNodes(g, inp, c, tables.map((t, j) => {
+      const w = param(`embed.${j}.weight`);
+      return { name: `embed_${j}_weight`, table: Float32Array.from(w), vocab: t.vocab, size: t.size };
+    }));
+  }
+  [inp] = g.node("Transpose", [inp], 1, { perm: { ints: [1, 0, 2] } }); // [time, batch, I']
 
   // The initial states, broadcast to x's batch, one [1, batch, H] slice per layer.
   const [batch] = g.node("Slice", [g.node("Shape", [x], 1)[0], g.int64s("zero", [0]), g.int64s("one", [1])], 1);
@@ -97,7 +125,7 @@ export function buildOnnxModel(ck: ExportSource, producerVersion: string, stateI
   if (oc.attrs.linear_before_reset !== undefined) attrs.linear_before_reset = { int: oc.attrs.linear_before_reset };
   const hn: string[] = [], cn: string[] = [];
   for (let k = 0; k < L; k++) {
-    const inK = k === 0 ? I : H;
+    const inK = k === 0 ? I0 : H;
     const W = new Float32Array(G * H * inK), R = new Float32Array(G * H * H);
     permuteBlocks(param(`rnn.weight_ih_l${k}`), H, inK, oc.blocks, W);
     permuteBlocks(param(`rnn.weight_hh_l${k}`), H, H, oc.blocks, R);
@@ -156,6 +184,7 @@ export function buildOnnxModel(ck: ExportSource, producerVersion: string, stateI
     inputs: JSON.stringify(cfg.data.inputs),
     targets: JSON.stringify(cfg.data.targets),
     ...(ck.classes ? { classes: JSON.stringify(ck.classes) } : {}),
+    ...(C > 0 ? { categorical: JSON.stringify(catColumns), categories: JSON.stringify(ck.categories ?? {}) } : {}),
     ...(cfg.data.sequenceColumn !== null ? { sequence_column: cfg.data.sequenceColumn } : {}),
     cell: shape.cell, layers: String(L), hidden_size: String(H),
     ...(ck.normalization ? { normalization: JSON.stringify(ck.normalization) } : {}),
