@@ -112,3 +112,31 @@ describe("the categorical input module", () => {
     expect(net.layout.view(net.grads, "embed.1.weight").some((g) => g !== 0)).toBe(true);
   });
 });
+
+describe("rnn init proposes data.categorical", () => {
+  it("for a repeating text column, and for the sequence column when there are many sequences, with the reason", async () => {
+    const dir = tempDir("rnn-init-");
+    let text = "series,store,x,y\n";
+    for (let s = 0; s < 25; s++) for (let t = 0; t < 8; t++) text += `s${s},${["kiosk", "Mall", "depot"][s % 3]},${Math.sin(t + s).toFixed(3)},${Math.cos(t).toFixed(3)}\n`;
+    writeFileSync(path.join(dir, "d.csv"), text);
+    const r = rnn(["init", "d.csv"], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    writeFileSync(path.join(dir, "c.yaml"), r.stdout);
+    const line = r.stdout.split("\n").find((l) => l.trimStart().startsWith("categorical:")) ?? "";
+    expect(line).toMatch(/categorical: \[\{ column: store \}, \{ column: series \}\]/);
+    expect(line).toMatch(/"store": text, 3 distinct values in its 200 rows; "series": 25 sequences, one model over all with the series id as a learned embedding/);
+    const cfg = (await import("../src/config/load.js")).loadConfig;
+    expect((await cfg(path.join(dir, "c.yaml"))).data.categorical).toEqual([{ column: "store", size: null }, { column: "series", size: null }]);
+    const t = rnn(["train", "c.yaml", "--set", "training.epochs=1", "--quiet", "--out", "run"], { cwd: dir });
+    expect(t.code, t.stderr).toBe(0);
+  });
+  it("none for numbers only and few sequences, saying so", () => {
+    const dir = tempDir("rnn-init-");
+    let text = "series,x,y\n";
+    for (let s = 0; s < 5; s++) for (let t = 0; t < 8; t++) text += `s${s},${t % 3},${(t / 7).toFixed(3)}\n`;
+    writeFileSync(path.join(dir, "d.csv"), text);
+    const r = rnn(["init", "d.csv"], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/categorical: \[\] +# none: no text column with repeating values, fewer than 20 sequences/);
+  });
+});

@@ -55,7 +55,8 @@ function checkMemory(configPath: string, cfg: ResolvedConfig, data: TrainingData
 }
 
 /** Starting weights: the checkpoint resumed (with its optimizer state), model.init, or seeded. */
-function initialWeights(net: Network, opt: Optimizer, cfg: ResolvedConfig, configPath: string, resume: Checkpoint | null): void {
+function initialWeights(net: Network, opt: Optimizer, cfg: ResolvedConfig, configPath: string, resume: Checkpoint | null,
+  categories: TrainingData["categories"]): void {
   if (resume) {
     copyParams(resume, net.layout, net.params); // the config matches the checkpoint's: checkResumable
     if (resume.optimizer) {
@@ -70,6 +71,11 @@ function initialWeights(net: Network, opt: Optimizer, cfg: ResolvedConfig, confi
       || init.shape.embedding?.size !== s.embedding?.size
       || JSON.stringify(init.shape.categorical ?? null) !== JSON.stringify(s.categorical ?? null)) {
       throw new InputError(`${configPath}: model.init: ${cfg.model.init} holds a model of another shape (${JSON.stringify(init.shape)})`);
+    }
+    // SPEC §11: table row k + 1 is category k of the lists; other lists would give rows to other categories.
+    const other = cfg.data.categorical.find(({ column }) => JSON.stringify(init.categories?.[column] ?? null) !== JSON.stringify(categories?.[column] ?? null));
+    if (other) {
+      throw new InputError(`${configPath}: model.init: ${cfg.model.init} has other categories for column ${JSON.stringify(other.column)} than the training data (its embed rows would stand for other categories)`);
     }
     copyParams(init, net.layout, net.params);
   } else {
@@ -98,7 +104,7 @@ export async function prepareRun(cfg: ResolvedConfig, configPath: string, o: Run
   checkMemory(configPath, cfg, data, shape);
   const net = new Network(shape, cfg.training.dtype, { kernels: loadBackend(undefined, threadsPerRank(comm)).kernels });
   const opt = createOptimizer(cfg.training.optimizer, net.layout.size, cfg.training.dtype);
-  initialWeights(net, opt, cfg, configPath, resume);
+  initialWeights(net, opt, cfg, configPath, resume, data.categories);
   const start: Start = resume
     ? { epoch: resume.position ? resume.position.epoch - 1 : resume.epoch, step: resume.step, position: resume.position, carry: resume.carry }
     : { epoch: 0, step: 0, position: null, carry: null };

@@ -15,7 +15,7 @@ import { loadCheckpoint } from "../../src/io/checkpoint.js";
 import { decodeSafetensors } from "../../src/io/safetensors.js";
 import { BIN, rnn, rnnAsync, tempDir } from "../helpers/cli.js";
 import { closeTo } from "../helpers/compare.js";
-import { casesIn, checkGoldenCase, GOLDEN_HEADS, goldenCases } from "../helpers/golden.js";
+import { casesIn, checkGoldenCase, GOLDEN_CATEGORICAL, GOLDEN_HEADS, goldenCases } from "../helpers/golden.js";
 import { mpirunArgs, mpiSkipReason, rankPids, rnnMpi, rnnMpiAsync } from "../helpers/mpi.js";
 
 if (mpiSkipReason) {
@@ -395,4 +395,10 @@ mpi("mpirun -np 2 rnn bench", () => {
     expect(r.stderr.match(/^small /gm)).toHaveLength(1);
     expect(r.stderr).toMatch(/efficiency \d\.\d\d/);
   }, 120_000);
+});
+
+mpi("mpirun -np N rnn train: SPEC §11's categorical inputs against the PyTorch reference (every rank finds the same categories)", () => {
+  for (const name of casesIn(GOLDEN_CATEGORICAL)) {
+    it(`${name} on 2 ranks`, () => checkGoldenCase(name, (args, cwd, i) => (i === 0 ? rnnMpi(2, args, cwd) : rnn(args, { cwd })), GOLDEN_CATEGORICAL));
+  }
 });
