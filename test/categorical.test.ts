@@ -140,3 +140,21 @@ describe("rnn init proposes data.categorical", () => {
     expect(r.stdout).toMatch(/categorical: \[\] +# none: no text column with repeating values, fewer than 20 sequences/);
   });
 });
+
+describe("categorical columns of Parquet and Arrow files read as text, as in the CSV", () => {
+  const FIX = path.join(import.meta.dirname, "fixtures/columnar");
+  for (const file of ["panel.parquet", "panel.arrow", "panel-plain.arrow"]) {
+    it(`${file}: a text column (the sequence id) and an int64 one`, async () => {
+      const { readSequencesFile } = await import("../src/data/table.js");
+      const read = async (f: string) => {
+        const coder = new CategoryInterner(["id", "z"]);
+        const seqs = await readSequencesFile(path.join(FIX, f), { inputs: ["x"], targets: ["y"], sequenceColumn: "id", task: "regression", categorical: { columns: ["id", "z"], coder } });
+        return { seqs, cats: coder.categories(seqs, f) };
+      };
+      const [got, want] = [await read(file), await read("panel.csv")];
+      expect(got.cats).toEqual(want.cats);
+      expect(got.seqs).toEqual(want.seqs);
+      expect(want.cats.z.length).toBeGreaterThan(1);
+    });
+  }
+});
