@@ -27,12 +27,12 @@ function attribute(name: string, a: Attr): onnxProto.onnx.IAttributeProto {
   return { name, type: T.STRINGS, strings: a.strings.map(utf8) };
 }
 
-function valueInfo(name: string, dims: readonly Dim[], doc: string): onnxProto.onnx.IValueInfoProto {
+function valueInfo(name: string, dims: readonly Dim[], doc: string, elemType: number = FLOAT): onnxProto.onnx.IValueInfoProto {
   return {
     name, docString: doc,
     type: {
       tensorType: {
-        elemType: FLOAT,
+        elemType,
         shape: { dim: dims.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) },
       },
     },
@@ -69,6 +69,12 @@ export class GraphBuilder {
   input(name: string, dims: readonly Dim[], doc: string, byDefault?: { dims: readonly number[]; data: Float32Array }): string {
     this.inputs.push(valueInfo(name, dims, doc));
     if (byDefault) this.floats(name, byDefault.dims, byDefault.data);
+    return name;
+  }
+
+  /** An int64 graph input (token ids). */
+  int64Input(name: string, dims: readonly Dim[], doc: string): string {
+    this.inputs.push(valueInfo(name, dims, doc, INT64));
     return name;
   }
 
