@@ -113,6 +113,31 @@ describe("loadModel() of SPEC §10's heads", () => {
   }
 });
 
+describe("loadModel(): rows and states checked as the CLI checks a CSV row (issue 24, item 6)", () => {
+  it("a number for a row, a wrong count, a misspelled key, hex text or a wrong-shaped state: one InputError naming the row and input", async () => {
+    const { dir, config } = project();
+    const filled = { ...config, data: { ...(config.data as object), inputs: ["x", "y"], targets: ["y"], missing: { inputs: "mean" } }, training: { epochs: 1 }, output: { dir: path.join(dir, "m") } };
+    const m = loadModel((await train(filled)).last);
+    const refused = (f: () => unknown, message: string): void => {
+      expect(f).toThrow(InputError);
+      expect(f).toThrow(message);
+    };
+    // Were: every one of these a missing cell, filled with the training mean, without a word.
+    refused(() => m.predict([0.1, 0.2] as unknown as number[][]), "predict: row 0: number is not a row (an array of the 2 input(s) [\"x\",\"y\"], or an object keyed by them)");
+    refused(() => m.predict([[0.1]]), "predict: row 0: 1 value(s), the model has 2 input(s) [\"x\",\"y\"]");
+    refused(() => m.predict([[0.1, 0.2, 0.3]]), "predict: row 0: 3 value(s), the model has 2 input(s)");
+    refused(() => m.predict([{ x: 0.1, y: 0.2 }, { x: 0.1, yy: 0.2 }]), "predict: row 1, input \"y\": no such key in the row (it has \"yy\"); give null for a missing value");
+    refused(() => m.predict([{ x: "0x10", y: 1 }]), "predict: row 0, input \"x\": \"0x10\" is not a finite decimal number"); // was: 16
+    refused(() => m.predict([{ x: true, y: 1 } as unknown as Record<string, number>]), "predict: row 0, input \"x\": a boolean is not a number");
+    refused(() => m.step([1, 2], { layers: [new Float64Array(3)], last: null }), "step: the state is not one this model's initialState() or step() returned"); // was: NaN
+    refused(() => m.step([1, 2], { ...m.initialState(), last: null }), "step: the state is not one");
+    // What the CLI accepts still works: a decimal text, a missing value given as null, s_0's shape.
+    expect(m.predict([{ x: " 0.5 ", y: null }, [0.25, Number.NaN]])).toHaveLength(2);
+    const s = m.step([1, 2]);
+    expect(m.step([1, 2], s.state).y.every(Number.isFinite)).toBe(true);
+  });
+});
+
 describe("the package, installed by a user's project", () => {
   it("imports by name with its types, and trains and predicts", () => {
     const out = tempDir("rnn-pack-");

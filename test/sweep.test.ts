@@ -252,3 +252,37 @@ describe("rnn sweep", () => {
     expect(run(["train", "cfg/c-sweep", "--index", "1"]).stderr).toMatch(/already holds a checkpoint; pass --resume .* or --force/);
   });
 });
+
+describe("sweep folders that hold other things (issue 24, item 7)", () => {
+  const run = (cwd: string, args: string[]) => rnn(args, { cwd, env: NO_INDEX });
+
+  it("--out a folder of other files: refused without --force, nothing touched; with --force only the sweep's own files are written", () => {
+    const dir = setUp();
+    const notes = path.join(dir, "notes");
+    mkdirSync(notes);
+    writeFileSync(path.join(notes, "point-000.yaml"), "my own notes\n");
+    writeFileSync(path.join(notes, "point-007.yaml"), "more notes\n");
+    const r = run(dir, ["sweep", "cfg/c.yaml", "--grid", "model.hiddenSize=4,5", "--out", "notes"]);
+    expect([r.code, r.stderr]).toEqual([2, 'rnn: notes: holds 2 file(s) but no sweep (sweep.json), e.g. "point-000.yaml"; choose an empty or new folder, or pass --force to write the sweep among them\n']);
+    expect(readFileSync(path.join(notes, "point-000.yaml"), "utf8")).toBe("my own notes\n"); // was: overwritten
+    expect(readdirSync(notes).sort()).toEqual(["point-000.yaml", "point-007.yaml"]);
+    const f = run(dir, ["sweep", "cfg/c.yaml", "--grid", "model.hiddenSize=4,5", "--out", "notes", "--force"]);
+    expect(f.code, f.stderr).toBe(0);
+    expect(readdirSync(notes).sort()).toEqual(["point-000.yaml", "point-001.yaml", "point-007.yaml", "sweep.json"]); // point-007 was deleted
+    const g = run(dir, ["sweep", "cfg/c.yaml", "--grid", "model.hiddenSize=4", "--out", "notes", "--force"]);
+    expect(g.code, g.stderr).toBe(0);
+    expect(readdirSync(notes).sort()).toEqual(["point-000.yaml", "point-007.yaml", "sweep.json"]); // the replaced sweep's point-001 goes
+  });
+
+  it("summary after sweep --force with other values: the old run in a point's folder is stale, not credited to the new values", () => {
+    const dir = setUp();
+    expect(run(dir, ["sweep", "cfg/c.yaml", "--grid", "model.hiddenSize=4,5"]).code).toBe(0);
+    const t = run(dir, ["train", "cfg/c-sweep", "--index", "0", "--quiet"]);
+    expect(t.code, t.stderr).toBe(0);
+    const before = JSON.parse(run(dir, ["sweep", "summary", "cfg/c-sweep", "--json"]).stdout) as { status: string; best_val_loss: number | null }[];
+    expect(before.map((p) => p.status)).toEqual(["done", "missing"]);
+    expect(run(dir, ["sweep", "cfg/c.yaml", "--grid", "model.hiddenSize=7,8", "--force"]).code).toBe(0);
+    const after = JSON.parse(run(dir, ["sweep", "summary", "cfg/c-sweep", "--json"]).stdout) as { "model.hiddenSize": number; status: string; best_val_loss: number | null }[];
+    expect(after.map((p) => [p["model.hiddenSize"], p.status, p.best_val_loss])).toEqual([[7, "stale", null], [8, "missing", null]]); // was: 7 credited with the hiddenSize 4 run's loss
+  });
+});

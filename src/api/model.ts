@@ -3,6 +3,7 @@ import type { Network } from "../core/network.js";
 import { alloc, type Float } from "../core/tensor.js";
 import type { Config } from "../config/schema.js";
 import { regressionHead, type RegressionHead } from "../core/heads/index.js";
+import { decimalValue } from "../data/csv.js";
 import { targetStats, zScore, type ColumnStats } from "../data/dataset.js";
 import { targetPlan } from "../data/load.js";
 import { inputFill, MissingCells, type InputFill } from "../data/missing.js";
@@ -11,9 +12,10 @@ import { loadModel as loadCheckpointModel } from "../io/model.js";
 import { feedBack, futureRowsNeeded, rolloutFeed } from "../io/rollout.js";
 
 /**
- * One row of inputs: the values in the model's `inputs` order, or an object keyed by column name
- * (extra keys ignored). A missing value — null, undefined, NaN, or a cell text the model's
- * `data.missing.values` lists — is filled as training filled it, or refused.
+ * One row of inputs: the values in the model's `inputs` order (exactly as many), or an object
+ * with a key for every input (extra keys ignored). A value is a number or a decimal text; a
+ * missing value — null, undefined, NaN, or a cell text the model's `data.missing.values` lists —
+ * is filled as training filled it, or refused.
  */
 export type Row = readonly number[] | Float32Array | Float64Array | Readonly<Record<string, number | string | null | undefined>>;
 
@@ -92,24 +94,51 @@ class LoadedModel implements Model {
   /**
    * A row's raw input values, NaN where missing (a fill policy fills them), else an error;
    * `given(i)` false for inputs the caller supplies itself (a forecast's fed-back targets).
+   * Checked as the CLI checks a CSV row: an array of exactly I values or an object with every
+   * input's key; a value is a number, a decimal text (not "0x10", "1e", " "), or missing — null,
+   * undefined, NaN or a text `data.missing.values` lists. Anything else is an InputError naming
+   * the row and the input.
    */
   private raw(row: Row, where: string, out: Float64Array, given: (i: number) => boolean = () => true): void {
-    const get = (i: number): unknown => (Array.isArray(row) || ArrayBuffer.isView(row)
-      ? (row as ArrayLike<number>)[i] : (row as Record<string, unknown>)[this.inputs[i]]);
+    const list = Array.isArray(row) || ArrayBuffer.isView(row);
+    if (!list && (typeof row !== "object" || row === null)) {
+      throw new InputError(`${where}: ${row === null ? "null" : typeof row} is not a row (an array of the ${this.I} input(s) ${JSON.stringify(this.inputs)}, or an object keyed by them)`);
+    }
+    if (list && (row as ArrayLike<unknown>).length !== this.I) {
+      throw new InputError(`${where}: ${(row as ArrayLike<unknown>).length} value(s), the model has ${this.I} input(s) ${JSON.stringify(this.inputs)}`);
+    }
     for (let i = 0; i < this.I; i++) {
       if (!given(i)) continue;
-      const v = get(i);
+      const name = this.inputs[i], at = `${where}, input ${JSON.stringify(name)}`;
+      if (!list && !Object.hasOwn(row, name)) {
+        const other = Object.keys(row).filter((k) => !this.inputs.includes(k));
+        throw new InputError(`${at}: no such key in the row${other.length > 0 ? ` (it has ${other.slice(0, 5).map((k) => JSON.stringify(k)).join(", ")})` : ""}; give null for a missing value`);
+      }
+      const v: unknown = list ? (row as ArrayLike<unknown>)[i] : (row as Record<string, unknown>)[name];
       let x: number;
       if (v === null || v === undefined || (typeof v === "string" && this.missing.input(v))) x = NaN;
-      else x = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
-      if (Number.isNaN(x) && typeof v === "string" && !this.missing.input(v)) {
-        throw new InputError(`${where}, input ${JSON.stringify(this.inputs[i])}: ${JSON.stringify(v)} is not a number`);
-      }
-      if (!Number.isNaN(x) && !Number.isFinite(x)) throw new InputError(`${where}, input ${JSON.stringify(this.inputs[i])}: ${x} is not finite`);
+      else if (typeof v === "number") x = v;
+      else if (typeof v === "string") {
+        const d = decimalValue(v);
+        if (d === null) throw new InputError(`${at}: ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)} is not a finite decimal number`);
+        x = d;
+      } else throw new InputError(`${at}: a ${typeof v} is not a number`);
+      if (!Number.isNaN(x) && !Number.isFinite(x)) throw new InputError(`${at}: ${x} is not finite`);
       if (Number.isNaN(x) && !this.fill) {
-        throw new InputError(`${where}, input ${JSON.stringify(this.inputs[i])}: missing (the model's data.missing.inputs is error)`);
+        throw new InputError(`${at}: missing (the model's data.missing.inputs is error)`);
       }
       out[i] = x;
+    }
+  }
+
+  /** A state `step` was handed: s_0's shape (per layer, and the fill's memory), else an InputError. */
+  private checkState(state: State): void {
+    const want = this.initialState();
+    const ok = typeof state === "object" && state !== null && Array.isArray(state.layers) && state.layers.length === want.layers.length
+      && state.layers.every((l: unknown, k) => (l instanceof Float32Array || l instanceof Float64Array) && l.length === want.layers[k].length && l.constructor === want.layers[k].constructor)
+      && (want.last === null ? state.last === null || state.last === undefined : state.last instanceof Float64Array && state.last.length === want.last.length);
+    if (!ok) {
+      throw new InputError(`step: the state is not one this model's initialState() or step() returned (${want.layers.length} layer(s) of ${want.layers.map((l) => `${l.constructor.name}(${l.length})`).join(", ")})`);
     }
   }
 
@@ -154,6 +183,7 @@ class LoadedModel implements Model {
   }
 
   step(x: Row, state: State = this.initialState()): { y: number[]; state: State } {
+    this.checkState(state);
     const layers = state.layers.map((l) => l.slice()), last = state.last ? Float64Array.from(state.last) : null;
     const [y] = this.run([x], layers, last, "step:");
     return { y, state: { layers, last } };

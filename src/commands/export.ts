@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os";
 import { splitValidation } from "../data/dataset.js";
 import { columnSpec } from "../data/load.js";
-import { openInput, readSequences, type RawSequence } from "../data/table.js";
+import { readDataArg, type RawSequence } from "../data/table.js";
 import { InputError, JobError } from "../errors.js";
 import { buildOnnxModel, OPSET, type StateInputs } from "../export/model.js";
 import { encodeModel } from "../export/graph.js";
@@ -29,8 +29,8 @@ async function verificationData(ckFile: string, m: LoadedModel, data: string | u
   const cfg = withAbsoluteData(ckFile, m.ck.config);
   const spec = columnSpec(cfg, false);
   if (data !== undefined) {
-    const file = data === "-" ? "<stdin>" : data;
-    return { file, raws: await readSequences(openInput(data, io.stdin), file, spec) };
+    // By its format, as eval's --data: a .parquet or .arrow file is not CSV text.
+    return { file: data === "-" ? "<stdin>" : data, raws: await readDataArg(data, io.stdin, spec) };
   }
   const file = cfg.data.validation ?? cfg.data.train;
   const split = cfg.data.validation === null && cfg.data.validationSplit > 0;

@@ -2,6 +2,7 @@ import { createReadStream, fstatSync, readlinkSync, statSync } from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
 import { validateConfig } from "../config/load.js";
+import { ColumnCursor, formatOf } from "../data/columnar.js";
 import { openCsv, type CsvRow } from "../data/csv.js";
 import { profileColumns, type Sample } from "../data/inspect.js";
 import { InputError, RnnError } from "../errors.js";
@@ -33,12 +34,22 @@ async function readSample(file: string): Promise<Sample> {
   let size: number;
   try {
     const st = statSync(file);
-    if (st.isDirectory()) throw new InputError(`${file}: is a directory, not a CSV file`);
+    if (st.isDirectory()) throw new InputError(`${file}: is a directory, not a data file`);
     size = st.size;
   } catch (e) {
     if (e instanceof InputError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputError(`${file}: ${code === "ENOENT" ? "no such file" : `cannot read: ${code ?? (e as Error).message}`}`);
+  }
+  const format = formatOf(file);
+  if (format !== "csv") {
+    // Parquet and Arrow: the table's own rows, read by the project's reader (not as text).
+    const cur = await ColumnCursor.open(file, format);
+    const limit = Math.max(10, Math.min(SAMPLE_ROWS, Math.floor(SAMPLE_CELLS / Math.max(1, cur.header.length))));
+    const rows: CsvRow[] = [];
+    await cur.more();
+    while (rows.length < limit && cur.next()) rows.push(cur.keep());
+    return { file, header: cur.header, rows, complete: rows.length === cur.rows, totalRows: cur.rows };
   }
   const input = createReadStream(file);
   try {
@@ -80,9 +91,20 @@ function stdoutFile(): string | null {
 /** Where the config goes: --out, the file stdout is redirected to, or plain stdout (paths then relative to the current folder). */
 interface Destination { readonly kind: "out" | "redirect" | "stdout"; readonly file: string | null; readonly dir: string }
 
+/** True when stdout is the data file itself (`rnn init d.csv >> d.csv`): the same device and inode. */
+function stdoutIs(file: string): boolean {
+  try {
+    const out = fstatSync(1), data = statSync(file);
+    return out.isFile() && out.dev === data.dev && out.ino === data.ino;
+  } catch {
+    return false;
+  }
+}
+
 function destination(o: InitOptions, csvFile: string): Destination {
   if (o.force && o.out === undefined) throw new InputError("--force goes with --out <config.yaml>: it lets rnn init replace that file");
   if (o.out === undefined) {
+    if (stdoutIs(csvFile)) throw new InputError(`${csvFile}: stdout is the data file itself: the config would be written into the data; redirect it to another file, or use --out <config.yaml>`);
     const redirected = stdoutFile();
     return redirected ? { kind: "redirect", file: redirected, dir: path.dirname(redirected) } : { kind: "stdout", file: null, dir: process.cwd() };
   }

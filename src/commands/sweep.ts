@@ -7,7 +7,9 @@ import { checkAgainst, checkConfig, formatIssue, issueKeys, loadConfig, readConf
 import type { Config } from "../config/schema.js";
 import { InputError } from "../errors.js";
 import { ensureDir, writeFileAtomic } from "../io/atomic.js";
+import { loadCheckpoint } from "../io/checkpoint.js";
 import { csvLine, num } from "../io/format.js";
+import { LAST } from "../io/rundir.js";
 import { writeOut, type Io } from "../io/terminal.js";
 import { readLog } from "./plot.js";
 
@@ -133,9 +135,17 @@ export async function sweep(configPath: string, o: SweepOptions, io: Io): Promis
   const raw = await readConfigFile(configPath);
   const folder = o.out ?? path.join(path.dirname(configPath), `${path.basename(configPath, path.extname(configPath))}-sweep`);
   const absFolder = path.resolve(folder);
-  if (existsSync(path.join(folder, MANIFEST)) && !o.force) {
+  const replaced = existsSync(path.join(folder, MANIFEST));
+  if (replaced && !o.force) {
     throw new InputError(`${folder}: already holds a sweep (${MANIFEST}); pass --force to replace it`);
   }
+  // A folder of other files is not the sweep's to fill: its point-*.yaml would be overwritten.
+  const held = !replaced && statSync(folder, { throwIfNoEntry: false })?.isDirectory() === true ? readdirSync(folder) : [];
+  if (held.length > 0 && !o.force) {
+    throw new InputError(`${folder}: holds ${held.length} file(s) but no sweep (${MANIFEST}), e.g. ${JSON.stringify(held[0])}; choose an empty or new folder, or pass --force to write the sweep among them`);
+  }
+  // The point files of the sweep replaced, which its manifest lists: only those may be removed.
+  const earlier = replaced ? await readManifest(folder).then((m) => m.points.map((p) => path.resolve(folder, p.file)), () => []) : [];
 
   const points = expandGrid(axes);
   const planned = points.map((p) => planPoint(raw, source, absFolder, p, points.length));
@@ -157,10 +167,10 @@ export async function sweep(configPath: string, o: SweepOptions, io: Io): Promis
     })),
   };
   writeFileAtomic(path.join(folder, MANIFEST), JSON.stringify(manifest, null, 2) + "\n");
-  // Point files of a replaced, larger sweep would look like points of this one.
-  const current = new Set(planned.map((p) => path.basename(p.file)));
-  for (const f of readdirSync(folder)) {
-    if (/^point-\d+\.yaml$/.test(f) && !current.has(f)) rmSync(path.join(folder, f), { force: true });
+  // Point files of a replaced, larger sweep would look like points of this one; nothing else is removed.
+  const current = new Set(planned.map((p) => p.file));
+  for (const f of earlier) {
+    if (/^point-\d+\.yaml$/.test(path.basename(f)) && path.dirname(f) === absFolder && !current.has(f)) rmSync(f, { force: true });
   }
 
   const count = (n: number): string => `${n} point${n === 1 ? "" : "s"}`;
@@ -173,7 +183,8 @@ export async function sweep(configPath: string, o: SweepOptions, io: Io): Promis
   return 0;
 }
 
-type Status = "done" | "partial" | "missing";
+/** `stale`: the run directory holds a run of another config (an earlier sweep's point). */
+type Status = "done" | "partial" | "missing" | "stale";
 
 /** One point's line of the summary. */
 interface SummaryRow {
@@ -185,10 +196,26 @@ interface SummaryRow {
   readonly status: Status;
 }
 
-/** A point's progress from its run directory's epochs.csv (absent: the run has not ended an epoch). */
-function runProgress(runDir: string, configured: number): Omit<SummaryRow, "index" | "values"> {
+/** What a run trains, as a key: its config but for where it writes (and the path it was read from). */
+function runKey(c: Config): string {
+  const { seed, data, task, targetsAt, model, training } = c;
+  return JSON.stringify({ seed, data, task, targetsAt, model, training });
+}
+
+/**
+ * A point's progress from its run directory's epochs.csv (absent: the run has not ended an epoch).
+ * The run counts only when its checkpoint was trained with the point's config (`key`): after
+ * `sweep --force` with other grid values, the old run in the same folder is `stale`, not credited.
+ */
+function runProgress(runDir: string, configured: number, key: string): Omit<SummaryRow, "index" | "values"> {
   const file = path.join(runDir, "epochs.csv");
   if (!existsSync(file)) return { bestValLoss: null, bestEpoch: null, epochs: 0, status: "missing" };
+  const ckpt = path.join(runDir, LAST);
+  if (existsSync(ckpt)) {
+    let trained: string | null = null;
+    try { trained = runKey(loadCheckpoint(ckpt).config); } catch { /* unreadable: not this point's run either */ }
+    if (trained !== key) return { bestValLoss: null, bestEpoch: null, epochs: 0, status: "stale" };
+  }
   const log = readLog(file, ["epoch"], ["val_loss"]);
   const epochs = log.get("epoch") ?? [], val = log.get("val_loss") ?? [];
   let best: number | null = null, bestEpoch: number | null = null;
@@ -214,9 +241,9 @@ export async function sweepSummary(folder: string, o: { json?: boolean }, io: Io
   const keys = m.grid.map((g) => g.key);
   const rows: SummaryRow[] = [];
   for (const p of m.points) {
-    const configured = (await loadConfig(path.resolve(folder, p.file))).training.epochs;
+    const point = await loadConfig(path.resolve(folder, p.file));
     const values = keys.map((k) => (Object.hasOwn(p.values, k) ? p.values[k] : null));
-    rows.push({ index: p.index, values, ...runProgress(path.resolve(folder, p.runDir), configured) });
+    rows.push({ index: p.index, values, ...runProgress(path.resolve(folder, p.runDir), point.training.epochs, runKey(point)) });
   }
   if (o.json) {
     await writeOut(io, JSON.stringify(rows.map((r) => ({

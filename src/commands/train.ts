@@ -4,11 +4,13 @@ import { setDotted, type Override } from "../config/grid.js";
 import { loadConfig, readConfigFile, resolvePaths, validateConfig, type ResolvedConfig } from "../config/load.js";
 import { MAX_SEED } from "../config/schema.js";
 import type { Communicator } from "../distributed/comm.js";
+import { requireAgreement, runDigest, type RunFile } from "../distributed/consensus.js";
 import { agree, joinWorld } from "../distributed/launch.js";
 import { exitCodeOf, failureText, InputError, Interrupted, JobError, ReportedElsewhere, RnnError, STOP_SIGNALS, type StopSignal } from "../errors.js";
 import { num } from "../io/format.js";
 import { BEST, LAST, type RunDir } from "../io/rundir.js";
 import { requireStdout, writeOut, type Io } from "../io/terminal.js";
+import { packageVersion } from "../io/version.js";
 import { prepareRun, runTraining, type Ending, type Setup } from "../train/run.js";
 import type { EpochRow, UpdateRow } from "../train/trainer.js";
 import { RunPlotter } from "./plot.js";
@@ -36,6 +38,13 @@ async function readConfig(file: string, sets: readonly Override[]): Promise<Reso
   for (const o of sets) raw = setDotted(raw ?? {}, o.key, o.value);
   return resolvePaths(validateConfig(raw, `${path.basename(file)} (with --set)`), file);
 }
+
+/** The files a run reads, compared across the ranks by content (their paths may differ). */
+const runFiles = (c: ResolvedConfig, o: TrainOptions): RunFile[] => [
+  { what: "data.train", file: c.data.train }, { what: "data.validation", file: c.data.validation },
+  { what: "model.init", file: c.model.init }, { what: "--resume", file: o.resume ?? null },
+];
+const LOCAL_KEYS = ["file", "data.train", "data.validation", "model.init", "output.dir"];
 
 /** Applies --seed and --out to the config (the checkpoint records what actually ran). */
 function withOverrides(c: ResolvedConfig, o: TrainOptions): ResolvedConfig {
@@ -126,10 +135,14 @@ export async function train(configPath: string, o: TrainOptions, io: Io): Promis
   let run: RunDir | null = null;
   try {
     // Every rank loads the same inputs; if any fails, all leave together (rank 0 says why).
-    const setup = await agree(comm, () => {
+    const { cfg, digest } = await agree(comm, async () => {
       if (o.json && lead) requireStdout(io); // --json into a closed stdout: refused before the run, not after it
-      return readConfig(configPath, o.set ?? []).then((cfg) => prepareRun(withOverrides(cfg, o), configPath, o, comm));
+      const c = withOverrides(await readConfig(configPath, o.set ?? []), o);
+      return { cfg: c, digest: comm.size > 1 ? await runDigest(packageVersion(), c, runFiles(c, o), LOCAL_KEYS) : null };
     });
+    // Ranks that read different configs, flags or files are refused on every rank, naming it.
+    if (digest !== null) requireAgreement(comm, digest, configPath);
+    const setup = await agree(comm, () => prepareRun(cfg, configPath, o, comm));
     run = setup.run;
     const t0 = performance.now();
     let end: Awaited<ReturnType<typeof loop>>;

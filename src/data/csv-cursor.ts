@@ -118,6 +118,25 @@ class SlowRows {
 }
 
 /**
+ * What a header with NUL bytes is, for its message: UTF-16 text (every other byte NUL), a
+ * Parquet or Arrow file under another name, else binary — described, never quoted.
+ */
+function binaryKind(h: string): string {
+  if (h.startsWith("PAR1")) return "the file holds NUL bytes: it is a Parquet file; name it .parquet to read it as one";
+  if (h.startsWith("ARROW1") || h.startsWith("\uFFFD\uFFFD\uFFFD\uFFFD")) return "the file holds NUL bytes: it is not CSV text (an Arrow IPC file? name it .arrow to read it as one)";
+  // UTF-16 of Latin text: one byte of every pair NUL, on the same side, the other not.
+  const pairs = Math.floor(Math.min(h.length, 200) / 2);
+  let even = 0, odd = 0;
+  for (let i = 0; i < pairs; i++) {
+    const a = h.charCodeAt(2 * i) === 0, b = h.charCodeAt(2 * i + 1) === 0;
+    if (a && !b) even++;
+    else if (b && !a) odd++;
+  }
+  if (pairs > 0 && Math.max(even, odd) >= 0.8 * pairs) return "the header holds NUL bytes: the file looks like UTF-16 text; save it as UTF-8";
+  return "the file holds NUL bytes: it is binary, not CSV text";
+}
+
+/**
  * A CSV read row by row without a JS object per row: `more()` loads the next chunk of the
  * input, `next()` moves to its next complete row, and the row's cells are read in place —
  * numbers straight from the bytes (quickDecimal), text only when asked for. The addon splits
@@ -175,15 +194,28 @@ export class CsvCursor implements RowView {
   static async open(input: Readable, file: string, scan: ScanRows | null = nativeScanRows()): Promise<CsvCursor> {
     const c = new CsvCursor(input, file, scan);
     let got = c.next();
-    while (!got && await c.more()) got = c.next();
+    while (!got && await c.more()) { c.refuseBinary(); got = c.next(); }
     if (!got) throw new InputError(`${file}: empty file: a header row is required`);
     const header = c.cells().map((h) => h.trim());
-    // UTF-16 (a spreadsheet's "Unicode text") decodes as UTF-8 into NULs around every character.
-    if (header.some((h) => h.includes("\u0000"))) {
-      throw new InputError(`${file}: line 1: the header holds NUL bytes: the file looks like UTF-16 text; save it as UTF-8`);
-    }
+    // UTF-16 (a spreadsheet's "Unicode text") decodes as UTF-8 into NULs around every character;
+    // a binary file (a Parquet or Arrow file by another name, a program) holds them anywhere.
+    if (header.some((h) => h.includes("\u0000"))) throw new InputError(`${file}: line 1: ${binaryKind(header.join(","))}`);
     c.header = header;
     return c;
+  }
+
+  /**
+   * Before the header is read: a header line with NUL bytes is binary or UTF-16 (the header's
+   * check names which), refused before any of it is parsed or quoted. UTF-16 with its byte-order
+   * mark is read as such.
+   */
+  private refuseBinary(): void {
+    if (this.line !== 0 || this.slow) return;
+    const head = this.buf.subarray(0, Math.min(this.buf.length, 4096));
+    if (head.length >= 2 && head[0] === 0xff && head[1] === 0xfe) return;
+    // The header line only: a NUL in a later row is that row's fault, named by its line.
+    const nul = head.indexOf(0), lf = head.indexOf(10);
+    if (nul >= 0 && (lf < 0 || nul < lf)) throw new InputError(`${this.file}: line 1: ${binaryKind(head.toString("latin1"))}`);
   }
 
   /** Loads more of the input; false once every row has been loaded (and moved past). */

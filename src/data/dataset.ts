@@ -116,7 +116,9 @@ function scaleOf(maxAbs: number): number {
  * column): the checkpoint could not hold them, and the column would train as noise.
  */
 export function computeNormalization(raws: readonly RawSequence[], plan: TargetPlan, file: string): Normalization {
-  const out: Record<string, ColumnStats> = {};
+  // No prototype: a column named `__proto__` is a key like any other (with {} its statistics were
+  // set as the prototype and never reached the checkpoint).
+  const out = Object.create(null) as Record<string, ColumnStats>;
   const stats = (name: string, get: (s: RawSequence) => Float64Array | null, col: number, width: number): ColumnStats => {
     const each = (f: (v: number) => void): void => {
       for (const s of raws) { const a = get(s); if (!a) continue; for (let i = col; i < a.length; i += width) if (!Number.isNaN(a[i])) f(a[i]); }

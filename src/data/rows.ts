@@ -11,6 +11,8 @@ export interface RowSource extends RowView {
   readonly file: string;
   readonly header: readonly string[];
   readonly width: number;
+  /** Why column c cannot be read (a Parquet/Arrow type rnn does not read), or null; absent for a CSV. */
+  unreadable?(c: number): string | null;
   more(): Promise<boolean>;
   next(): boolean;
   cells(): string[];

@@ -3,7 +3,7 @@ import type { Readable } from "node:stream";
 import { InputError } from "../errors.js";
 import { columnIndex, decimalValue, parseNumber, quoted } from "./csv.js";
 import { CsvCursor, type RowView } from "./csv-cursor.js";
-import { BYTES_PER_VALUE, checkDataMemory, estimateData } from "./estimate.js";
+import { checkDataMemory, estimateData } from "./estimate.js";
 import { ColumnCursor, formatOf } from "./columnar.js";
 import { openRows, type RowSource } from "./rows.js";
 import { MissingCells, NO_MISSING, type MissingSpec } from "./missing.js";
@@ -49,12 +49,18 @@ export class RowDecoder {
   /** A missing-value text that reads as a number ("-999") rules out the byte path. */
   private readonly quickOk: boolean;
 
-  constructor(readonly csv: { readonly file: string; readonly header: readonly string[] }, readonly spec: ColumnSpec) {
+  /** `csv.unreadable(c)` says why a column cannot be read (a Parquet/Arrow type), for the columns used. */
+  constructor(readonly csv: { readonly file: string; readonly header: readonly string[]; unreadable?(c: number): string | null }, readonly spec: ColumnSpec) {
     this.missing = new MissingCells(spec.missing ?? NO_MISSING);
     this.quickOk = !(spec.missing ?? NO_MISSING).values.some((v) => decimalValue(v) !== null);
-    this.inputIdx = spec.inputs.map((c) => columnIndex(csv, c, "input"));
-    this.targetIdx = (spec.targets ?? []).map((c) => columnIndex(csv, c, "target"));
-    this.seqIdx = spec.sequenceColumn === null ? -1 : columnIndex(csv, spec.sequenceColumn, "sequence");
+    const used = (c: string, role: string): number => {
+      const i = columnIndex(csv, c, role), why = csv.unreadable?.(i) ?? null;
+      if (why !== null) throw new InputError(`${csv.file}: ${role} column ${quoted(c, 40)}: ${why}`);
+      return i;
+    };
+    this.inputIdx = spec.inputs.map((c) => used(c, "input"));
+    this.targetIdx = (spec.targets ?? []).map((c) => used(c, "target"));
+    this.seqIdx = spec.sequenceColumn === null ? -1 : used(spec.sequenceColumn, "sequence");
   }
 
   /** The sequence id of a row (null without a sequence column); throws if an id reappears. */
@@ -233,8 +239,6 @@ export async function readSequencesFile(file: string, spec: ColumnSpec): Promise
     checkDataMemory(file, estimateData(file, values, classification));
     return readSequences(openFile(file), file, spec);
   }
-  // Parquet and Arrow: the row count is known once the file is open, before any value is decoded.
-  const cur = await ColumnCursor.open(file, format);
-  checkDataMemory(file, { rows: cur.rows, values, bytes: cur.rows * values * BYTES_PER_VALUE });
-  return readRows(cur, spec);
+  // Parquet and Arrow: checked from the row count the file claims, before any value is decoded.
+  return readRows(await ColumnCursor.open(file, format, values), spec);
 }

@@ -13,7 +13,7 @@ import type { Normalization } from "../data/dataset.js";
 import type { FillValues } from "../data/missing.js";
 import { InputError } from "../errors.js";
 import { writeFileAtomic } from "./atomic.js";
-import { dataChecksum, dataSection, decodeSafetensors, encodeSafetensors, type StTensor } from "./safetensors.js";
+import { dataChecksum, dataSection, decodeSafetensors, encodeSafetensors, headerChecksum, type StTensor } from "./safetensors.js";
 
 export const FORMAT = "rnn-checkpoint/1";
 
@@ -263,8 +263,10 @@ export function loadCheckpoint(file: string): Checkpoint {
   }
   const st = decodeSafetensors(bytes, file);
   const m = st.metadata;
-  // Our checkpoints carry a checksum of their tensor bytes: a flipped bit must not load as other
-  // numbers. One written by PyTorch has none and loads as it is.
+  // Our checkpoints carry a checksum of their tensor bytes and one of their header's meaning
+  // (metadata values and tensor table, checked last, after the checks that name a fault more
+  // exactly): a flipped bit must not load as other numbers. One written by PyTorch has neither
+  // and loads as it is; one written before header_checksum, without it.
   if (m.checksum !== undefined && m.checksum !== dataChecksum(dataSection(bytes))) {
     throw new InputError(`${file}: the tensor data does not match __metadata__.checksum: the file is damaged or was edited`);
   }
@@ -374,11 +376,14 @@ export function loadCheckpoint(file: string): Checkpoint {
       throw new InputError(`${file}: __metadata__.best_val_loss must be a finite number, got ${JSON.stringify(m.best_val_loss)}`);
     }
   }
+  const epoch = nonNegInt(file, "epoch", m.epoch), step = nonNegInt(file, "step", m.step);
+  const schedule = parseSchedule(file, m.schedule), earlyStopping = parseEarlyStopping(file, m.early_stopping);
+  if (m.header_checksum !== undefined && m.header_checksum !== headerChecksum(m, st.table, "header_checksum")) {
+    throw new InputError(`${file}: the header (metadata or tensor table) does not match __metadata__.header_checksum: the file is damaged or was edited`);
+  }
   return {
     file, config, shape, dtype: dtype ?? "float32", params, normalization: config.data.normalize ? normalization as Normalization : null, fill,
-    classes: classList, vocab, epoch: nonNegInt(file, "epoch", m.epoch), step: nonNegInt(file, "step", m.step),
-    optimizer, position, carry, bestValLoss,
-    schedule: parseSchedule(file, m.schedule), earlyStopping: parseEarlyStopping(file, m.early_stopping),
+    classes: classList, vocab, epoch, step, optimizer, position, carry, bestValLoss, schedule, earlyStopping,
   };
 }
 

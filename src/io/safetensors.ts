@@ -13,7 +13,12 @@ export interface StTensor {
 export interface Safetensors {
   readonly metadata: Readonly<Record<string, string>>;
   readonly tensors: ReadonlyMap<string, StTensor>;
+  /** The header's tensor table as read: name, dtype, shape and data_offsets of each tensor. */
+  readonly table: readonly TableEntry[];
 }
+
+/** One tensor's description in a header. */
+export interface TableEntry { readonly name: string; readonly dtype: StDType; readonly shape: readonly number[]; readonly begin: number; readonly end: number }
 
 const ITEM: Record<StDType, number> = { F32: 4, F64: 8 };
 const KNOWN = new Set(["BOOL", "U8", "I8", "U16", "I16", "U32", "I32", "U64", "I64", "F16", "BF16", "F32", "F64", "F8_E4M3", "F8_E5M2"]);
@@ -25,6 +30,18 @@ export function dataChecksum(data: Uint8Array): string {
   return `sha256:${createHash("sha256").update(data).digest("hex")}`;
 }
 
+/**
+ * The checksum of a header's meaning, "sha256:<hex>": its metadata values (all but `exclude`,
+ * the key it is stored under) and its tensor table, each sorted by name — not its bytes, so
+ * white space and key order do not count.
+ */
+export function headerChecksum(metadata: Readonly<Record<string, string>>, table: readonly TableEntry[], exclude: string): string {
+  const meta = Object.keys(metadata).filter((k) => k !== exclude).sort().map((k) => [k, metadata[k]]);
+  const tensors = [...table].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((t) => [t.name, t.dtype, t.shape, [t.begin, t.end]]);
+  return `sha256:${createHash("sha256").update(JSON.stringify({ metadata: meta, tensors })).digest("hex")}`;
+}
+
 /** The raw tensor bytes of a safetensors buffer (after its header); call after decoding it. */
 export function dataSection(buf: Buffer): Buffer {
   return buf.subarray(8 + Number(buf.readBigUInt64LE(0)));
@@ -33,15 +50,17 @@ export function dataSection(buf: Buffer): Buffer {
 /**
  * Encodes tensors as safetensors: 8-byte little-endian header length, a JSON header
  * (padded with spaces to a multiple of 8), then the raw little-endian tensor bytes back to back.
- * With `checksumKey`, the metadata also holds dataChecksum() of those bytes under that key.
+ * With `checksumKey`, the metadata also holds dataChecksum() of those bytes under that key, and
+ * headerChecksum() of the rest of the header under `header_<checksumKey>`.
  */
 export function encodeSafetensors(tensors: readonly (readonly [string, StTensor])[],
   metadata: Readonly<Record<string, string>>, checksumKey?: string): Buffer {
-  const entries: Record<string, unknown> = {};
+  const entries: Record<string, unknown> = {}, table: TableEntry[] = [];
   let off = 0;
   for (const [name, t] of tensors) {
     const bytes = t.data.length * ITEM[t.dtype];
     entries[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [off, off + bytes] };
+    table.push({ name, dtype: t.dtype, shape: t.shape, begin: off, end: off + bytes });
     off += bytes;
   }
   const data = Buffer.alloc(off);
@@ -51,7 +70,11 @@ export function encodeSafetensors(tensors: readonly (readonly [string, StTensor]
       if (t.dtype === "F32") { data.writeFloatLE(t.data[i], p); p += 4; } else { data.writeDoubleLE(t.data[i], p); p += 8; }
     }
   }
-  const meta = checksumKey ? { ...metadata, [checksumKey]: dataChecksum(data) } : metadata;
+  let meta = metadata;
+  if (checksumKey) {
+    const withData = { ...metadata, [checksumKey]: dataChecksum(data) }, key = `header_${checksumKey}`;
+    meta = { ...withData, [key]: headerChecksum(withData, table, key) };
+  }
   let json = JSON.stringify({ __metadata__: meta, ...entries });
   json += " ".repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
   const head = Buffer.alloc(8);
@@ -130,5 +153,5 @@ export function decodeSafetensors(buf: Buffer, file: string): Safetensors {
     }
     tensors.set(name, { dtype, shape, data });
   }
-  return { metadata, tensors };
+  return { metadata, tensors, table: entries.map(({ name, dtype, shape, begin, end }) => ({ name, dtype, shape, begin, end })) };
 }

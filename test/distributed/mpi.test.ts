@@ -16,7 +16,7 @@ import { decodeSafetensors } from "../../src/io/safetensors.js";
 import { BIN, rnn, rnnAsync, tempDir } from "../helpers/cli.js";
 import { closeTo } from "../helpers/compare.js";
 import { casesIn, checkGoldenCase, GOLDEN_HEADS, goldenCases } from "../helpers/golden.js";
-import { mpiSkipReason, rankPids, rnnMpi, rnnMpiAsync } from "../helpers/mpi.js";
+import { mpirunArgs, mpiSkipReason, rankPids, rnnMpi, rnnMpiAsync } from "../helpers/mpi.js";
 
 if (mpiSkipReason) {
   if (process.env.CI) throw new Error(`MPI tests cannot run in CI: ${mpiSkipReason} (.ci/run installs it)`);
@@ -193,6 +193,62 @@ mpi("mpirun -np N rnn train: the model one process trains", () => {
     expect(r.stderr.split("\n").filter((l) => l.startsWith("rnn:"))).toHaveLength(1);
     expect(r.stderr).toContain("already holds a checkpoint");
     expect(readFileSync(path.join(dir, "run/last.safetensors")).equals(before)).toBe(true);
+  });
+});
+
+/** `mpirun` with one rank per argument list (MPMD: `-np 1 rnn … : -np 1 rnn …`), waited for. */
+function rnnMpmd(cwd: string, ...ranks: (readonly string[])[]): { code: number | null; stderr: string; stdout: string } {
+  const args = mpirunArgs(1).slice(0, -2);
+  ranks.forEach((a, i) => args.push(...(i > 0 ? [":"] : []), "-np", "1", process.execPath, BIN, ...a));
+  const r = spawnSync("mpirun", args, { cwd, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" }, timeout: 120_000 });
+  return { code: r.status, stderr: r.stderr, stdout: r.stdout };
+}
+
+mpi("ranks that read different configs, flags or files (issue 24, items 5 and 12)", () => {
+  const base = "elman-float32";
+  /** Exit 2 on every rank, one line from rank 0 naming the difference, no MPI error, nothing trained. */
+  const refused = (r: { code: number | null; stderr: string }, dir: string, what: RegExp): void => {
+    expect(r.code, r.stderr).toBe(2);
+    const ours = r.stderr.split("\n").filter((l) => l.startsWith("rnn:"));
+    expect(ours, r.stderr).toHaveLength(1);
+    expect(ours[0]).toMatch(/^rnn: .*c\.yaml: the 2 ranks do not read the same run: /);
+    expect(ours[0]).toMatch(what);
+    expect(r.stderr).not.toMatch(/MPI_ERR|MPI_ABORT/);
+    expect(existsSync(path.join(dir, "run/last.safetensors"))).toBe(false);
+  };
+
+  it("another epoch count on one rank (was: rank 0 done, rank 1 waiting forever)", () => {
+    const dir = setUp(base);
+    refused(rnnMpmd(dir, ["train", "c.yaml"], ["train", "c.yaml", "--set", "training.epochs=5"]), dir, /config key training\.epochs differs \(rank 0 has training\.epochs \d+\)/);
+  });
+
+  it("another --seed on one rank (was: a mixed model, exit 0)", () => {
+    const dir = setUp(base);
+    refused(rnnMpmd(dir, ["train", "c.yaml"], ["train", "c.yaml", "--seed", "99"]), dir, /config key seed differs/);
+  });
+
+  it("another hidden size on one rank (was: MPI_ERR_TRUNCATE, exit 1)", () => {
+    const dir = setUp(base);
+    writeFileSync(path.join(dir, "c2.yaml"), CASES[base].config.replace("hiddenSize: 8", "hiddenSize: 9"));
+    refused(rnnMpmd(dir, ["train", "c.yaml"], ["train", "c2.yaml"]), dir, /config key model\.hiddenSize differs/);
+  });
+
+  it("another data file of another size, or of the same size, on one rank (was: a mixed model, exit 0)", () => {
+    const dir = setUp(base);
+    const data = CASES[base].data;
+    writeFileSync(path.join(dir, "e.csv"), data + data.split("\n").slice(-3).join("\n"));
+    writeFileSync(path.join(dir, "f.csv"), data.replace(",0.", ",1."));
+    writeFileSync(path.join(dir, "ce.yaml"), CASES[base].config.replace("train: d.csv", "train: e.csv"));
+    writeFileSync(path.join(dir, "cf.yaml"), CASES[base].config.replace("train: d.csv", "train: f.csv"));
+    refused(rnnMpmd(dir, ["train", "c.yaml"], ["train", "ce.yaml"]), dir, /data\.train .*d\.csv differs: \d+ to \d+ bytes/);
+    refused(rnnMpmd(dir, ["train", "c.yaml"], ["train", "cf.yaml"]), dir, /data\.train .*d\.csv differs in content \(\d+ bytes on every rank\)/);
+  });
+
+  it("the same run on both ranks still trains (the check costs one all-reduce)", () => {
+    const dir = setUp(base);
+    const r = rnnMpmd(dir, ["train", "c.yaml", "--quiet"], ["train", "c.yaml", "--quiet"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(path.join(dir, "run/last.safetensors"))).toBe(true);
   });
 });
 

@@ -110,7 +110,7 @@ describe.concurrent("CSV: rejected through train, eval --data and predict (stdin
     expectRejected(await run(["eval", setup.ckpt, "--data", "sub"], dir), { file: "sub", where: /cannot read: EISDIR/ });
     expectRejected(await run(["predict", setup.ckpt, "--data", "nope.csv"], dir), { file: "nope.csv", where: /cannot read: ENOENT/ });
     const z = await cli(["train", "z.yaml"], { cwd: dir, timeoutMs: BOUND_MS, measure: true });
-    expectRejected(z, { file: "/dev/zero", where: /line 1: Max Record Size/ });
+    expectRejected(z, { file: "/dev/zero", where: /line 1: the file holds NUL bytes: it is binary, not CSV text/ });
     if (z.peakKb !== null) expect(z.peakKb).toBeLessThan(MAX_REFUSAL_RSS_KB);
   });
 });
@@ -293,6 +293,9 @@ const poke = (p: StParts, name: string, v: number): StParts => {
   return p;
 };
 
+/** The text with the lowest bit of its last digit flipped ("0.25" → "0.24"): a one-bit fault in the header. */
+const flipDigit = (t: string): string => { const i = t.search(/\d(?=\D*$)/); return t.slice(0, i) + String.fromCharCode(t.charCodeAt(i) ^ 1) + t.slice(i + 1); };
+
 /** Bad checkpoints, made from the set-up's good one, and what the message must name. */
 const badCheckpoints: { name: string; make: Mutate; where: RegExp; measure?: boolean }[] = [
   { name: "empty file", make: () => Buffer.alloc(0), where: /0 bytes is too short/ },
@@ -338,6 +341,13 @@ const badCheckpoints: { name: string; make: Mutate; where: RegExp; measure?: boo
   { name: "normalization a number", make: (p) => { meta(p).normalization = "5"; return p; }, where: /normalization has no valid mean\/std/ },
   { name: "NaN weight", make: (p) => poke(p, "rnn.weight_hh_l0", NaN), where: /tensor rnn\.weight_hh_l0\[0\] is NaN/ },
   { name: "one bit of a weight flipped, checksum kept", make: (p) => { p.data[desc(p, "head.weight").data_offsets[0]] ^= 1; return p; }, where: /the tensor data does not match __metadata__\.checksum: the file is damaged or was edited/ },
+  { name: "one bit of a normalisation digit flipped, checksums kept (was: accepted, every output shifted)", make: (p) => { meta(p).normalization = flipDigit(meta(p).normalization as string); return p; }, where: /the header \(metadata or tensor table\) does not match __metadata__\.header_checksum: the file is damaged or was edited/ },
+  { name: "one bit of the epoch flipped, checksums kept", make: (p) => { meta(p).epoch = flipDigit(meta(p).epoch as string); return p; }, where: /does not match __metadata__\.header_checksum/ },
+  { name: "a tensor's place in the table changed, checksums kept", make: (p) => {
+    const a = desc(p, "rnn.bias_ih_l0"), b = desc(p, "rnn.bias_hh_l0");
+    [a.data_offsets, b.data_offsets] = [b.data_offsets, a.data_offsets];
+    return p;
+  }, where: /does not match __metadata__\.header_checksum/ },
   { name: "infinite weight", make: (p) => poke(p, "head.weight", -Infinity), where: /tensor head\.weight\[0\] is -Infinity/ },
   { name: "infinite optimizer state", make: (p) => poke(p, "optim.exp_avg_sq.head.bias", Infinity), where: /tensor optim\.exp_avg_sq\.head\.bias\[0\] is Infinity/ },
   { name: "optimizer metadata with negative steps", make: (p) => { meta(p).optimizer = '{"name":"adam","steps":-1}'; return p; }, where: /__metadata__\.optimizer must be/ },

@@ -98,6 +98,7 @@ describe("data paths a checkpoint names (item 10): no disclosure, no hang", () =
     const cfg = JSON.parse(meta.config) as { data: { train: string; validation: string | null } };
     cfg.data.train = dataPath;
     meta.config = JSON.stringify(cfg);
+    delete meta.header_checksum; // as a crafted file has none (else the edit itself is refused)
     const crafted = path.join(dir, "crafted.safetensors");
     writeFileSync(crafted, joinSafetensors(p.header, p.data));
     return { dir, crafted };
