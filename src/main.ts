@@ -213,7 +213,13 @@ export function buildProgram(io: Io, setCode: (code: number) => void, debug = fa
     .option("--predict", "measure inference instead: predict rows/s, batch 1 streaming and batched, beside onnxruntime on the exported model")
     .option("--json", "print the results as one JSON object on stdout")
     .option("--data <files>", "instead: time reading these data files (comma-separated) into memory, rows/s and bytes per cell")
-    .action(async (opts: import("./commands/bench.js").BenchOptions & { data?: string }) => {
+    .option("--text", "instead: train the text protocol (embedding 64, LSTM 2×256, vocabulary 65, batch 32, TBPTT 64, Adam) beside PyTorch's CPU training of it (/usr/bin/python3 with torch)")
+    .action(async (opts: import("./commands/bench.js").BenchOptions & { data?: string; text?: boolean }) => {
+      if (opts.text) {
+        const { benchText } = await import("./commands/bench-text.js");
+        setCode(await benchText({ seconds: opts.seconds, rounds: opts.rounds, backend: opts.backend, threads: opts.threads, json: opts.json }, io));
+        return;
+      }
       if (opts.data !== undefined) {
         const { benchData } = await import("./commands/bench-data.js");
         setCode(await benchData({ data: opts.data, rounds: opts.rounds, json: opts.json }, io));

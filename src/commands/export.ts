@@ -47,13 +47,13 @@ async function verificationData(ckFile: string, m: LoadedModel, data: string | u
 export async function exportCommand(ckFile: string, o: ExportOptions, io: Io): Promise<number> {
   if (!/\.onnx$/i.test(o.onnx)) throw new InputError(`--onnx ${o.onnx}: the file name must end in .onnx`);
   const m = loadModel(ckFile);
-  if (m.ck.vocab) throw new InputError(`${ckFile}: a text model (data.text): export --onnx does not write text models yet; use rnn eval and rnn sample`);
+  if (m.ck.vocab && o.verify) throw new InputError(`${ckFile}: a text model (data.text): --verify compares CSV predictions; export it without --verify`);
   const { ck } = m, s = ck.shape;
   const bytes = encodeModel(buildOnnxModel(ck, packageVersion(), o.stateInputs ?? "optional"));
   writeFileAtomic(o.onnx, bytes);
   const out = ck.config.task === "regression" ? `y [batch, time, ${s.outputSize}]` : `p [batch, time, ${s.outputSize}] (softmax)`;
   io.stderr.write(`wrote ${o.onnx} (${(bytes.length / 1024).toFixed(1)} KiB, opset ${OPSET}): ${s.layers}-layer ${s.cell} H ${s.hiddenSize}; `
-    + `x [batch, time, ${s.inputSize - (s.categorical?.length ?? 0)}]${ck.normalization ? " (raw: normalised inside)" : ""}${s.categorical?.length ? `, c [batch, time, ${s.categorical.length}] (int64 category indices)` : ""}, h0${s.cell === "lstm" ? ", c0" : ""} ${o.stateInputs === "required" ? "required" : "optional"} → ${out}, hn${s.cell === "lstm" ? ", cn" : ""}\n`);
+    + `${ck.vocab ? `tokens int64 [batch, time] (vocabulary ${ck.vocab.length})` : `x [batch, time, ${s.inputSize - (s.categorical?.length ?? 0)}]`}${ck.normalization ? " (raw: normalised inside)" : ""}${s.categorical?.length ? `, c [batch, time, ${s.categorical.length}] (int64 category indices)` : ""}, h0${s.cell === "lstm" ? ", c0" : ""} ${o.stateInputs === "required" ? "required" : "optional"} → ${out}, hn${s.cell === "lstm" ? ", cn" : ""}\n`);
   if (!o.verify) return 0;
 
   const ort = await loadOrt();

@@ -72,8 +72,8 @@ export class GraphBuilder {
     return name;
   }
 
-  /** An int64 graph input (indices: SPEC §11's categorical input `c`). */
-  inputInt64(name: string, dims: readonly Dim[], doc: string): string {
+  /** An int64 graph input (token ids). */
+  int64Input(name: string, dims: readonly Dim[], doc: string): string {
     this.inputs.push(valueInfo(name, dims, doc, INT64));
     return name;
   }

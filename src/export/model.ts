@@ -14,8 +14,8 @@ export type StateInputs = "optional" | "required";
 
 /** What an export reads: a checkpoint, or a model made in memory (rnn bench --predict). */
 export type ExportSource = Pick<Checkpoint, "shape" | "params" | "normalization" | "classes" | "epoch" | "step">
-  & { readonly categories?: Checkpoint["categories"] }
-  & { readonly config: Pick<Config, "task"> & { readonly data: Pick<Config["data"], "inputs" | "targets" | "sequenceColumn"> & Partial<Pick<Config["data"], "categorical">>; readonly model: Pick<Config["model"], "likelihood" | "quantiles"> } };
+  & { readonly categories?: Checkpoint["categories"]; readonly vocab?: readonly string[] | null }
+  & { readonly config: Pick<Config, "task"> & { readonly data: Pick<Config["data"], "inputs" | "targets" | "sequenceColumn"> & Partial<Pick<Config["data"], "categorical" | "tokens">>; readonly model: Pick<Config["model"], "likelihood" | "quantiles"> } };
 
 /**
  * SPEC §11: layer 0's input [x ; embed_0(c[…, 0]) ; …] from the normalised x [batch, time, I] and
@@ -54,6 +54,7 @@ function parameterNodes(g: GraphBuilder, a: string, forms: readonly ParamForm[],
  *
  *   x [batch, time, I] ─ (x − mean) / std ─ (with categorical inputs, SPEC §11: Concat with each
  *     column of c [batch, time, C] gathered from its table) ─ Transpose → [time, batch, I']
+ *     (a text model, SPEC §12: tokens int64 [batch, time] ─ Gather(encoder.weight) → [batch, time, E])
  *     ─ layer 0 … layer L−1 (one ONNX RNN/LSTM/GRU each, layout 0, initial state from h0/c0)
  *     ─ head: MatMul W_outᵀ + b_out ─ Transpose → [batch, time, O]
  *     → y (regression, original units) or p = Softmax(·) (classification)
@@ -88,15 +89,22 @@ export function buildOnnxModel(ck: ExportSource, producerVersion: string, stateI
     return t;
   };
 
-  const x = g.input("x", ["batch", "time", I], `raw inputs, last axis: ${cfg.data.inputs.join(", ")} (original units)`);
+  const vocab = ck.vocab ?? null;
+  const x = vocab
+    ? g.int64Input("tokens", ["batch", "time"], `token ids: index into the vocabulary (metadata "vocab", ${vocab.length} tokens)`)
+    : g.input("x", ["batch", "time", I], `raw inputs, last axis: ${cfg.data.inputs.join(", ")} (original units)`);
   const catColumns = (cfg.data.categorical ?? []).map((k) => k.column);
-  const c = C > 0 ? g.inputInt64("c", ["batch", "time", C], `category indices, last axis: ${catColumns.join(", ")} (k + 1 for entry k of metadata categories[column]; 0 for a category training never saw, or a missing cell)`) : null;
+  const c = C > 0 ? g.int64Input("c", ["batch", "time", C], `category indices, last axis: ${catColumns.join(", ")} (k + 1 for entry k of metadata categories[column]; 0 for a category training never saw, or a missing cell)`) : null;
   const zeros = stateInputs === "optional" ? { dims: [L, 1, H], data: new Float32Array(L * H) } : undefined;
   const h0 = g.input("h0", [L, "state_batch", H], "each layer's hidden state before the first step: hn of the previous call, or zeros [L, 1, H] to start a sequence (a batch of 1 is broadcast)", zeros);
   const c0 = isLstm ? g.input("c0", [L, "state_batch", H], "each LSTM layer's cell state before the first step: cn of the previous call, or zeros [L, 1, H]", zeros) : null;
 
   // Normalisation of the inputs, when the checkpoint has it.
   let inp = x;
+  if (shape.embedding) {
+    const E = shape.embedding.size;
+    [inp] = g.node("Gather", [g.floats("encoder_weight", [shape.embedding.vocab, E], Float32Array.from(param("encoder.weight"))), x], 1, { axis: { int: 0 } });
+  }
   if (ck.normalization) {
     const stats = cfg.data.inputs.map((c) => ck.normalization![c]);
     const mean = g.floats("input_mean", [I], Float32Array.from(stats, (s) => s.mean));
@@ -125,7 +133,7 @@ export function buildOnnxModel(ck: ExportSource, producerVersion: string, stateI
   if (oc.attrs.linear_before_reset !== undefined) attrs.linear_before_reset = { int: oc.attrs.linear_before_reset };
   const hn: string[] = [], cn: string[] = [];
   for (let k = 0; k < L; k++) {
-    const inK = k === 0 ? I0 : H;
+    const inK = k > 0 ? H : shape.embedding ? shape.embedding.size : I0;
     const W = new Float32Array(G * H * inK), R = new Float32Array(G * H * H);
     permuteBlocks(param(`rnn.weight_ih_l${k}`), H, inK, oc.blocks, W);
     permuteBlocks(param(`rnn.weight_hh_l${k}`), H, H, oc.blocks, R);
@@ -173,7 +181,8 @@ export function buildOnnxModel(ck: ExportSource, producerVersion: string, stateI
   } else {
     g.node("Transpose", [out], [name], { perm: { ints: [1, 0, 2] } });
   }
-  g.output(name, ["batch", "time", O], classification
+  g.output(name, ["batch", "time", O], vocab ? "softmax probabilities of the next token, last axis: the vocabulary (metadata \"vocab\")"
+    : classification
     ? `softmax probabilities, last axis: classes ${ck.classes!.join(", ")}`
     : `predictions in original units, last axis: ${head!.predictColumns(cfg.data.targets).join(", ")}`);
   g.output("hn", [L, "batch", H], "each layer's hidden state after the last step (feed back as h0 to continue)");
@@ -184,7 +193,7 @@ export function buildOnnxModel(ck: ExportSource, producerVersion: string, stateI
     inputs: JSON.stringify(cfg.data.inputs),
     targets: JSON.stringify(cfg.data.targets),
     ...(ck.classes ? { classes: JSON.stringify(ck.classes) } : {}),
-    ...(C > 0 ? { categorical: JSON.stringify(catColumns), categories: JSON.stringify(ck.categories ?? {}) } : {}),
+    ...(vocab ? { vocab: JSON.stringify(vocab), tokens: cfg.data.tokens ?? "char" } : {}),
     ...(cfg.data.sequenceColumn !== null ? { sequence_column: cfg.data.sequenceColumn } : {}),
     cell: shape.cell, layers: String(L), hidden_size: String(H),
     ...(ck.normalization ? { normalization: JSON.stringify(ck.normalization) } : {}),
