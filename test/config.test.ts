@@ -67,7 +67,7 @@ describe("config validation", () => {
       training: { epochs: 10, batchSize: 16, shuffle: true, dtype: "float32", bptt: null,
         optimizer: { name: "adam", lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }, clip: null,
         schedule: null, earlyStopping: null },
-      output: { dir: null },
+      output: { dir: null, tensorboard: false },
     });
   });
 

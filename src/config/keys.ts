@@ -46,4 +46,5 @@ export const KEY_DOCS: Readonly<Record<string, string>> = {
   "training.earlyStopping.patience": "Epochs in a row without improvement before training stops.",
   "training.earlyStopping.minDelta": "How much val_loss must fall below the best to count as an improvement.",
   "output.dir": "The run directory (default `runs/<config file name>`); `--out` overrides.",
+  "output.tensorboard": "SPEC §14: also write TensorBoard event files (every updates.csv and epochs.csv value as a scalar) into the run directory; `--tensorboard` sets it.",
 };

@@ -204,6 +204,7 @@ export const configSchema = z.strictObject({
   })),
   output: z.strictObject({
     dir: filePath.nullable().default(null),
+    tensorboard: z.boolean().default(false),
   }).prefault({}),
 }).transform((c) => (c.data.text === null ? c : {
   // A text model (SPEC §12) is a classifier of the next token at every step.

@@ -109,7 +109,7 @@ export async function prepareRun(cfg: ResolvedConfig, configPath: string, o: Run
     ? { epoch: resume.position ? resume.position.epoch - 1 : resume.epoch, step: resume.step, position: resume.position, carry: resume.carry }
     : { epoch: 0, step: 0, position: null, carry: null };
   const columns = hasValidation(data) ? valColumns(targetShapeOf(cfg, shape.outputSize)) : [];
-  const run = lead ? RunDir.open(cfg.output.dir, resume ? start : null, o.force === true, columns) : null;
+  const run = lead ? RunDir.open(cfg.output.dir, resume ? start : null, o.force === true, columns, cfg.output.tensorboard) : null;
   return { cfg, data, shape, net, opt, resume, start, run };
 }
 
