@@ -194,6 +194,7 @@ export function buildOnnxModel(ck: ExportSource, producerVersion: string, stateI
     targets: JSON.stringify(cfg.data.targets),
     ...(ck.classes ? { classes: JSON.stringify(ck.classes) } : {}),
     ...(vocab ? { vocab: JSON.stringify(vocab), tokens: cfg.data.tokens ?? "char" } : {}),
+    ...(C > 0 ? { categorical: JSON.stringify(catColumns), categories: JSON.stringify(ck.categories ?? {}) } : {}),
     ...(cfg.data.sequenceColumn !== null ? { sequence_column: cfg.data.sequenceColumn } : {}),
     cell: shape.cell, layers: String(L), hidden_size: String(H),
     ...(ck.normalization ? { normalization: JSON.stringify(ck.normalization) } : {}),
