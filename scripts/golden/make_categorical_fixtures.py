@@ -39,6 +39,7 @@ import torch
 import torch.nn as nn
 import yaml
 
+import make_train_fixtures as mt  # the §1 reference's TBPTT schedule
 from common import (CKPT_FORMAT, REPO, csv_text, fresh_dir, max_rel, num, read_csv, require, run_generator,
                     torch_modules, write_safetensors, write_text)
 
@@ -158,13 +159,8 @@ def batch_of(seqs, idx):
 
 
 def windows(T, bptt):
-    k1, k2 = (bptt["stride"], bptt["truncate"]) if bptt else (T, T)
-    out, prev = [], 0
-    while prev < T:
-        end = min(prev + k1, T)
-        out.append((max(0, end - k2), prev, end))
-        prev = end
-    return out
+    """SPEC §1's TBPTT passes (start, loss start, end): make_train_fixtures' schedule."""
+    return mt.windows(T, bptt["truncate"], bptt["stride"]) if bptt else mt.windows(T, None, None)
 
 
 def np_forward(W, cfg, tables, x, k, st0):
