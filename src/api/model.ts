@@ -276,5 +276,7 @@ class LoadedModel implements Model {
 /** Loads a checkpoint (ours or a PyTorch-written one with our metadata) for in-process predictions. */
 export function loadModel(file: string): Model {
   const { ck, net } = loadCheckpointModel(file);
+  // The library's rows are numeric inputs: a text model (SPEC §12) is eval's and sample's.
+  if (ck.vocab) throw new InputError(`${file}: a text model (data.text): the library predicts from numeric rows; use rnn eval and rnn sample`);
   return new LoadedModel(net, ck.config, ck.classes, ck.normalization, ck.fill, file, ck.categories);
 }

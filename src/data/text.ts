@@ -66,7 +66,7 @@ export function decodeCodePoints(bytes: Uint8Array, file: string): Int32Array {
     out[n++] = cp;
     i += need + 1;
   }
-  return out.slice(0, n);
+  return out.subarray(0, n); // a view: no second copy of a large text
 }
 
 /** Python's str.isspace() for one UTF-16 unit (every such character is in the BMP): what str.split() splits on. */
@@ -164,7 +164,7 @@ export function tokenize(bytes: Uint8Array, kind: TokenKind, file: string, vocab
     const index = new Int32Array(0x110000).fill(-1);
     const types: string[] = [];
     if (vocab) vocab.forEach((t, i) => { const cp = t.codePointAt(0) ?? 0; if (t.length === String.fromCodePoint(cp).length) index[cp] = i; });
-    const ids = new Int32Array(cps.length);
+    const ids = cps; // renumbered in place: a text is held as 4 bytes a character once
     for (let i = 0; i < cps.length; i++) {
       const cp = cps[i];
       let id = index[cp];
