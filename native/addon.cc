@@ -15,6 +15,9 @@
 napi_value FormatRows(napi_env env, napi_callback_info info);
 // native/csv.cc
 napi_value ScanRows(napi_env env, napi_callback_info info);
+// native/embedding.cc
+napi_value GatherRows(napi_env env, napi_callback_info info);
+napi_value ScatterAddRows(napi_env env, napi_callback_info info);
 
 namespace {
 
@@ -476,6 +479,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"addRows", nullptr, AddRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumRows", nullptr, SumRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"mulMask", nullptr, MulMask, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gatherRows", nullptr, GatherRows, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"scatterAddRows", nullptr, ScatterAddRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lstmForward", nullptr, LstmForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lstmBackward", nullptr, LstmBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gruForward", nullptr, GruForward, nullptr, nullptr, nullptr, napi_default, nullptr},

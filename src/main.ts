@@ -21,6 +21,15 @@ function positiveIntArg(name: string, max: number) {
   };
 }
 
+/** A number flag ≥ 0 (--temperature). */
+function nonNegativeNumberArg(name: string) {
+  return (v: string): number => {
+    const n = /^\s*$/.test(v) ? NaN : Number(v);
+    if (!(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number ≥ 0, got ${JSON.stringify(v)}.`);
+    return n;
+  };
+}
+
 /** --quantiles 0.1,0.5,0.9: numbers in [0, 1], strictly increasing. */
 function quantileList(v: string): number[] {
   const qs = v.split(",").map((s) => s.trim());
@@ -157,6 +166,20 @@ export function buildProgram(io: Io, setCode: (code: number) => void, debug = fa
       setCode(await backtest(ckpt, opts, io));
     });
 
+  program.command("sample")
+    .description("write text from a language model (data.text): the prime fed in, then token after token on stdout (streamed)")
+    .argument("<checkpoint>", "a .safetensors checkpoint of a data.text model")
+    .option("--prime <text>", "text to start from (default: token 0); not printed")
+    .option("--length <n>", "tokens to generate (default 500)", intArg("--length", 1_000_000_000))
+    .option("--temperature <t>", "0: the most likely token; else softmax(logits / t) (default 1)", nonNegativeNumberArg("--temperature"))
+    .option("--top-k <k>", "draw from the k most likely tokens only", positiveIntArg("--top-k", 1_000_000_000))
+    .option("--seed <n>", "the generator's seed (default the checkpoint's seed)", intArg("--seed", 2 ** 32 - 1))
+    .option("--probs", "print the next token's distribution after the prime (CSV token,p) instead")
+    .action(async (ckpt: string, opts: import("./commands/sample.js").SampleOptions) => {
+      const { sample } = await import("./commands/sample.js");
+      setCode(await sample(ckpt, opts, io));
+    });
+
   program.command("export")
     .description("write a checkpoint as an ONNX model (raw inputs in, what predict prints out; state in and out)")
     .argument("<checkpoint>", "a .safetensors checkpoint")
@@ -191,7 +214,13 @@ export function buildProgram(io: Io, setCode: (code: number) => void, debug = fa
     .option("--predict", "measure inference instead: predict rows/s, batch 1 streaming and batched, beside onnxruntime on the exported model")
     .option("--json", "print the results as one JSON object on stdout")
     .option("--data <files>", "instead: time reading these data files (comma-separated) into memory, rows/s and bytes per cell")
-    .action(async (opts: import("./commands/bench.js").BenchOptions & { data?: string }) => {
+    .option("--text", "instead: train the text protocol (embedding 64, LSTM 2×256, vocabulary 65, batch 32, TBPTT 64, Adam) beside PyTorch's CPU training of it (/usr/bin/python3 with torch)")
+    .action(async (opts: import("./commands/bench.js").BenchOptions & { data?: string; text?: boolean }) => {
+      if (opts.text) {
+        const { benchText } = await import("./commands/bench-text.js");
+        setCode(await benchText({ seconds: opts.seconds, rounds: opts.rounds, backend: opts.backend, threads: opts.threads, json: opts.json }, io));
+        return;
+      }
       if (opts.data !== undefined) {
         const { benchData } = await import("./commands/bench-data.js");
         setCode(await benchData({ data: opts.data, rounds: opts.rounds, json: opts.json }, io));

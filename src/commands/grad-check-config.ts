@@ -7,6 +7,7 @@ import { loadConfig } from "../config/load.js";
 import { batchify, makeBatch, targetShapeOf } from "../data/batches.js";
 import type { Sequence } from "../data/dataset.js";
 import { loadTrainingData } from "../data/load.js";
+import { streamBatch } from "../data/text.js";
 import { loadBackend } from "../kernels/backends.js";
 import { copyParams, loadCheckpoint, modelShapeOf } from "../io/checkpoint.js";
 
@@ -24,17 +25,19 @@ const PER_TENSOR = 64;
 export async function gradCheckConfig(configPath: string): Promise<GradCheckResult[]> {
   const cfg = await loadConfig(configPath);
   const data = await loadTrainingData(cfg);
-  const shape = modelShapeOf(cfg, data.classes);
+  const shape = modelShapeOf(cfg, data.text?.vocab ?? data.classes, data.categories);
   const net = new Network(shape, "float64", { kernels: loadBackend().kernels });
   if (cfg.model.init !== null) copyParams(loadCheckpoint(cfg.model.init), net.layout, net.params);
   else initParams(net.layout, net.params, shape.hiddenSize, new Rng(cfg.seed, 0));
   const B = Math.min(cfg.training.batchSize, ROWS);
-  const seqs: Sequence[] = (data.series ? batchify(data.train[0], B, cfg.data.train) : data.train.slice(0, B))
+  const seqs: Sequence[] = data.text ? [] : (data.series ? batchify(data.train[0], B, cfg.data.train) : data.train.slice(0, B))
     .map((s) => cut(s, MAX_STEPS));
   const ts = targetShapeOf(cfg, shape.outputSize);
-  const batch = makeBatch(seqs, shape.inputSize, ts, "float64");
+  // A text's first B streams of MAX_STEPS tokens (and the token after them, the last target).
+  const batch = data.text ? streamBatch(data.text.train.subarray(0, B * MAX_STEPS + 1), B, shape.outputSize)
+    : makeBatch(seqs, shape.inputSize, ts, "float64");
   const windows = tbpttWindows(batch.T, cfg.training.bptt).slice(0, WINDOWS);
-  const name = `${cfg.model.cell}-${cfg.model.activation}-L${cfg.model.layers}-H${cfg.model.hiddenSize} on ${seqs.length} sequence(s) of ${configPath}`;
+  const name = `${cfg.model.cell}-${cfg.model.activation}-L${cfg.model.layers}-H${cfg.model.hiddenSize} on ${batch.B} ${data.text ? "stream" : "sequence"}(s) of ${configPath}`;
   const { dropout: p, recurrentDropout: q } = cfg.model;
   // Dropout is checked with fixed masks, drawn as training draws them.
   const masks = p > 0 || q > 0 ? fixedMasks(new Rng(cfg.seed, 3), shape, batch.B, windows, p, q) : [];

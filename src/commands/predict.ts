@@ -5,7 +5,7 @@ import { InputError } from "../errors.js";
 import { csvLine, num } from "../io/format.js";
 import { StepRows } from "../io/step-rows.js";
 import { BufferedOut, type Io } from "../io/terminal.js";
-import { openModelStream } from "./model.js";
+import { openModelStream, reportUnseen } from "./model.js";
 
 export interface PredictOptions {
   data?: string;
@@ -20,7 +20,7 @@ const CHUNK = 256;
  * from s_0, and writes one CSV row of predictions per input row (or per sequence with --last).
  */
 export async function predict(ckFile: string, o: PredictOptions, io: Io): Promise<number> {
-  const { ck, net, ts, file, csv, dec, filler, inStats, outStats } = await openModelStream(ckFile, o.data, false, io);
+  const { ck, net, ts, file, csv, dec, filler, inStats, outStats, cats } = await openModelStream(ckFile, o.data, false, io);
   const cfg = ck.config;
   const I = net.shape.inputSize, O = net.shape.outputSize;
   const classes = ck.classes;
@@ -109,5 +109,6 @@ export async function predict(ckFile: string, o: PredictOptions, io: Io): Promis
     throw e;
   }
   await emit(true);
+  reportUnseen(io, cats, file);
   return 0;
 }

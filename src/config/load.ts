@@ -140,8 +140,29 @@ export function checkAgainst<S extends z.ZodType>(schema: S, value: unknown): Ch
   return { ok: false, issue: [...r.error.issues].sort((a, b) => rank(a) - rank(b))[0] };
 }
 
+/** The keys `data.text` replaces (SPEC §12): each is refused beside it. */
+const REPLACED_BY_TEXT = [
+  ["data", "train"], ["data", "inputs"], ["data", "targets"], ["data", "sequenceColumn"], ["data", "shift"],
+  ["data", "normalize"], ["data", "missing"], ["task"], ["targetsAt"],
+] as const;
+
+/** The first key a text config (`data.text`) gives that the text replaces, as an issue, or null. */
+function besideText(value: unknown): z.core.$ZodIssue | null {
+  const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+  if (!isRecord(value) || !isRecord(value.data) || value.data.text === undefined || value.data.text === null) return null;
+  for (const p of REPLACED_BY_TEXT) {
+    const holder = p.length === 1 ? value : value.data;
+    if (Object.hasOwn(holder, p[p.length - 1])) {
+      return { code: "custom", path: [...p], input: undefined, message: "is not a key of a data.text model (the text replaces data.train, inputs, targets, sequenceColumn, shift, normalize, missing, task and targetsAt)" };
+    }
+  }
+  return null;
+}
+
 /** Checks a parsed config (an empty file is an empty config). */
 export function checkConfig(value: unknown): Checked<Config> {
+  const refused = besideText(value);
+  if (refused) return { ok: false, issue: refused };
   return checkAgainst(configSchema, value ?? {});
 }
 
@@ -166,7 +187,10 @@ export function resolvePaths(c: Config, file: string): ResolvedConfig {
   return {
     ...c,
     file: path.resolve(file),
-    data: { ...c.data, train: abs(c.data.train), validation: c.data.validation === null ? null : abs(c.data.validation) },
+    data: {
+      ...c.data, train: abs(c.data.train), text: c.data.text === null ? null : abs(c.data.text),
+      validation: c.data.validation === null ? null : abs(c.data.validation),
+    },
     model: { ...c.model, init: c.model.init === null ? null : abs(c.model.init) },
     output: { ...c.output, dir: abs(c.output.dir ?? path.join("runs", base)) },
   };

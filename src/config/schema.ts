@@ -56,6 +56,15 @@ const missing = z.strictObject({
   inputs: z.enum(["error", "ffill", "mean", "zero"]).default("error"),
 });
 
+/**
+ * SPEC §11: input columns read as categories, each through its own `nn.Embedding(cardinality + 1,
+ * size)`; size null is min(50, (cardinality + 1) // 2), fixed once the training split is read.
+ */
+const categorical = z.array(z.strictObject({
+  column: columnName,
+  size: positiveInt.max(65536).nullable().default(null),
+})).default([]);
+
 const bptt = z.strictObject({
   truncate: positiveInt,
   stride: positiveInt.optional(),
@@ -129,16 +138,39 @@ export const MAX_SEED = 2 ** 32 - 1;
 export const configSchema = z.strictObject({
   seed: z.int().min(0).max(MAX_SEED).default(0),
   data: z.strictObject({
-    train: filePath,
+    // A CSV's keys (SPEC §3); `train`, `inputs` and `targets` are required unless `text` is given.
+    train: filePath.optional(),
+    // SPEC §12: a UTF-8 text, a language model over its tokens; it replaces the CSV's keys.
+    text: optionalPath,
+    tokens: z.enum(["char", "word"]).default("char"),
     validation: optionalPath,
     validationSplit: z.number().min(0).lt(1).default(0),
     sequenceColumn: columnName.nullable().default(null),
-    inputs: z.array(columnName).min(1),
-    targets: z.array(columnName).min(1),
+    inputs: z.array(columnName).min(1).optional(),
+    targets: z.array(columnName).min(1).optional(),
     shift: z.int().min(0).default(0),
     normalize: z.boolean().default(false),
     missing: missing.prefault({}),
-  }),
+    categorical,
+  }).superRefine((d, ctx) => {
+    if (d.text !== null) {
+      if (d.categorical.length > 0) ctx.addIssue({ code: "custom", path: ["categorical"], message: "is not a key of a data.text model (SPEC §12: its input is the token)" });
+      return;
+    }
+    const seen = new Set<string>();
+    d.categorical.forEach(({ column }, j) => {
+      if (seen.has(column)) ctx.addIssue({ code: "custom", path: ["categorical", j, "column"], message: `column ${JSON.stringify(column)} is listed twice` });
+      else if (d.inputs?.includes(column)) ctx.addIssue({ code: "custom", path: ["categorical", j, "column"], message: `column ${JSON.stringify(column)} is also in data.inputs (a column is numeric or categorical, not both)` });
+      seen.add(column);
+    });
+    for (const k of ["train", "inputs", "targets"] as const) {
+      if (d[k] === undefined) ctx.addIssue({ code: "custom", path: [k], message: "is required" });
+    }
+  }).transform(({ train, inputs, targets, ...d }) => ({
+    ...d,
+    // A text model's training file is its text; it has no columns.
+    train: train ?? d.text ?? "", inputs: inputs ?? [], targets: targets ?? [],
+  })),
   task: z.enum(["regression", "classification"]).default("regression"),
   targetsAt: z.enum(["every", "last"]).default("every"),
   model: z.strictObject({
@@ -155,6 +187,8 @@ export const configSchema = z.strictObject({
     quantiles: z.array(z.number().gt(0, { error: "must be in (0, 1)" }).lt(1, { error: "must be in (0, 1)" })).min(1).nullable().default(null),
     // SPEC §13: each layer reads its sequence both ways (whole sequences only).
     bidirectional: z.boolean().default(false),
+    // SPEC §12: the size E of a text model's token embedding (encoder.weight [V, E]); default hiddenSize.
+    embedding: positiveInt.max(65536).nullable().default(null),
   }).prefault({}),
   training: z.strictObject({
     epochs: positiveInt.default(10),
@@ -175,17 +209,27 @@ export const configSchema = z.strictObject({
     dir: filePath.nullable().default(null),
     tensorboard: z.boolean().default(false),
   }).prefault({}),
-}).superRefine((c, ctx) => {
+}).transform((c) => (c.data.text === null ? c : {
+  // A text model (SPEC §12) is a classifier of the next token at every step.
+  ...c, task: "classification" as const, targetsAt: "every" as const,
+  model: { ...c.model, embedding: c.model.embedding ?? c.model.hiddenSize },
+})).superRefine((c, ctx) => {
   if (c.model.bidirectional) {
     // SPEC §13: the reverse direction needs each sequence whole, from its own last step.
     if (c.training.bptt !== null) {
       ctx.addIssue({ code: "custom", path: ["training", "bptt"], message: "must be null with model.bidirectional (the reverse direction reads each sequence whole)" });
     }
-    if (c.data.sequenceColumn === null) {
+    if (c.data.text !== null) {
+      ctx.addIssue({ code: "custom", path: ["model", "bidirectional"], message: "is for sequence models: a text model (data.text) predicts each next token from the tokens before it (SPEC §13)" });
+    } else if (c.data.sequenceColumn === null) {
       ctx.addIssue({ code: "custom", path: ["data", "sequenceColumn"], message: "must be set with model.bidirectional (the reverse direction starts at each sequence's own last step)" });
     }
   }
-  if (c.task === "classification" && c.data.targets.length !== 1) {
+  const text = c.data.text !== null;
+  if (!text && c.model.embedding !== null) {
+    ctx.addIssue({ code: "custom", path: ["model", "embedding"], message: "is the token embedding of a data.text model (SPEC §12)" });
+  }
+  if (!text && c.task === "classification" && c.data.targets.length !== 1) {
     ctx.addIssue({ code: "custom", path: ["data", "targets"], message: "classification takes exactly one label column" });
   }
   if (c.data.validation !== null && c.data.validationSplit > 0) {
@@ -195,7 +239,7 @@ export const configSchema = z.strictObject({
     ctx.addIssue({ code: "custom", path: ["data", "shift"], message: "must be 0 with targetsAt: last (the target is read from each sequence's final row)" });
   }
   // A model too large to train or to save is refused here, before anything is allocated.
-  // Classification's output count (the classes) is not known yet: 2 is the least it can be.
+  // Classification's output count (the classes, a text's vocabulary) is not known yet: 2 is the least it can be.
   // (Refinements run even when a size failed its own range check: skip the estimate then.)
   const outputs = c.task === "regression" ? c.data.targets.length * outputsPerTarget(c.model) : 2;
   const sane = (v: number, max: number): boolean => Number.isSafeInteger(v) && v >= 1 && v <= max;

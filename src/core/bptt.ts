@@ -1,5 +1,5 @@
 import { lossSum, type LossSum, type Targets } from "./loss.js";
-import type { Dropout, Network } from "./network.js";
+import type { Dropout, NetInput, Network } from "./network.js";
 import type { Float } from "./tensor.js";
 
 /** Truncation settings (`training.bptt`); null is full BPTT, one window per batch. */
@@ -36,8 +36,8 @@ export function tbpttWindows(T: number, bptt: Bptt | null): Window[] {
 export interface Batch {
   readonly T: number;
   readonly B: number;
-  /** [T,B,I] inputs, zero on padding. */
-  readonly x: Float;
+  /** [T,B,I] inputs, zero on padding; a network with an embedding: token ids [T,B], −1 on padding. */
+  readonly x: NetInput;
   readonly targets: Targets;
   /** Real steps of each row (padding after them), when known: a bidirectional model needs them. */
   readonly lengths?: readonly number[];

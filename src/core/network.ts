@@ -1,7 +1,9 @@
 import type { ActivationName } from "./activations.js";
 import { BidirectionalLayer } from "./bidirectional.js";
 import type { Cell, CellKind, LayerShape, RecurrentLayer } from "./cell.js";
+import { CategoricalInput, categoricalParams, categoricalWidth } from "./categorical.js";
 import { elmanCell } from "./elman.js";
+import { Embedding, embeddingParams, type EmbeddingShape } from "./embedding.js";
 import { gruCell } from "./gru.js";
 import { lstmCell } from "./lstm.js";
 import { referenceKernels, type Kernels } from "./kernels.js";
@@ -9,10 +11,18 @@ import { Linear } from "./linear.js";
 import { ParamLayout, type ParamSpec } from "./params.js";
 import { alloc, type DType, type Float } from "./tensor.js";
 
-/** The architecture: I inputs, L layers of H units of one cell type, O outputs. */
+/**
+ * The architecture: I inputs, L layers of H units of one cell type, O outputs. With an
+ * `embedding` (SPEC §12's language model) the input is one token id per row (I = 1), looked
+ * up in `encoder.weight` [V, E], and layer 0 reads the E values. With `categorical` tables
+ * (SPEC §11) the last C of the I input values of a row are category indices, column j looked up
+ * in `embed.{j}.weight` [V_j, E_j], and layer 0 reads I − C + Σ E_j values.
+ */
 export interface ModelShape {
   readonly cell: CellKind;
   readonly inputSize: number;
+  readonly embedding?: EmbeddingShape | null;
+  readonly categorical?: readonly EmbeddingShape[] | null;
   readonly hiddenSize: number;
   readonly outputSize: number;
   readonly layers: number;
@@ -37,16 +47,22 @@ export function cellFor(kind: CellKind): Cell {
 
 export function layerShapes(m: ModelShape): LayerShape[] {
   return Array.from({ length: m.layers }, (_, k) => ({
-    index: k, inputSize: k === 0 ? m.inputSize : directions(m) * m.hiddenSize, hiddenSize: m.hiddenSize,
+    index: k, inputSize: k > 0 ? directions(m) * m.hiddenSize : m.embedding ? m.embedding.size
+      : m.categorical?.length ? categoricalWidth(m.inputSize, m.categorical) : m.inputSize,
+    hiddenSize: m.hiddenSize,
     bias: m.bias, activation: m.activation,
   }));
 }
 
-/** Every tensor of the model, in the order of PyTorch's `state_dict()` for `rnn` then `head`. */
+/** The input module's name (SPEC §12: `encoder = nn.Embedding(V, E)`). */
+export const ENCODER = "encoder";
+
+/** Every tensor of the model, in the order of PyTorch's `state_dict()` for `encoder` (or `embed`), `rnn` then `head`. */
 export function paramSpecs(m: ModelShape): ParamSpec[] {
   const cell = cellFor(m.cell);
-  const specs = layerShapes(m).flatMap((s) => m.bidirectional
-    ? [...cell.params(s), ...cell.params({ ...s, reverse: true })] : cell.params(s));
+  const specs = m.embedding ? embeddingParams(ENCODER, m.embedding) : categoricalParams(m.categorical ?? []);
+  specs.push(...layerShapes(m).flatMap((s) => m.bidirectional
+    ? [...cell.params(s), ...cell.params({ ...s, reverse: true })] : cell.params(s)));
   specs.push({ name: "head.weight", shape: [m.outputSize, directions(m) * m.hiddenSize] });
   if (m.bias) specs.push({ name: "head.bias", shape: [m.outputSize] });
   return specs;
@@ -63,7 +79,9 @@ export function trainingBytes(m: ModelShape, dtype: DType, T: number, B: number)
   const D = directions(m);
   const perLayer = D * ((T + 1) * B * m.hiddenSize * 2 + T * B * m.hiddenSize * (2 * G + 2));
   const head = T * B * (3 * m.outputSize + D * m.hiddenSize);
-  return (4 * P + m.layers * perLayer + head) * (dtype === "float32" ? 4 : 8);
+  const input = m.embedding ? 2 * T * B * m.embedding.size
+    : m.categorical?.length ? 2 * T * B * categoricalWidth(m.inputSize, m.categorical) : 0;
+  return (4 * P + m.layers * perLayer + head + input) * (dtype === "float32" ? 4 : 8);
 }
 
 /**
@@ -86,16 +104,27 @@ export interface NetworkOptions {
 }
 
 /**
+ * What a window's forward reads: x [T,B,I] values (with categorical tables, the last C of them
+ * category indices), or, for a network with an embedding, token ids [T,B] (time-major like x).
+ */
+export type NetInput = Float | Int32Array;
+
+/**
  * The stacked recurrent network plus its linear head, over one window:
- * x [T,B,I] → layer 0 → … → layer L-1 → head → y [T,B,O]. All parameters live in one flat
- * buffer `params`, their gradients in `grads` (same layout); backward accumulates into `grads`.
- * A bidirectional model (SPEC §13) runs `bidi` instead (layers of [T,B,2H] outputs, whole
- * sequences from the zero state); `layers` are then their forward directions.
+ * x [T,B,I] (or ids [T,B] → embedding [T,B,E]) → layer 0 → … → layer L-1 → head → y [T,B,O].
+ * All parameters live in one flat buffer `params`, their gradients in `grads` (same layout);
+ * backward accumulates into `grads`. A bidirectional model (SPEC §13) runs `bidi` instead
+ * (layers of [T,B,2H] outputs, whole sequences from the zero state); `layers` are then their
+ * forward directions.
  */
 export class Network {
   readonly layout: ParamLayout;
   readonly params: Float;
   readonly grads: Float;
+  /** The input module before layer 0 (SPEC §12's `encoder`), or null: layer 0 reads x. */
+  readonly input: Embedding | null;
+  /** SPEC §11's categorical input module before layer 0, or null. */
+  readonly categorical: CategoricalInput | null;
   readonly layers: readonly RecurrentLayer[];
   readonly bidi: readonly BidirectionalLayer[] | null;
   readonly head: Linear;
@@ -114,6 +143,9 @@ export class Network {
     this.layout = new ParamLayout(paramSpecs(shape));
     this.params = this.layout.alloc(dtype);
     this.grads = this.layout.alloc(dtype);
+    this.input = shape.embedding ? new Embedding(ENCODER, shape.embedding, this.layout, this.params, this.grads, dtype, kernels) : null;
+    this.categorical = !shape.embedding && shape.categorical?.length
+      ? new CategoricalInput(shape.inputSize, shape.categorical, this.layout, this.params, this.grads, dtype, kernels) : null;
     if (shape.bidirectional) {
       this.bidi = layerShapes(shape).map((s) => new BidirectionalLayer(s, cell, this.layout, this.params, this.grads, dtype, kernels));
       this.layers = this.bidi.map((l) => l.fwd);
@@ -143,13 +175,22 @@ export class Network {
   }
 
   /**
-   * Runs the window; the head's outputs land in `head.y` ([T·B, O]). `dropout`: training masks.
+   * Runs the window; the head's outputs land in `head.y` ([T·B, O]). x at xOff: [T,B,I] values,
+   * or token ids [T,B] when the network has an embedding. `dropout`: training masks.
    * A bidirectional model runs whole sequences from the zero state (state0 is not read):
    * `lengths[b]` the real steps of row b (all T when null).
    */
-  forward(x: Float, xOff: number, state0: readonly Float[], T: number, B: number, dropout: Dropout | null = null,
+  forward(x: NetInput, xOff: number, state0: readonly Float[], T: number, B: number, dropout: Dropout | null = null,
     lengths: readonly number[] | null = null): void {
-    let inp = x, inOff = xOff;
+    let inp: Float, inOff: number;
+    if (this.input) {
+      if (!(x instanceof Int32Array)) throw new TypeError("a network with an embedding reads token ids (Int32Array)");
+      this.input.forward(x, xOff, T * B);
+      inp = this.input.out; inOff = 0;
+    } else {
+      if (x instanceof Int32Array) throw new TypeError("token ids given to a network without an embedding");
+      if (this.categorical) { this.categorical.forward(x, xOff, T * B); inp = this.categorical.out; inOff = 0; } else { inp = x; inOff = xOff; }
+    }
     this.dropout = dropout;
     const L = this.layers.length, n = T * B * directions(this.shape) * this.shape.hiddenSize;
     for (let k = 0; k < L; k++) {
@@ -189,9 +230,12 @@ export class Network {
       // The gradient arriving at a dropped output passes through its mask.
       const mask = k < L - 1 ? this.dropout?.between[k] : null;
       if (mask) this.kernels.mulMask(this.dh[k], 0, this.dh[k], 0, mask, 0, rows * width, false);
-      if (this.bidi) this.bidi[k].backward(this.dh[k], k > 0 ? this.dh[k - 1] : null, T, B);
-      else this.layers[k].backward(this.dh[k], k > 0 ? this.dh[k - 1] : null, T, B, record ? record[k] : null);
+      const dx = k > 0 ? this.dh[k - 1] : this.input ? this.input.dOut : this.categorical ? this.categorical.dOut : null;
+      if (this.bidi) this.bidi[k].backward(this.dh[k], dx, T, B);
+      else this.layers[k].backward(this.dh[k], dx, T, B, record ? record[k] : null);
     }
+    this.input?.backward(rows);
+    this.categorical?.backward(rows);
   }
 
   /** Copies each layer's state after k steps of the last forward into dst. */

@@ -4,6 +4,8 @@ import { alloc, numel, type DType, type Float } from "./tensor.js";
 export interface ParamSpec {
   readonly name: string;
   readonly shape: readonly number[];
+  /** How a fresh model draws it: uniform (the default; torch's nn.RNN/nn.Linear) or N(0, 1) (torch's nn.Embedding). */
+  readonly init?: "uniform" | "normal";
 }
 
 /** Where a named tensor lives inside the flat buffers. */
@@ -27,7 +29,7 @@ export class ParamLayout {
     const slots: ParamSlot[] = [];
     for (const s of specs) {
       const size = numel(s.shape);
-      slots.push({ name: s.name, shape: [...s.shape], offset, size });
+      slots.push({ ...s, shape: [...s.shape], offset, size });
       offset += size;
     }
     this.slots = slots;

@@ -7,15 +7,18 @@ import { alloc, type DType } from "../core/tensor.js";
 import { InputError } from "../errors.js";
 import type { Sequence } from "./dataset.js";
 
-/** What a batch's targets look like: O regression targets and their head, or C classes. */
+/**
+ * What a batch's targets look like: O regression targets and their head, or C classes (`text`:
+ * a language model's next token, SPEC §12, scored per token in nats and bits too).
+ */
 export type TargetShape = { readonly task: "regression"; readonly outputs: number; readonly head: RegressionHead }
-  | { readonly task: "classification"; readonly classes: number };
+  | { readonly task: "classification"; readonly classes: number; readonly text?: boolean };
 
 /** The target shape of a config's model: its targets and head (regression), or its classes. */
 export function targetShapeOf(c: Config, outputs: number): TargetShape {
   return c.task === "regression"
     ? { task: "regression", outputs: c.data.targets.length, head: regressionHead(c.model) }
-    : { task: "classification", classes: outputs };
+    : { task: "classification", classes: outputs, text: c.data.text !== null };
 }
 
 /** A batch plus the ids and lengths of its sequences. */

@@ -79,6 +79,12 @@ export class GraphBuilder {
     return name;
   }
 
+  /** An int64 graph input (token ids). */
+  int64Input(name: string, dims: readonly Dim[], doc: string): string {
+    this.inputs.push(valueInfo(name, dims, doc, INT64));
+    return name;
+  }
+
   output(name: string, dims: readonly Dim[], doc: string): void {
     this.outputs.push(valueInfo(name, dims, doc));
   }

@@ -2,6 +2,7 @@ import { regressionHead, type ParamForm } from "../core/heads/index.js";
 import type { Config } from "../config/schema.js";
 import { targetStats } from "../data/dataset.js";
 import type { Checkpoint } from "../io/checkpoint.js";
+import { categoricalWidth } from "../core/categorical.js";
 import { onnxCell, permuteBlocks } from "./gates.js";
 import { GraphBuilder, type Attr, type ModelProto } from "./graph.js";
 
@@ -13,7 +14,23 @@ export type StateInputs = "optional" | "required";
 
 /** What an export reads: a checkpoint, or a model made in memory (rnn bench --predict). */
 export type ExportSource = Pick<Checkpoint, "shape" | "params" | "normalization" | "classes" | "epoch" | "step">
-  & { readonly config: Pick<Config, "task"> & { readonly data: Pick<Config["data"], "inputs" | "targets" | "sequenceColumn">; readonly model: Pick<Config["model"], "likelihood" | "quantiles"> } };
+  & { readonly categories?: Checkpoint["categories"]; readonly vocab?: readonly string[] | null }
+  & { readonly config: Pick<Config, "task"> & { readonly data: Pick<Config["data"], "inputs" | "targets" | "sequenceColumn"> & Partial<Pick<Config["data"], "categorical" | "tokens">>; readonly model: Pick<Config["model"], "likelihood" | "quantiles"> } };
+
+/**
+ * SPEC §11: layer 0's input [x ; embed_0(c[…, 0]) ; …] from the normalised x [batch, time, I] and
+ * the int64 indices c [batch, time, C]: each column split off, squeezed to [batch, time] and
+ * gathered from its table (`embed.{j}.weight` [V_j, E_j]) into [batch, time, E_j], then concatenated.
+ */
+function categoricalNodes(g: GraphBuilder, x: string, c: string, tables: readonly { name: string; table: Float32Array; vocab: number; size: number }[]): string {
+  const C = tables.length;
+  const cols = C === 1 ? [c] : g.node("Split", [c, g.int64s("c_split", Array(C).fill(1))], C, { axis: { int: 2 } });
+  const embedded = tables.map((t, j) => {
+    const [idx] = g.node("Squeeze", [cols[j], g.int64s(`c${j}_axis`, [2])], 1);
+    return g.node("Gather", [g.floats(t.name, [t.vocab, t.size], t.table), idx], 1, { axis: { int: 0 } })[0];
+  });
+  return g.node("Concat", [x, ...embedded], 1, { axis: { int: -1 } })[0];
+}
 
 /**
  * The nodes after the head for parameters that are not locations ([time, batch, P·O] in, the
@@ -35,7 +52,9 @@ function parameterNodes(g: GraphBuilder, a: string, forms: readonly ParamForm[],
 /**
  * The ONNX model of a checkpoint (SPEC §8): raw inputs in, what `rnn predict` prints out.
  *
- *   x [batch, time, I] ─ (x − mean) / std ─ Transpose → [time, batch, I]
+ *   x [batch, time, I] ─ (x − mean) / std ─ (with categorical inputs, SPEC §11: Concat with each
+ *     column of c [batch, time, C] gathered from its table) ─ Transpose → [time, batch, I']
+ *     (a text model, SPEC §12: tokens int64 [batch, time] ─ Gather(encoder.weight) → [batch, time, E])
  *     ─ layer 0 … layer L−1 (one ONNX RNN/LSTM/GRU each, layout 0, initial state from h0/c0)
  *     ─ head: MatMul W_outᵀ + b_out ─ Transpose → [batch, time, O]
  *     → y (regression, original units) or p = Softmax(·) (classification)
@@ -63,7 +82,9 @@ function parameterNodes(g: GraphBuilder, a: string, forms: readonly ParamForm[],
  */
 export function buildOnnxModel(ck: ExportSource, producerVersion: string, stateInputs: StateInputs = "optional"): ModelProto {
   const { shape, config: cfg } = ck;
-  const I = shape.inputSize, H = shape.hiddenSize, O = shape.outputSize, L = shape.layers;
+  const tables = shape.categorical ?? [], C = tables.length;
+  // x carries the numeric inputs; layer 0 reads them and the C embeddings (SPEC §11).
+  const I = shape.inputSize - C, I0 = categoricalWidth(shape.inputSize, tables), H = shape.hiddenSize, O = shape.outputSize, L = shape.layers;
   const isLstm = shape.cell === "lstm";
   const D = shape.bidirectional ? 2 : 1, summary = D === 2 && shape.targetsAt === "last";
   const classification = cfg.task === "classification";
@@ -76,7 +97,12 @@ export function buildOnnxModel(ck: ExportSource, producerVersion: string, stateI
     return t;
   };
 
-  const x = g.input("x", ["batch", "time", I], `raw inputs, last axis: ${cfg.data.inputs.join(", ")} (original units)`);
+  const vocab = ck.vocab ?? null;
+  const x = vocab
+    ? g.int64Input("tokens", ["batch", "time"], `token ids: index into the vocabulary (metadata "vocab", ${vocab.length} tokens)`)
+    : g.input("x", ["batch", "time", I], `raw inputs, last axis: ${cfg.data.inputs.join(", ")} (original units)`);
+  const catColumns = (cfg.data.categorical ?? []).map((k) => k.column);
+  const c = C > 0 ? g.int64Input("c", ["batch", "time", C], `category indices, last axis: ${catColumns.join(", ")} (k + 1 for entry k of metadata categories[column]; 0 for a category training never saw, or a missing cell)`) : null;
   const lens = D === 2 ? g.int32Input("sequence_lens", ["batch"], "each sequence's real steps (≤ time; the rest of its row is padding)") : null;
   const zeros = stateInputs === "optional" ? { dims: [L, 1, H], data: new Float32Array(L * H) } : undefined;
   const h0 = lens ? "" : g.input("h0", [L, "state_batch", H], "each layer's hidden state before the first step: hn of the previous call, or zeros [L, 1, H] to start a sequence (a batch of 1 is broadcast)", zeros);
@@ -84,13 +110,23 @@ export function buildOnnxModel(ck: ExportSource, producerVersion: string, stateI
 
   // Normalisation of the inputs, when the checkpoint has it.
   let inp = x;
+  if (shape.embedding) {
+    const E = shape.embedding.size;
+    [inp] = g.node("Gather", [g.floats("encoder_weight", [shape.embedding.vocab, E], Float32Array.from(param("encoder.weight"))), x], 1, { axis: { int: 0 } });
+  }
   if (ck.normalization) {
     const stats = cfg.data.inputs.map((c) => ck.normalization![c]);
     const mean = g.floats("input_mean", [I], Float32Array.from(stats, (s) => s.mean));
     const std = g.floats("input_std", [I], Float32Array.from(stats, (s) => s.std));
     [inp] = g.node("Div", [g.node("Sub", [x, mean], 1)[0], std], 1);
   }
-  [inp] = g.node("Transpose", [inp], 1, { perm: { ints: [1, 0, 2] } }); // [time, batch, I]
+  if (c) {
+    inp = categoricalNodes(g, inp, c, tables.map((t, j) => {
+      const w = param(`embed.${j}.weight`);
+      return { name: `embed_${j}_weight`, table: Float32Array.from(w), vocab: t.vocab, size: t.size };
+    }));
+  }
+  [inp] = g.node("Transpose", [inp], 1, { perm: { ints: [1, 0, 2] } }); // [time, batch, I']
 
   // The initial states, broadcast to x's batch, one [1, batch, H] slice per layer.
   const stateShape = (): string => {
@@ -111,7 +147,7 @@ export function buildOnnxModel(ck: ExportSource, producerVersion: string, stateI
   if (oc.attrs.linear_before_reset !== undefined) attrs.linear_before_reset = { int: oc.attrs.linear_before_reset };
   const hn: string[] = [], cn: string[] = [];
   for (let k = 0; k < L; k++) {
-    const inK = k === 0 ? I : D * H;
+    const inK = k > 0 ? D * H : shape.embedding ? shape.embedding.size : I0;
     const W = new Float32Array(D * G * H * inK), R = new Float32Array(D * G * H * H);
     const b = new Float32Array(D * 2 * G * H);
     for (let d = 0; d < D; d++) { // forward, then reverse (`_reverse`)
@@ -176,7 +212,8 @@ export function buildOnnxModel(ck: ExportSource, producerVersion: string, stateI
   } else {
     batchMajor([name]);
   }
-  g.output(name, ["batch", summary ? 1 : "time", O], classification
+  g.output(name, ["batch", summary ? 1 : "time", O], vocab ? "softmax probabilities of the next token, last axis: the vocabulary (metadata \"vocab\")"
+    : classification
     ? `softmax probabilities, last axis: classes ${ck.classes!.join(", ")}`
     : `predictions in original units, last axis: ${head!.predictColumns(cfg.data.targets).join(", ")}`);
   if (lens) {
@@ -192,6 +229,8 @@ export function buildOnnxModel(ck: ExportSource, producerVersion: string, stateI
     inputs: JSON.stringify(cfg.data.inputs),
     targets: JSON.stringify(cfg.data.targets),
     ...(ck.classes ? { classes: JSON.stringify(ck.classes) } : {}),
+    ...(vocab ? { vocab: JSON.stringify(vocab), tokens: cfg.data.tokens ?? "char" } : {}),
+    ...(C > 0 ? { categorical: JSON.stringify(catColumns), categories: JSON.stringify(ck.categories ?? {}) } : {}),
     ...(cfg.data.sequenceColumn !== null ? { sequence_column: cfg.data.sequenceColumn } : {}),
     cell: shape.cell, layers: String(L), hidden_size: String(H),
     ...(lens ? { direction: "bidirectional", targets_at: shape.targetsAt ?? "every" } : {}),

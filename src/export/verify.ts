@@ -50,12 +50,22 @@ export function engineOutputs(net: Network, ts: TargetShape, ck: Checkpoint, raw
   return out;
 }
 
-/** One padded batch of raw sequences as onnxruntime's x [B, T, I] (float32). */
-function rawBatch(ort: OrtModule, raws: readonly RawSequence[], I: number): { x: InstanceType<OrtModule["Tensor"]>; T: number } {
-  const B = raws.length, T = Math.max(...raws.map((s) => s.length));
-  const data = new Float32Array(B * T * I);
-  raws.forEach((s, b) => data.set(s.x, b * T * I));
-  return { x: new ort.Tensor("float32", data, [B, T, I]), T };
+/**
+ * One padded batch of raw sequences as onnxruntime's x [B, T, I] (float32) and, with C
+ * categorical columns (SPEC §11: the last C values of a row are their indices), c [B, T, C] (int64).
+ */
+function rawBatch(ort: OrtModule, raws: readonly RawSequence[], W: number, C: number): { feeds: Record<string, InstanceType<OrtModule["Tensor"]>>; T: number } {
+  const B = raws.length, T = Math.max(...raws.map((s) => s.length)), I = W - C;
+  const data = new Float32Array(B * T * I), cats = new BigInt64Array(B * T * C);
+  raws.forEach((s, b) => {
+    for (let t = 0; t < s.length; t++) {
+      for (let i = 0; i < I; i++) data[(b * T + t) * I + i] = s.x[t * W + i];
+      for (let j = 0; j < C; j++) cats[(b * T + t) * C + j] = BigInt(s.x[t * W + I + j]);
+    }
+  });
+  const feeds: Record<string, InstanceType<OrtModule["Tensor"]>> = { x: new ort.Tensor("float32", data, [B, T, I]) };
+  if (C > 0) feeds.c = new ort.Tensor("int64", cats, [B, T, C]);
+  return { feeds, T };
 }
 
 /**
@@ -75,10 +85,10 @@ export async function compareWithOnnx(ort: OrtModule, session: OrtSession, net: 
   let worst: VerifyReport["worst"] = null;
   for (let g = 0; g < raws.length; g += GROUP) {
     const group = raws.slice(g, g + GROUP);
-    const { x, T } = rawBatch(ort, group, I);
+    const { feeds, T } = rawBatch(ort, group, I, net.shape.categorical?.length ?? 0);
     const res = await session.run(bidirectional
-      ? { x, sequence_lens: new ort.Tensor("int32", Int32Array.from(group, (s) => s.length), [group.length]) }
-      : { x, ...freshState(ort, net.shape) });
+      ? { ...feeds, sequence_lens: new ort.Tensor("int32", Int32Array.from(group, (s) => s.length), [group.length]) }
+      : { ...feeds, ...freshState(ort, net.shape) });
     const got = res[output].data as Float32Array;
     group.forEach((s, b) => {
       const want = ours[g + b];

@@ -10,6 +10,7 @@ import { validateConfig, type ResolvedConfig } from "../config/load.js";
 import { MAX_CHECKPOINT_FILE, outputsPerTarget } from "../config/schema.js";
 import { targetPlan } from "../data/load.js";
 import type { Normalization } from "../data/dataset.js";
+import { defaultEmbeddingSize, parseCategories, type Categories } from "../data/categorical.js";
 import type { FillValues } from "../data/missing.js";
 import { InputError } from "../errors.js";
 import { writeFileAtomic } from "./atomic.js";
@@ -44,6 +45,10 @@ export interface Checkpoint {
   /** Training means that fill missing inputs (data.missing.inputs ffill or mean). */
   readonly fill: FillValues | null;
   readonly classes: readonly string[] | null;
+  /** A text model's vocabulary (SPEC §12: `__metadata__.vocab`, token i is entry i), else null. */
+  readonly vocab: readonly string[] | null;
+  /** SPEC §11: each categorical column's categories (`__metadata__.categories`), else null. */
+  readonly categories: Categories | null;
   readonly epoch: number;
   readonly step: number;
   /** Optimizer buffers by state name (flat, in parameter layout order), when saved. */
@@ -58,10 +63,21 @@ export interface Checkpoint {
   readonly earlyStopping: EarlyStoppingState | null;
 }
 
-/** The model's shape as a config and its classes describe it. */
-export function modelShapeOf(c: Config, classes: readonly string[] | null): ModelShape {
+/**
+ * The model's shape as a config and its classes describe it (a text model's classes are its
+ * vocabulary: one token id in, embedded, and a distribution over the vocabulary out); with
+ * categorical columns (SPEC §11), their categories give each table's rows (and default size).
+ */
+export function modelShapeOf(c: Config, classes: readonly string[] | null, categories: Categories | null = null): ModelShape {
+  const text = c.data.text !== null;
+  const tables = c.data.categorical.map(({ column, size }) => {
+    const n = categories?.[column]?.length ?? 0;
+    return { vocab: n + 1, size: size ?? defaultEmbeddingSize(n) };
+  });
   return {
-    cell: c.model.cell, inputSize: c.data.inputs.length, hiddenSize: c.model.hiddenSize,
+    cell: c.model.cell, inputSize: text ? 1 : c.data.inputs.length + tables.length, hiddenSize: c.model.hiddenSize,
+    embedding: text ? { vocab: classes?.length ?? 0, size: c.model.embedding ?? c.model.hiddenSize } : null,
+    categorical: tables.length > 0 ? tables : null,
     outputSize: c.task === "classification" ? (classes?.length ?? 0) : c.data.targets.length * outputsPerTarget(c.model),
     layers: c.model.layers, activation: c.model.activation, bias: c.model.bias,
     ...(c.model.bidirectional ? { bidirectional: true, targetsAt: c.targetsAt } : {}),
@@ -78,14 +94,20 @@ export function withAbsoluteData(ckFile: string, c: Config): Config {
   return {
     ...c,
     data: { ...c.data, train: checkpointPath(ckFile, c.data.train),
+      text: c.data.text === null ? null : checkpointPath(ckFile, c.data.text),
       validation: c.data.validation === null ? null : checkpointPath(ckFile, c.data.validation) },
   };
 }
 
-/** The config as stored: the schema's keys only (paths already absolute). */
-function configJson(c: Config | ResolvedConfig): string {
+/**
+ * The config as stored: the schema's keys only (paths already absolute). A text model's
+ * stores the keys of SPEC §12 only (the keys the text replaces would be refused beside it).
+ */
+export function storedConfig(c: Config | ResolvedConfig): Record<string, unknown> {
   const { seed, data, task, targetsAt, model, training, output } = c;
-  return JSON.stringify({ seed, data, task, targetsAt, model, training, output });
+  if (data.text === null) return { seed, data, task, targetsAt, model, training, output };
+  const { text, tokens, validation, validationSplit } = data;
+  return { seed, data: { text, tokens, validation, validationSplit }, model, training, output };
 }
 
 export interface SaveArgs {
@@ -96,6 +118,10 @@ export interface SaveArgs {
   readonly normalization: Normalization | null;
   readonly fill?: FillValues | null;
   readonly classes: readonly string[] | null;
+  /** A text model's vocabulary (written as `__metadata__.vocab`). */
+  readonly vocab?: readonly string[] | null;
+  /** SPEC §11's categories (written as `__metadata__.categories`). */
+  readonly categories?: Categories | null;
   readonly epoch: number;
   readonly step: number;
   readonly optimizer: { readonly name: string; readonly steps: number; readonly state: Readonly<Record<string, Float>> } | null;
@@ -123,12 +149,14 @@ export function saveCheckpoint(file: string, a: SaveArgs): void {
     a.carry.forEach((c, k) => tensors.push([`resume.state_l${k}`, { dtype: st, shape: [c.length], data: c }]));
   }
   const meta: Record<string, string> = {
-    format: FORMAT, config: configJson(a.config), epoch: String(a.epoch), step: String(a.step),
+    format: FORMAT, config: JSON.stringify(storedConfig(a.config)), epoch: String(a.epoch), step: String(a.step),
     dtype: a.dtype,
   };
   if (a.normalization) meta.normalization = JSON.stringify(a.normalization);
-  if (a.classes) meta.classes = JSON.stringify(a.classes);
+  if (a.vocab) meta.vocab = JSON.stringify(a.vocab);
+  else if (a.classes) meta.classes = JSON.stringify(a.classes);
   if (a.fill) meta.missing_fill = JSON.stringify(a.fill);
+  if (a.categories) meta.categories = JSON.stringify(a.categories);
   if (a.optimizer) meta.optimizer = JSON.stringify({ name: a.optimizer.name, steps: a.optimizer.steps });
   if (a.position) meta.position = JSON.stringify(a.position);
   if (a.bestValLoss !== null) meta.best_val_loss = String(a.bestValLoss);
@@ -208,6 +236,17 @@ function requireFinite(file: string, name: string, data: Float): void {
   }
 }
 
+/** `__metadata__.vocab`: a JSON list of distinct strings, at least one (SPEC §12). */
+function parseVocab(file: string, s: string | undefined): string[] {
+  if (s === undefined) throw new InputError(`${file}: a text model's checkpoint needs __metadata__.vocab (its tokens)`);
+  const v = parseJson<unknown>(file, "vocab", s);
+  if (!Array.isArray(v) || v.length === 0 || !v.every((t) => typeof t === "string" && t.length > 0)) {
+    throw new InputError(`${file}: __metadata__.vocab must be a JSON list of non-empty token strings`);
+  }
+  if (new Set(v).size !== v.length) throw new InputError(`${file}: __metadata__.vocab lists a token twice`);
+  return v as string[];
+}
+
 /** States a cell carries per batch row (LSTM carries h and c). */
 const stateSizeOf = (shape: ModelShape): number => (shape.cell === "lstm" ? 2 : 1) * shape.hiddenSize;
 
@@ -254,7 +293,9 @@ export function loadCheckpoint(file: string): Checkpoint {
     throw new InputError(`${file}: __metadata__.classes must be a JSON list of class names`);
   }
   const classList = classes === null ? null : (classes as (string | number)[]).map(String);
-  if (config.task === "classification" && (!classList || classList.length < 2)) {
+  const vocab = config.data.text === null ? null : parseVocab(file, m.vocab);
+  if (vocab && classList) throw new InputError(`${file}: a text model's checkpoint has __metadata__.vocab, not classes`);
+  if (config.task === "classification" && !vocab && (!classList || classList.length < 2)) {
     throw new InputError(`${file}: a classification checkpoint needs __metadata__.classes with at least 2 classes`);
   }
   if (config.task === "regression" && classList) {
@@ -282,7 +323,8 @@ export function loadCheckpoint(file: string): Checkpoint {
     }
     fill = Object.fromEntries(config.data.inputs.map((c) => [c, fillJson[c] as number]));
   }
-  const shape = modelShapeOf(config, classList);
+  const categories = parseCategories(file, parseJson<unknown>(file, "categories", m.categories), config.data.categorical.map((k) => k.column));
+  const shape = modelShapeOf(config, vocab ?? classList, categories);
   const specs = paramSpecs(shape);
   const params = new Map<string, Float>();
   let dtype: DType | null = null;
@@ -299,7 +341,7 @@ export function loadCheckpoint(file: string): Checkpoint {
     params.set(s.name, t.data);
   }
   for (const name of st.tensors.keys()) {
-    if ((name.startsWith("rnn.") || name.startsWith("head.")) && !specs.some((s) => s.name === name)) {
+    if ((name.startsWith("rnn.") || name.startsWith("head.") || name.startsWith("encoder.") || name.startsWith("embed.")) && !specs.some((s) => s.name === name)) {
       throw new InputError(`${file}: unexpected tensor ${name} for this model (${shape.layers} layer(s), bias ${shape.bias})`);
     }
   }
@@ -355,7 +397,7 @@ export function loadCheckpoint(file: string): Checkpoint {
   }
   return {
     file, config, shape, dtype: dtype ?? "float32", params, normalization: config.data.normalize ? normalization as Normalization : null, fill,
-    classes: classList, epoch, step, optimizer, position, carry, bestValLoss, schedule, earlyStopping,
+    classes: classList, vocab, categories, epoch, step, optimizer, position, carry, bestValLoss, schedule, earlyStopping,
   };
 }
 

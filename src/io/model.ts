@@ -10,9 +10,10 @@ export interface LoadedModel {
   readonly ts: TargetShape;
 }
 
-export function loadModel(file: string): LoadedModel {
+/** `threads`: the native kernels' threads (default RNN_THREADS, else every core). */
+export function loadModel(file: string, threads?: number): LoadedModel {
   const ck = loadCheckpoint(file);
-  const net = new Network(ck.shape, ck.dtype, { kernels: loadBackend().kernels });
+  const net = new Network(ck.shape, ck.dtype, { kernels: loadBackend(undefined, threads).kernels });
   copyParams(ck, net.layout, net.params);
   net.freeze(); // inference from here on: W_hh is packed once
   const ts = targetShapeOf(ck.config, ck.shape.outputSize);

@@ -7,7 +7,8 @@ import type { Float } from "../core/tensor.js";
 import type { ResolvedConfig } from "../config/load.js";
 import { batchify, epochBatches, makeBatch, targetShapeOf } from "../data/batches.js";
 import { targetStats } from "../data/dataset.js";
-import { loadTrainingData, targetPlan, type TrainingData } from "../data/load.js";
+import { hasValidation, loadTrainingData, targetPlan, type TrainingData } from "../data/load.js";
+import { sequenceBatch, streamBatch } from "../data/text.js";
 import { rowShare, type Communicator } from "../distributed/comm.js";
 import { threadsPerRank } from "../distributed/launch.js";
 import { InputError, JobError, type StopSignal } from "../errors.js";
@@ -16,7 +17,7 @@ import { memoryLimit } from "../io/memory.js";
 import { BEST, LAST, RunDir } from "../io/rundir.js";
 import { loadBackend } from "../kernels/backends.js";
 import { DropoutMasks } from "./dropout.js";
-import { metricSlots, metricSums, metricsOf, valColumns } from "./evaluate.js";
+import { batchMetricSums, metricSlots, metricSums, metricsOf, valColumns } from "./evaluate.js";
 import { checkResumable } from "./resume.js";
 import { trainLoop, type BatchSource, type EpochRow, type Start, type UpdateRow } from "./trainer.js";
 
@@ -42,7 +43,8 @@ export interface Setup {
 /** Refuses a model whose windows would not fit in memory, before allocating them. */
 function checkMemory(configPath: string, cfg: ResolvedConfig, data: TrainingData, shape: ModelShape): void {
   const B = cfg.training.batchSize;
-  const longest = data.series ? Math.floor(data.train[0].length / B) : Math.max(...data.train.map((s) => s.length));
+  const longest = data.text ? Math.floor(data.text.train.length / B)
+    : data.series ? Math.floor(data.train[0].length / B) : Math.max(...data.train.map((s) => s.length));
   const windowT = Math.min(longest, cfg.training.bptt?.truncate ?? longest);
   const need = trainingBytes(shape, cfg.training.dtype, windowT, Math.min(B, data.series ? B : data.train.length));
   const have = memoryLimit();
@@ -53,7 +55,8 @@ function checkMemory(configPath: string, cfg: ResolvedConfig, data: TrainingData
 }
 
 /** Starting weights: the checkpoint resumed (with its optimizer state), model.init, or seeded. */
-function initialWeights(net: Network, opt: Optimizer, cfg: ResolvedConfig, configPath: string, resume: Checkpoint | null): void {
+function initialWeights(net: Network, opt: Optimizer, cfg: ResolvedConfig, configPath: string, resume: Checkpoint | null,
+  categories: TrainingData["categories"]): void {
   if (resume) {
     copyParams(resume, net.layout, net.params); // the config matches the checkpoint's: checkResumable
     if (resume.optimizer) {
@@ -64,8 +67,15 @@ function initialWeights(net: Network, opt: Optimizer, cfg: ResolvedConfig, confi
     const init = loadCheckpoint(cfg.model.init);
     const s = net.shape;
     if (init.shape.inputSize !== s.inputSize || init.shape.outputSize !== s.outputSize
-      || init.shape.hiddenSize !== s.hiddenSize || init.shape.layers !== s.layers || init.shape.bias !== s.bias) {
+      || init.shape.hiddenSize !== s.hiddenSize || init.shape.layers !== s.layers || init.shape.bias !== s.bias
+      || init.shape.embedding?.size !== s.embedding?.size
+      || JSON.stringify(init.shape.categorical ?? null) !== JSON.stringify(s.categorical ?? null)) {
       throw new InputError(`${configPath}: model.init: ${cfg.model.init} holds a model of another shape (${JSON.stringify(init.shape)})`);
+    }
+    // SPEC §11: table row k + 1 is category k of the lists; other lists would give rows to other categories.
+    const other = cfg.data.categorical.find(({ column }) => JSON.stringify(init.categories?.[column] ?? null) !== JSON.stringify(categories?.[column] ?? null));
+    if (other) {
+      throw new InputError(`${configPath}: model.init: ${cfg.model.init} has other categories for column ${JSON.stringify(other.column)} than the training data (its embed rows would stand for other categories)`);
     }
     copyParams(init, net.layout, net.params);
   } else {
@@ -90,15 +100,15 @@ export async function prepareRun(cfg: ResolvedConfig, configPath: string, o: Run
   const resume = o.resume ? loadCheckpoint(o.resume) : null;
   if (resume) checkResumable(resume, cfg);
   const data = await loadTrainingData(cfg, resume ?? undefined);
-  const shape = modelShapeOf(cfg, data.classes);
+  const shape = modelShapeOf(cfg, data.text?.vocab ?? data.classes, data.categories);
   checkMemory(configPath, cfg, data, shape);
   const net = new Network(shape, cfg.training.dtype, { kernels: loadBackend(undefined, threadsPerRank(comm)).kernels });
   const opt = createOptimizer(cfg.training.optimizer, net.layout.size, cfg.training.dtype);
-  initialWeights(net, opt, cfg, configPath, resume);
+  initialWeights(net, opt, cfg, configPath, resume, data.categories);
   const start: Start = resume
     ? { epoch: resume.position ? resume.position.epoch - 1 : resume.epoch, step: resume.step, position: resume.position, carry: resume.carry }
     : { epoch: 0, step: 0, position: null, carry: null };
-  const columns = data.val.length > 0 ? valColumns(targetShapeOf(cfg, shape.outputSize)) : [];
+  const columns = hasValidation(data) ? valColumns(targetShapeOf(cfg, shape.outputSize)) : [];
   const run = lead ? RunDir.open(cfg.output.dir, resume ? start : null, o.force === true, columns, cfg.output.tensorboard) : null;
   return { cfg, data, shape, net, opt, resume, start, run };
 }
@@ -111,6 +121,7 @@ function batchSource(s: Setup, comm: Communicator): BatchSource {
   const { cfg, data, shape, net } = s;
   const ts = targetShapeOf(cfg, shape.outputSize);
   const B = cfg.training.batchSize;
+  if (data.text) return textSource(s, comm);
   const seqs = data.series ? batchify(data.train[0], B, cfg.data.train) : data.train;
   const [vlo, vhi] = rowShare(comm.rank, comm.size, data.val.length);
   const valShare = data.val.slice(vlo, vhi);
@@ -124,6 +135,31 @@ function batchSource(s: Setup, comm: Communicator): BatchSource {
       const total = valShare.length > 0 ? metricSums(net, valShare, ts, stats) : new Float64Array(metricSlots(ts));
       comm.allreduce(total, "sum");
       if (total[1] === 0) return null;
+      const all = metricsOf(total, ts);
+      return { loss: total[0] / total[1], metrics: Object.fromEntries(valColumns(ts).map((k) => [k, all[k.slice(4)] as number])) };
+    },
+  };
+}
+
+/**
+ * A text's batches (SPEC §12): the training tokens' B streams as one batch (a rank's share of
+ * the streams under MPI, made once), and the validation text as one sequence, on rank 0.
+ */
+function textSource(s: Setup, comm: Communicator): BatchSource {
+  const text = s.data.text!, net = s.net, V = s.shape.outputSize, B = s.cfg.training.batchSize;
+  const ts = targetShapeOf(s.cfg, V);
+  let share: { lo: number; hi: number; batch: ReturnType<typeof streamBatch> } | null = null;
+  const val = text.val && comm.rank === 0 ? sequenceBatch(text.val, V) : null;
+  return {
+    batches: () => [Array.from({ length: B }, (_, i) => i)],
+    make: (_idx, lo, hi) => {
+      if (!share || share.lo !== lo || share.hi !== hi) share = { lo, hi, batch: streamBatch(text.train, B, V, lo, hi) };
+      return share.batch;
+    },
+    validate: () => {
+      if (!text.val) return null;
+      const total = val ? batchMetricSums(net, [val], ts) : new Float64Array(metricSlots(ts));
+      comm.allreduce(total, "sum");
       const all = metricsOf(total, ts);
       return { loss: total[0] / total[1], metrics: Object.fromEntries(valColumns(ts).map((k) => [k, all[k.slice(4)] as number])) };
     },
@@ -166,12 +202,13 @@ export async function runTraining(s: Setup, hooks: RunHooks, comm: Communicator)
   const save = (file: typeof LAST | typeof BEST, epoch: number, position: Position | null, carry: readonly Float[] | null): void => {
     run?.save(file, {
       config: cfg, shape, dtype: cfg.training.dtype, params: net.params, normalization: data.normalization, fill: data.fill, classes: data.classes,
+      vocab: data.text?.vocab ?? null, categories: data.categories,
       epoch, step, optimizer: { name: opt.config.name, steps: opt.steps, state: opt.state },
       position, carry, bestValLoss: Number.isFinite(best) ? best : null,
       schedule: schedule?.state() ?? null, earlyStopping: earlyStopping?.state() ?? null,
     });
   };
-  const columns = data.val.length > 0 ? valColumns(targetShapeOf(cfg, shape.outputSize)) : [];
+  const columns = hasValidation(data) ? valColumns(targetShapeOf(cfg, shape.outputSize)) : [];
   try {
     const result = await trainLoop(net, opt, batchSource(s, comm), {
       epochs: cfg.training.epochs, bptt: cfg.training.bptt, clip: cfg.training.clip, schedule, earlyStopping,

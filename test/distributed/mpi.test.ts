@@ -13,7 +13,7 @@ import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/rng.js";
 import { loadCheckpoint } from "../../src/io/checkpoint.js";
 import { BIN, rnn, rnnAsync, tempDir } from "../helpers/cli.js";
-import { casesIn, checkGoldenCase, GOLDEN_BIDIR, GOLDEN_HEADS, goldenCases } from "../helpers/golden.js";
+import { casesIn, checkGoldenCase, GOLDEN_BIDIR, GOLDEN_CATEGORICAL, GOLDEN_HEADS, goldenCases } from "../helpers/golden.js";
 import { mpirunArgs, mpiSkipReason, rankPids, rnnMpi, rnnMpiAsync, sameRun } from "../helpers/mpi.js";
 import { readWithTensorBoard, scalarsOfCsv, tensorboardSkipReason } from "../helpers/tensorboard.js";
 
@@ -387,6 +387,12 @@ mpi("mpirun -np 2 rnn bench", () => {
     expect(r.stderr.match(/^small /gm)).toHaveLength(1);
     expect(r.stderr).toMatch(/efficiency \d\.\d\d/);
   }, 120_000);
+});
+
+mpi("mpirun -np N rnn train: SPEC §11's categorical inputs against the PyTorch reference (every rank finds the same categories)", () => {
+  for (const name of casesIn(GOLDEN_CATEGORICAL)) {
+    it(`${name} on 2 ranks`, () => checkGoldenCase(name, (args, cwd, i) => (i === 0 ? rnnMpi(2, args, cwd) : rnn(args, { cwd })), GOLDEN_CATEGORICAL));
+  }
 });
 
 mpi("mpirun -np 2 rnn train --tensorboard (SPEC §14)", () => {
