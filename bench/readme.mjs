@@ -76,6 +76,11 @@ if (!flag("--no-golden")) {
     out.rows.conformance = {
       command: "../shared/conformance/run.sh",
       passed: m ? Number(m[1]) : 0, failed: m ? Number(m[2]) : null, failedCases,
+      // what each failed case needs (its case.json), so a case of a SPEC section not built yet says so
+      needs: Object.fromEntries(failedCases.map((c) => {
+        try { return [c, JSON.parse(readFileSync(path.join(path.dirname(kit), "cases", c, "case.json"), "utf8")).needs ?? null]; }
+        catch { return [c, null]; }
+      })),
       what: "the contract's public cases: the CLI's files and SPEC §1 semantics against PyTorch 1.13 (float64) at 1e-9",
     };
   }
@@ -90,7 +95,7 @@ if (!flag("--no-pytorch")) {
     const r = run("bash", ["bench/compare.sh", "--cell", cell, String(rounds)], { env: { ...process.env, ...torch.env } });
     if (r.status !== 0) { log(`compare.sh --cell ${cell} failed: ${r.stderr.trim().split("\n").pop()}`); continue; }
     torch.files.push(...readdirSync(path.join(root, "bench/results")).filter((f) => !before.has(f)));
-    torch.blas = (r.stderr.match(/OPENBLAS_CORETYPE=(\S+)/) ?? [])[1] ?? null;
+    torch.blas = (r.stderr.match(/OPENBLAS_CORETYPE=(\S+)/) ?? [])[1] ?? null;   // set from the CPU's flags unless the environment sets it
     torch.cells[cell] = {};
     for (const line of r.stdout.trim().split("\n")) {
       const m = line.match(/^(\w+)\s+(\w+)\s+rnn (\d+) steps\/s\s+torch (\d+) steps\/s\s+ratio ([\d.]+)/);

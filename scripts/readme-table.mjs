@@ -24,7 +24,7 @@ export function resultsFiles(dir = path.join(root, "bench/results")) {
 const ratio = (x) => `${x.toFixed(2)}×`;
 const kilo = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e4 ? `${Math.round(n / 1e3)}k` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : `${n}`);
 const when = (r, row) => {
-  const load = r.underLoad ? `, under load (${Math.max(...r.load.before, ...r.load.after)} on ${r.cores} cores)` : "";
+  const load = r.underLoad ? `, under load (load average up to ${Math.max(...r.load.before, ...r.load.after).toFixed(1)} on ${r.cores} cores)` : "";
   return `${r.date.slice(0, 10)}, ${r.cpu}${row?.quick ? ", quick run" : ""}${load}`;
 };
 const cmd = (c) => `\`${c}\``;
@@ -45,8 +45,9 @@ export function table(files) {
   const c = pick(files, "conformance");
   if (c) {
     const x = c.rows.conformance;
-    const failed = x.failed ? ` (failed: ${x.failedCases.length ? x.failedCases.join(", ") : x.failed})` : "";
-    rows.push(["Exactness: the contract's conformance kit", `${x.passed} of ${x.passed + (x.failed ?? 0)} cases pass${failed}: ${x.what}`, when(c), cmd(x.command)]);
+    const sec = (k) => (x.needs?.[k]?.match(/§\d+/) ?? [])[0];
+    const not = x.failed ? `; not passing: ${x.failedCases.map((k) => (sec(k) ? `${k} (SPEC ${sec(k)})` : k)).join(", ")}${x.failedCases.every(sec) ? " — sections not on this branch yet" : ""}` : "";
+    rows.push(["Exactness: the contract's conformance kit", `${x.passed} of ${x.passed + (x.failed ?? 0)} cases pass — ${x.what}${not}`, when(c), cmd(x.command)]);
   }
   for (const cell of ["elman", "lstm", "gru"]) {
     const r = pick(files, "pytorch", (x) => x.cells?.[cell]);
