@@ -2,7 +2,8 @@
 // Writes the README's headline table, between <!-- readme-table:start --> and
 // <!-- readme-table:end -->, from the results files bench/readme.mjs writes
 // (bench/results/readme-<date>.json). Each row comes from the newest file that measured it in
-// full; a row only a --quick run measured is shown from that run and says so.
+// full (a timing: also not under load); a row only a --quick or loaded run measured is shown from
+// that run and says so.
 //   node scripts/readme-table.mjs           rewrite README.md
 //   node scripts/readme-table.mjs --check   exit 1 when README.md's table differs
 //   node scripts/readme-table.mjs --print   print the table only
@@ -29,10 +30,14 @@ const when = (r, row) => {
 };
 const cmd = (c) => `\`${c}\``;
 
-/** The row of kind `key` from the newest file that measured it in full, else the newest at all. */
+/**
+ * The row of kind `key` from the newest file that measured it in full — for a timing, also not
+ * under load — else the newest at all. Exactness rows do not depend on the load.
+ */
+const TIMINGS = new Set(["pytorch", "onnxruntime", "setup"]);
 function pick(files, key, ok = () => true) {
   const has = files.filter((r) => r.rows?.[key] && ok(r.rows[key]));
-  return has.find((r) => !r.rows[key].quick) ?? has[0] ?? null;
+  return has.find((r) => !r.rows[key].quick && !(TIMINGS.has(key) && r.underLoad)) ?? has[0] ?? null;
 }
 
 export function table(files) {
