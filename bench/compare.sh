@@ -9,6 +9,8 @@
 # model, and on one it does not know (a virtual "Intel Xeon Processor", as on this project's
 # machine) falls back to Prescott (SSE3) kernels, 4–5× slower at matrix products.
 # Results go to bench/results/compare-<date>-<HHMM>-<cell>-<rnn|torch>-<n>.json.
+# BENCH_SECONDS (default 3) and BENCH_ROUNDS (rnn's rounds, default 5) shorten a run (npm run
+# bench:readme -- --quick).
 set -euo pipefail
 cell=elman
 if [[ "${1:-}" == "--cell" ]]; then cell=$2; shift 2; fi
@@ -25,8 +27,8 @@ out=bench/results
 mkdir -p "$out"
 stamp=$(date +%Y-%m-%d-%H%M)
 for i in $(seq 1 "$rounds"); do
-  node bin/rnn.js bench --json --cell "$cell" --seconds 3 --rounds 5 > "$out/compare-$stamp-$cell-rnn-$i.json"
-  /usr/bin/python3 bench/pytorch_bench.py --json --cell "$cell" --seconds 3 --settings a,b,c ${blas:+--blas-dir "$blas"} > "$out/compare-$stamp-$cell-torch-$i.json"
+  node bin/rnn.js bench --json --cell "$cell" --seconds "${BENCH_SECONDS:-3}" --rounds "${BENCH_ROUNDS:-5}" > "$out/compare-$stamp-$cell-rnn-$i.json"
+  /usr/bin/python3 bench/pytorch_bench.py --json --cell "$cell" --seconds "${BENCH_SECONDS:-3}" --settings a,b,c ${blas:+--blas-dir "$blas"} > "$out/compare-$stamp-$cell-torch-$i.json"
 done
 node -e '
 const fs = require("fs"); const [dir, stamp, cell] = process.argv.slice(1, 4), n = Number(process.argv[4]);
