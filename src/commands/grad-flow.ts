@@ -35,6 +35,7 @@ export async function gradFlowCommand(target: string, o: GradFlowOptions, io: Io
   const kernels = loadBackend().kernels;
   if (/\.safetensors$/i.test(target)) {
     const ck = loadCheckpoint(target);
+    if (ck.vocab) throw new InputError(`${target}: a text model (data.text): grad-flow measures CSV sequences and does not read texts yet`);
     const cfg = withAbsoluteData(target, ck.config);
     net = new Network(ck.shape, ck.dtype, { kernels });
     copyParams(ck, net.layout, net.params);
@@ -46,6 +47,7 @@ export async function gradFlowCommand(target: string, o: GradFlowOptions, io: Io
     ts = targetShapeOf(cfg, ck.shape.outputSize);
   } else {
     const cfg = await loadConfig(target);
+    if (cfg.data.text !== null) throw new InputError(`${target}: a data.text config: grad-flow measures CSV sequences and does not read texts yet`);
     const data = await loadTrainingData(cfg);
     const shape = modelShapeOf(cfg, data.classes);
     net = new Network(shape, cfg.training.dtype, { kernels });
