@@ -261,3 +261,27 @@ for (const [T, nTrain, nVal, seed] of [
   const header = ["id", ...Array.from({ length: C }, (_, c) => `c${c}`), "label"];
   for (const [name, rows] of Object.entries(parts)) writeCsv(name, header, rows);
 }
+
+// ---- 7. marks: tag every step with what comes next — where reading both ways matters -------
+{
+  // 800 sequences of 20–40 steps: `mark` is 1 at random steps (probability 0.1 each), else 0,
+  // `noise` is N(0, 1) with nothing to say. Step t is tagged `soon` when a mark falls in the
+  // next 3 steps (t+1 … t+3), else `no`. A one-way model reads only the past, so it can do no
+  // better than the base rate; a bidirectional one reads the next steps too
+  // (configs/marks-uni.yaml against configs/marks-bi.yaml, docs/bidirectional.md).
+  const rng = makeRng(2222);
+  const parts = { "marks.csv": [], "marks-val.csv": [] };
+  let soon = 0, steps = 0;
+  for (let s = 0; s < 800; s++) {
+    const part = s < 600 ? "marks.csv" : "marks-val.csv";
+    const T = rng.int(20, 41);
+    const marks = Array.from({ length: T }, () => (rng.uniform() < 0.1 ? 1 : 0));
+    for (let t = 0; t < T; t++) {
+      const tag = marks.slice(t + 1, t + 4).includes(1) ? "soon" : "no";
+      if (part === "marks-val.csv") { steps++; if (tag === "soon") soon++; }
+      parts[part].push([`m${String(s + 1).padStart(3, "0")}`, marks[t], fmt(rng.normal(0, 1)), tag]);
+    }
+  }
+  for (const [name, rows] of Object.entries(parts)) writeCsv(name, ["id", "mark", "noise", "next"], rows);
+  console.error(`  marks: majority-class (no) accuracy on marks-val.csv ${f4(1 - soon / steps)}`);
+}

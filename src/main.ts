@@ -80,6 +80,7 @@ export function buildProgram(io: Io, setCode: (code: number) => void, debug = fa
       (v: string, all: string[] | undefined) => [...(all ?? []), v])
     .option("--json", "print one JSON object per epoch on stdout")
     .option("--quiet", "print nothing on stderr but errors")
+    .option("--tensorboard", "also write a TensorBoard event file into the run directory (output.tensorboard: true)")
     .action(async (arg: string, opts: Omit<import("./commands/train.js").TrainOptions, "set"> & { index?: string; set?: string[] }) => {
       const { resolveTrainConfig } = await import("./commands/sweep.js");
       const { parseSetArg } = await import("./config/grid.js");

@@ -60,14 +60,14 @@ describe("config validation", () => {
     expect(c).toEqual({
       seed: 0,
       data: { train: "a.csv", text: null, tokens: "char", validation: null, validationSplit: 0, sequenceColumn: null, inputs: ["x"], targets: ["y"], shift: 0, normalize: false,
-        missing: { values: [""], inputs: "error" } },
+        missing: { values: [""], inputs: "error" }, categorical: [] },
       task: "regression", targetsAt: "every",
       model: { cell: "elman", hiddenSize: 32, layers: 1, activation: "tanh", bias: true, init: null, dropout: 0, recurrentDropout: 0,
-        likelihood: null, quantiles: null, embedding: null },
+        likelihood: null, quantiles: null, bidirectional: false, embedding: null },
       training: { epochs: 10, batchSize: 16, shuffle: true, dtype: "float32", bptt: null,
         optimizer: { name: "adam", lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }, clip: null,
         schedule: null, earlyStopping: null },
-      output: { dir: null },
+      output: { dir: null, tensorboard: false },
     });
   });
 

@@ -63,7 +63,7 @@ describe("rnn train", () => {
     writeFileSync(path.join(dir, "relu.yaml"), readFileSync(path.join(dir, "c.yaml"), "utf8").replace("model: { hiddenSize: 8 }", "model: { hiddenSize: 8, activation: relu }"));
     const r = rnn(["train", "relu.yaml", "--resume", "run/last.safetensors"], { cwd: dir });
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe("rnn: run/last.safetensors: was trained with model.activation \"tanh\", the config says \"relu\"; --resume may change only training.epochs, training.optimizer.lr, training.clip, model.init, output.dir");
+    expect(r.stderr.trim()).toBe("rnn: run/last.safetensors: was trained with model.activation \"tanh\", the config says \"relu\"; --resume may change only training.epochs, training.optimizer.lr, training.clip, model.init, output.dir, output.tensorboard");
   });
 
   it("removes temp files that killed runs left, and keeps no-target data out", () => {

@@ -44,6 +44,24 @@ napi_value number(napi_env env, double v) {
   return r;
 }
 
+// The first line of MPI_Get_library_version ("Open MPI v4.1.4", "MPICH Version: 4.0.2").
+std::string library_line() {
+  char lib[MPI_MAX_LIBRARY_VERSION_STRING];
+  int len = 0;
+  MPI_Get_library_version(lib, &len);
+  std::string first(lib, len);
+  return first.substr(0, first.find_first_of("\n,"));
+}
+
+// library() → that line, before MPI_Init (MPI_Get_library_version may be called before it):
+// what a launcher must provide depends on the MPI (src/distributed/launch.ts).
+napi_value Library(napi_env env, napi_callback_info) {
+  const std::string first = library_line();
+  napi_value s;
+  napi_create_string_utf8(env, first.c_str(), first.size(), &s);
+  return s;
+}
+
 // init() → { rank, size, localSize, library }. Open MPI loads its components as plugins that need libmpi's
 // symbols in the global namespace, but Node opened this addon (and so libmpi) with RTLD_LOCAL:
 // re-open libmpi RTLD_GLOBAL first, as mpi4py does. dladdr finds the libmpi this addon linked.
@@ -60,7 +78,7 @@ napi_value Init(napi_env env, napi_callback_info) {
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     initialized = true;
   }
-  int rank = 0, size = 1, len = 0, local = 1;
+  int rank = 0, size = 1, local = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   // Ranks sharing this machine's cores (to size each rank's kernel thread pool).
@@ -69,10 +87,7 @@ napi_value Init(napi_env env, napi_callback_info) {
     MPI_Comm_size(node, &local);
     MPI_Comm_free(&node);
   }
-  char lib[MPI_MAX_LIBRARY_VERSION_STRING];
-  MPI_Get_library_version(lib, &len);
-  std::string first(lib, len);
-  first = first.substr(0, first.find_first_of("\n,"));
+  const std::string first = library_line();
   napi_value r, s;
   napi_create_object(env, &r);
   napi_set_named_property(env, r, "rank", number(env, rank));
@@ -161,7 +176,7 @@ napi_value Finalize(napi_env, napi_callback_info) {
 NAPI_MODULE_INIT() {
   const struct { const char* name; napi_callback fn; } fns[] = {
     {"init", Init}, {"allreduce", Allreduce}, {"gather", Gather}, {"barrier", Barrier},
-    {"abort", Abort}, {"finalize", Finalize},
+    {"abort", Abort}, {"finalize", Finalize}, {"library", Library},
   };
   for (const auto& f : fns) {
     napi_value v;

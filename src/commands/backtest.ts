@@ -2,7 +2,7 @@ import { likelihoodOf } from "../core/heads/index.js";
 import { BacktestAccumulator, type BacktestScores } from "../core/forecast-metrics.js";
 import { PathSampler } from "../core/paths.js";
 import { Rng } from "../core/rng.js";
-import { columnSpec } from "../data/load.js";
+import { categoryLookup, columnSpec, inputStats } from "../data/load.js";
 import { inputFill } from "../data/missing.js";
 import { targetStats } from "../data/dataset.js";
 import { targetPlan } from "../data/load.js";
@@ -12,7 +12,7 @@ import { withAbsoluteData } from "../io/checkpoint.js";
 import { checkSampling, Roller, rolloutFeed } from "../io/rollout.js";
 import { writeOut, type Io } from "../io/terminal.js";
 import { SAMPLE_STREAM } from "./forecast.js";
-import { loadModel, readHeldOut, refuseText } from "./model.js";
+import { loadModel, readHeldOut, refuseText, reportUnseen } from "./model.js";
 
 export interface BacktestOptions {
   horizon: number;
@@ -53,7 +53,7 @@ export async function backtest(ckFile: string, o: BacktestOptions, io: Io): Prom
   checkSampling(ckFile, o, cfg.model, O, net);
   const norm = ck.normalization;
   const filler = inputFill(cfg.data.missing, cfg.data.inputs, ck.fill, norm, ckFile);
-  const roller = new Roller(net, ts.head, feed, cfg.data.inputs.map((c) => norm?.[c] ?? { mean: 0, std: 1 }),
+  const roller = new Roller(net, ts.head, feed, inputStats(cfg, norm),
     targetStats(targetPlan(cfg), norm), filler, O);
   const sampler = N > 0 ? new PathSampler(net, likelihoodOf(cfg.model.likelihood!), O, N) : null;
   const seed = o.seed ?? cfg.seed;
@@ -80,7 +80,9 @@ export async function backtest(ckFile: string, o: BacktestOptions, io: Io): Prom
       acc.add({ history: y.subarray(0, n * O), actual: y.subarray(n * O), point, ...(paths ? { samples: paths } : {}) });
     });
   };
-  const { file } = await readHeldOut(ckFile, cfg, o.data, io, columnSpec(cfg, true), score);
+  const cats = categoryLookup(cfg, ck.categories);
+  const { file } = await readHeldOut(ckFile, cfg, o.data, io, columnSpec(cfg, true, cats), score);
+  reportUnseen(io, cats, file);
   const r = acc.result();
   if (r.sequences === 0) {
     throw new InputError(`${file}: no sequence has more than --season ${m} rows before its last --horizon ${h} rows (${skipped} too short)`);

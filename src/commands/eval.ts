@@ -1,12 +1,12 @@
 import { prepareSequence, targetStats } from "../data/dataset.js";
 import { loadText, readTextArg, sequenceBatch, tokenize } from "../data/text.js";
-import { columnSpec, targetPlan } from "../data/load.js";
+import { categoryLookup, columnSpec, targetPlan } from "../data/load.js";
 import { inputFill } from "../data/missing.js";
 import { InputError } from "../errors.js";
 import { writeOut, type Io } from "../io/terminal.js";
 import { batchMetricSums, metricSums, metricsOf } from "../train/evaluate.js";
 import { withAbsoluteData, type Checkpoint } from "../io/checkpoint.js";
-import { loadModel, readHeldOut, type LoadedModel } from "./model.js";
+import { loadModel, readHeldOut, reportUnseen, type LoadedModel } from "./model.js";
 
 export interface EvalOptions {
   /** A CSV (or a text, for a text model); "-" reads stdin. */
@@ -23,10 +23,12 @@ export async function evaluate(ckFile: string, o: EvalOptions, io: Io): Promise<
   if (model.ck.vocab) return report(await evaluateText(ckFile, model, o, io), o, io);
   const { ck, net, ts } = model;
   const cfg = withAbsoluteData(ckFile, ck.config);
-  const spec = columnSpec(cfg, true), plan = targetPlan(cfg);
+  const cats = categoryLookup(cfg, ck.categories);
+  const spec = columnSpec(cfg, true, cats), plan = targetPlan(cfg);
   const filler = inputFill(cfg.data.missing, cfg.data.inputs, ck.fill, ck.normalization, ckFile);
   const { file, value: seqs } = await readHeldOut(ckFile, cfg, o.data, io, spec,
     (raws, f) => raws.map((s) => prepareSequence(s, plan, ck.classes, ck.normalization, f, filler)));
+  reportUnseen(io, cats, file);
   const sums = metricSums(net, seqs, ts, targetStats(plan, ck.normalization));
   if (sums[1] === 0) throw new InputError(`${file}: no supervised positions to evaluate (every target cell is empty)`);
   return report(metricsOf(sums, ts), o, io);

@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { splitValidation } from "../data/dataset.js";
-import { columnSpec } from "../data/load.js";
+import { categoryLookup, columnSpec } from "../data/load.js";
 import { readDataArg, type RawSequence } from "../data/table.js";
 import { InputError, JobError } from "../errors.js";
 import { buildOnnxModel, OPSET, type StateInputs } from "../export/model.js";
@@ -27,7 +27,7 @@ export interface ExportOptions {
  */
 async function verificationData(ckFile: string, m: LoadedModel, data: string | undefined, io: Io): Promise<{ file: string; raws: RawSequence[] }> {
   const cfg = withAbsoluteData(ckFile, m.ck.config);
-  const spec = columnSpec(cfg, false);
+  const spec = columnSpec(cfg, false, categoryLookup(cfg, m.ck.categories));
   if (data !== undefined) {
     // By its format, as eval's --data: a .parquet or .arrow file is not CSV text.
     return { file: data === "-" ? "<stdin>" : data, raws: await readDataArg(data, io.stdin, spec) };
@@ -51,9 +51,11 @@ export async function exportCommand(ckFile: string, o: ExportOptions, io: Io): P
   const { ck } = m, s = ck.shape;
   const bytes = encodeModel(buildOnnxModel(ck, packageVersion(), o.stateInputs ?? "optional"));
   writeFileAtomic(o.onnx, bytes);
-  const out = ck.config.task === "regression" ? `y [batch, time, ${s.outputSize}]` : `p [batch, time, ${s.outputSize}] (softmax)`;
-  io.stderr.write(`wrote ${o.onnx} (${(bytes.length / 1024).toFixed(1)} KiB, opset ${OPSET}): ${s.layers}-layer ${s.cell} H ${s.hiddenSize}; `
-    + `${ck.vocab ? `tokens int64 [batch, time] (vocabulary ${ck.vocab.length})` : `x [batch, time, ${s.inputSize}]`}${ck.normalization ? " (raw: normalised inside)" : ""}, h0${s.cell === "lstm" ? ", c0" : ""} ${o.stateInputs === "required" ? "required" : "optional"} → ${out}, hn${s.cell === "lstm" ? ", cn" : ""}\n`);
+  const time = s.bidirectional && s.targetsAt === "last" ? "1" : "time";
+  const out = ck.config.task === "regression" ? `y [batch, ${time}, ${s.outputSize}]` : `p [batch, ${time}, ${s.outputSize}] (softmax)`;
+  const state = s.bidirectional ? "sequence_lens [batch]" : `h0${s.cell === "lstm" ? ", c0" : ""} ${o.stateInputs === "required" ? "required" : "optional"}`;
+  io.stderr.write(`wrote ${o.onnx} (${(bytes.length / 1024).toFixed(1)} KiB, opset ${OPSET}): ${s.layers}-layer ${s.bidirectional ? "bidirectional " : ""}${s.cell} H ${s.hiddenSize}; `
+    + `${ck.vocab ? `tokens int64 [batch, time] (vocabulary ${ck.vocab.length})` : `x [batch, time, ${s.inputSize - (s.categorical?.length ?? 0)}]`}${ck.normalization ? " (raw: normalised inside)" : ""}${s.categorical?.length ? `, c [batch, time, ${s.categorical.length}] (int64 category indices)` : ""}, ${state} → ${out}, hn${s.cell === "lstm" ? ", cn" : ""}\n`);
   if (!o.verify) return 0;
 
   const ort = await loadOrt();

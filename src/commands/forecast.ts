@@ -9,7 +9,7 @@ import { writeFileAtomic } from "../io/atomic.js";
 import { renderSvg, type LinePlot, type Point } from "../io/plot.js";
 import { checkSampling, futureRowsNeeded, Roller, rolloutFeed } from "../io/rollout.js";
 import { BufferedOut, type Io } from "../io/terminal.js";
-import { openModelStream } from "./model.js";
+import { openModelStream, reportUnseen } from "./model.js";
 
 export interface ForecastOptions {
   horizon: number;
@@ -48,7 +48,7 @@ interface Plotted { id: string | null; history: Point[][]; forecast: Point[][]; 
  * model, rows after it are ignored.
  */
 export async function forecast(ckFile: string, o: ForecastOptions, io: Io): Promise<number> {
-  const { ck, net, ts, file, csv, dec, filler, inStats, outStats } = await openModelStream(ckFile, o.data, true, io);
+  const { ck, net, ts, file, csv, dec, filler, inStats, outStats, cats } = await openModelStream(ckFile, o.data, true, io);
   const cfg = ck.config;
   const feed = rolloutFeed(ckFile, cfg);
   if (ts.task !== "regression") throw new Error("rolloutFeed admits regression models only");
@@ -115,10 +115,20 @@ export async function forecast(ckFile: string, o: ForecastOptions, io: Io): Prom
     return true;
   };
 
+  /**
+   * Input i of future step k ≥ 1, raw: a numeric covariate from future row k − 1; a categorical
+   * one (SPEC §11) from it too when there is one, else the history's constant value.
+   */
+  const In = cfg.data.inputs.length;
+  const covariateOf = (future: readonly CsvRow[]) => (k: number, i: number): number => {
+    if (i < In) return dec.input(future[k - 1], i);
+    return k <= future.length ? dec.category(future[k - 1], i - In) : roller.constantCategory(i - In) ?? 0;
+  };
+
   /** The deterministic roll-out of a sequence: each step's fed-back value is the next input. */
   const rollOut = (future: readonly CsvRow[], id: string | null): void => {
     const n = roller.rows;
-    roller.rollOut(h, (k, i) => dec.input(future[k - 1], i), (k) => {
+    roller.rollOut(h, covariateOf(future), (k) => {
       out.add(csvLine([...(seqCol !== null ? [id ?? ""] : []), String(n + k), ...Array.from(roller.row, num)]));
       if (plotted) { const b = band(); plotStep(k, roller.row, b ? lo : null, b ? hi : null); }
     });
@@ -127,7 +137,7 @@ export async function forecast(ckFile: string, o: ForecastOptions, io: Io): Prom
   /** N sample paths of a sequence, printed as paths or as their mean and quantiles. */
   const samplePaths = (future: readonly CsvRow[], id: string | null): void => {
     const n = roller.rows;
-    roller.sample(sampler!, h, new Rng(seed, SAMPLE_STREAM + sequences), (k, i) => dec.input(future[k - 1], i), paths!);
+    roller.sample(sampler!, h, new Rng(seed, SAMPLE_STREAM + sequences), covariateOf(future), paths!);
     const ids = seqCol !== null ? [id ?? ""] : [];
     if (o.paths) {
       for (let p = 0; p < N; p++) {
@@ -162,6 +172,10 @@ export async function forecast(ckFile: string, o: ForecastOptions, io: Io): Prom
       const cols = feed.covariates.map((c) => JSON.stringify(c)).join(", ");
       throw new InputError(`${where}: input column(s) ${cols} are not targets of the model, so forecast cannot roll them forward; give their future values in ${needed} row(s) after the sequence's last target, with the target cells empty (found ${future.length})`);
     }
+    const varying = future.length < h - 1 ? roller.varyingCategories() : [];
+    if (varying.length > 0) {
+      throw new InputError(`${where}: categorical column(s) ${varying.map((c) => JSON.stringify(c)).join(", ")} change over the sequence's history, so forecast cannot repeat them; give their future values in ${h - 1} row(s) after the sequence's last target, with the target cells empty (found ${future.length})`);
+    }
     if (sampler) samplePaths(future, id); else rollOut(future, id);
     sequences++;
     await out.flush();
@@ -193,6 +207,7 @@ export async function forecast(ckFile: string, o: ForecastOptions, io: Io): Prom
     // The sequences forecast before a bad row stay printed (a failed write is second to it).
     await out.flush(true).catch(() => undefined);
   }
+  reportUnseen(io, cats, file);
   if (o.plot) writeFileAtomic(o.plot, await renderSvg(forecastPlots(plots, cfg.data.targets, sampler !== null)));
   return 0;
 }

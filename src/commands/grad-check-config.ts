@@ -25,7 +25,7 @@ const PER_TENSOR = 64;
 export async function gradCheckConfig(configPath: string): Promise<GradCheckResult[]> {
   const cfg = await loadConfig(configPath);
   const data = await loadTrainingData(cfg);
-  const shape = modelShapeOf(cfg, data.text?.vocab ?? data.classes);
+  const shape = modelShapeOf(cfg, data.text?.vocab ?? data.classes, data.categories);
   const net = new Network(shape, "float64", { kernels: loadBackend().kernels });
   if (cfg.model.init !== null) copyParams(loadCheckpoint(cfg.model.init), net.layout, net.params);
   else initParams(net.layout, net.params, shape.hiddenSize, new Rng(cfg.seed, 0));

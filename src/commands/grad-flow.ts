@@ -5,7 +5,7 @@ import { loadConfig } from "../config/load.js";
 import { targetShapeOf, type TargetShape } from "../data/batches.js";
 import { prepareSequence, type Sequence } from "../data/dataset.js";
 import { inputFill } from "../data/missing.js";
-import { columnSpec, loadTrainingData, targetPlan } from "../data/load.js";
+import { categoryLookup, columnSpec, loadTrainingData, targetPlan } from "../data/load.js";
 import { readDataArg, type RawSequence } from "../data/table.js";
 import { InputError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
@@ -24,6 +24,11 @@ export interface GradFlowOptions {
   sequences?: number;
 }
 
+/** SPEC §13: grad-flow measures ∂L/∂h_t through one direction of time; a bidirectional model has two. */
+function refuseBidirectional(target: string, cfg: { readonly model: { readonly bidirectional: boolean } }): void {
+  if (cfg.model.bidirectional) throw new InputError(`${target}: model.bidirectional: grad-flow measures gradients back through time in one direction, not in a bidirectional model`);
+}
+
 /**
  * `rnn grad-flow <checkpoint | config>`: how gradients flow back through time in a model,
  * on real sequences (the checkpoint's validation data or training data, or --data).
@@ -35,6 +40,7 @@ export async function gradFlowCommand(target: string, o: GradFlowOptions, io: Io
   const kernels = loadBackend().kernels;
   if (/\.safetensors$/i.test(target)) {
     const ck = loadCheckpoint(target);
+    refuseBidirectional(target, ck.config);
     if (ck.vocab) throw new InputError(`${target}: a text model (data.text): grad-flow measures CSV sequences and does not read texts yet`);
     const cfg = withAbsoluteData(target, ck.config);
     net = new Network(ck.shape, ck.dtype, { kernels });
@@ -42,19 +48,21 @@ export async function gradFlowCommand(target: string, o: GradFlowOptions, io: Io
     const file = o.data ?? cfg.data.validation ?? cfg.data.train;
     const filler = inputFill(cfg.data.missing, cfg.data.inputs, ck.fill, ck.normalization, target);
     const prepare = (raws: RawSequence[]): Sequence[] => raws.slice(0, maxSeqs).map((s) => prepareSequence(s, targetPlan(cfg), ck.classes, ck.normalization, file, filler));
-    seqs = o.data !== undefined ? prepare(await readDataArg(o.data, io.stdin, columnSpec(cfg, true)))
-      : await readCheckpointData(target, file, columnSpec(cfg, true), prepare);
+    const spec = columnSpec(cfg, true, categoryLookup(cfg, ck.categories));
+    seqs = o.data !== undefined ? prepare(await readDataArg(o.data, io.stdin, spec))
+      : await readCheckpointData(target, file, spec, prepare);
     ts = targetShapeOf(cfg, ck.shape.outputSize);
   } else {
     const cfg = await loadConfig(target);
+    refuseBidirectional(target, cfg);
     if (cfg.data.text !== null) throw new InputError(`${target}: a data.text config: grad-flow measures CSV sequences and does not read texts yet`);
     const data = await loadTrainingData(cfg);
-    const shape = modelShapeOf(cfg, data.classes);
+    const shape = modelShapeOf(cfg, data.classes, data.categories);
     net = new Network(shape, cfg.training.dtype, { kernels });
     if (cfg.model.init !== null) copyParams(loadCheckpoint(cfg.model.init), net.layout, net.params);
     else initParams(net.layout, net.params, shape.hiddenSize, new Rng(cfg.seed, 0));
     seqs = (o.data !== undefined
-      ? (await readDataArg(o.data, io.stdin, columnSpec(cfg, true)))
+      ? (await readDataArg(o.data, io.stdin, columnSpec(cfg, true, categoryLookup(cfg, data.categories))))
         .map((s) => prepareSequence(s, targetPlan(cfg), data.classes, data.normalization, o.data ?? "",
           inputFill(cfg.data.missing, cfg.data.inputs, data.fill, data.normalization, target)))
       : data.train).slice(0, maxSeqs);

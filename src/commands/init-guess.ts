@@ -23,7 +23,8 @@ export interface InitChoices {
 
 /** A value as the starter config writes it: a scalar, a list of strings, or a flow mapping of those. */
 export type StarterValue = string | number | boolean | null | readonly string[]
-  | { readonly [key: string]: string | number | boolean | readonly string[] };
+  | { readonly [key: string]: string | number | boolean | readonly string[] }
+  | readonly { readonly [key: string]: string | number }[];
 
 /** One key of the starter config: its dotted path, its value and why. */
 export interface Entry { readonly key: string; readonly value: StarterValue; readonly note: string }
@@ -196,6 +197,37 @@ function pickInputs(s: Sample, profiles: readonly ColumnProfile[], seq: Sequence
   return { inputs, note: `the other numeric columns${left.length > 0 ? `; left out: ${leftText}` : ""}` };
 }
 
+/** A text column is read as categories when it repeats: at most this many distinct values… */
+const MAX_CATEGORIES_GUESSED = 1000;
+/** …and each seen this many times on average in the sample. */
+const MIN_ROWS_PER_CATEGORY = 4;
+/** The sequence column is proposed as a category (a series-id embedding) from this many sequences. */
+const MIN_SEQUENCES_FOR_ID = 20;
+
+/**
+ * `data.categorical` (SPEC §11): the text columns left out of the inputs whose values repeat
+ * (a store, a weekday name: few distinct values, each on several rows), and the sequence column
+ * when there are many sequences (one global model over them, the series id as a learned
+ * embedding, as DeepAR). Each with its default size.
+ */
+function pickCategorical(s: Sample, profiles: readonly ColumnProfile[], seq: SequenceGuess, targets: readonly ColumnProfile[]): Entry {
+  const labels = profiles.filter((p) => p !== seq.column && !targets.includes(p) && !p.numeric && p.present > 0 && p.name.trim() !== ""
+    && profiles.filter((q) => q.name === p.name).length === 1 && p.distinct.size <= MAX_CATEGORIES_GUESSED
+    && p.present >= MIN_ROWS_PER_CATEGORY * p.distinct.size && !isTimeName(p.name) && !looksLikeDate(p.firstText?.cell ?? ""));
+  const S = seq.runs ? sequenceCount(s, seq.runs) : 0;
+  const byId = seq.column !== null && S >= MIN_SEQUENCES_FOR_ID;
+  const chosen = [...labels, ...(byId && seq.column ? [seq.column] : [])];
+  const why = [
+    ...labels.map((p) => `${name(p)}: text, ${p.distinct.size} distinct values in ${rowsRead(s)}`),
+    ...(byId ? [`${name(seq.column!)}: ${about(s, S)} sequences, one model over all with the series id as a learned embedding`] : []),
+  ];
+  return {
+    key: "data.categorical", value: chosen.map((p) => ({ column: p.name })),
+    note: chosen.length > 0 ? `each through its own embedding (size min(50, (n + 1) // 2) unless given; unseen values read as index 0): ${why.join("; ")}`
+      : `none: no text column with repeating values${seq.column ? `, fewer than ${MIN_SEQUENCES_FOR_ID} sequences` : ""} (a { column } per text column to learn an embedding of)`,
+  };
+}
+
 /**
  * `data.missing`: every missing-value text seen in the columns used ("" always, as SPEC's
  * default), and `ffill` for the inputs when one of them has a missing cell: a time series'
@@ -283,6 +315,7 @@ export function guessStarter(s: Sample, profiles: readonly ColumnProfile[], c: I
       : { key: "data.shift", value: 0, note: "the target at row t is read from row t (1: predict the next row)" },
     { key: "data.normalize", value: true, note: classify ? "z-score the inputs with the training split's statistics (kept in the checkpoint)" : "z-score inputs and targets with the training split's statistics; predictions are mapped back" },
     pickMissing(s, inputs, targets),
+    pickCategorical(s, profiles, seq, targets),
     { key: "task", value: task.task, note: task.note },
     last
       ? { key: "targetsAt", value: "last", note: "one target per sequence (on its last row, or repeated on every row): read at its end (every: at every row)" }

@@ -145,10 +145,9 @@ function yamlString(s: string): string {
 function yamlValue(v: StarterValue): string {
   if (v === null || typeof v === "number" || typeof v === "boolean") return String(v);
   if (typeof v === "string") return yamlString(v);
-  if (isList(v)) return `[${v.map(yamlString).join(", ")}]`;
-  return `{ ${Object.entries(v).map(([k, x]) => `${k}: ${yamlValue(x)}`).join(", ")} }`;
+  if (Array.isArray(v)) return `[${(v as readonly (string | Readonly<Record<string, string | number>>)[]).map((x) => (typeof x === "string" ? yamlString(x) : yamlValue(x))).join(", ")}]`;
+  return `{ ${Object.entries(v).map(([k, x]) => `${k}: ${yamlValue(x as StarterValue)}`).join(", ")} }`;
 }
-const isList = (v: StarterValue): v is readonly string[] => Array.isArray(v);
 
 /** Where comments start, as in configs/*.yaml. */
 const COMMENT_COLUMN = 37;

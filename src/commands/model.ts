@@ -1,7 +1,8 @@
 import { statSync } from "node:fs";
 import type { Config } from "../config/schema.js";
+import type { CategoryLookup } from "../data/categorical.js";
 import { splitValidation, targetStats, type ColumnStats } from "../data/dataset.js";
-import { columnSpec, targetPlan } from "../data/load.js";
+import { categoryLookup, columnSpec, inputStats, targetPlan } from "../data/load.js";
 import { inputFill, type InputFill } from "../data/missing.js";
 import type { RowSource } from "../data/rows.js";
 import { openInputRows, readDataArg, readSequencesFile, RowDecoder, type ColumnSpec, type RawSequence } from "../data/table.js";
@@ -61,9 +62,17 @@ export interface ModelStream extends LoadedModel {
   readonly csv: RowSource;
   readonly dec: RowDecoder;
   readonly filler: InputFill | null;
-  /** Normalisation per input and per target column (mean 0, std 1 without). */
+  /** Normalisation per input value of a row (categorical indices: identity) and per target column (mean 0, std 1 without). */
   readonly inStats: readonly ColumnStats[];
   readonly outStats: readonly ColumnStats[];
+  /** The checkpoint's categories as the decoder reads them (SPEC §11), counting unseen cells; null without. */
+  readonly cats: CategoryLookup | null;
+}
+
+/** SPEC §11: says once on stderr how many cells of `file` held a category training never saw (read as index 0). */
+export function reportUnseen(io: Io, cats: CategoryLookup | null, file: string): void {
+  const line = cats?.report(file);
+  if (line) io.stderr.write(`${io.color.yellow("warning")}: ${line}\n`);
 }
 
 /** Refuses a text model (SPEC §12) in a command that reads CSV rows (`what`: the command). */
@@ -79,10 +88,10 @@ export async function openModelStream(ckFile: string, data: string | undefined, 
   const src = data ?? "-";
   const file = src === "-" ? "<stdin>" : src;
   const csv = await openInputRows(src, file, io.stdin);
-  const stat = (c: string): ColumnStats => norm?.[c] ?? { mean: 0, std: 1 };
+  const cats = categoryLookup(cfg, m.ck.categories);
   return {
-    ...m, file, csv, dec: new RowDecoder(csv, columnSpec(cfg, withTargets)),
+    ...m, file, csv, dec: new RowDecoder(csv, columnSpec(cfg, withTargets, cats)), cats,
     filler: inputFill(cfg.data.missing, cfg.data.inputs, m.ck.fill, norm, ckFile),
-    inStats: cfg.data.inputs.map(stat), outStats: cfg.task === "regression" ? targetStats(targetPlan(cfg), norm) : [],
+    inStats: inputStats(cfg, norm), outStats: cfg.task === "regression" ? targetStats(targetPlan(cfg), norm) : [],
   };
 }

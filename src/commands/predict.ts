@@ -5,7 +5,7 @@ import { InputError } from "../errors.js";
 import { csvLine, num } from "../io/format.js";
 import { StepRows } from "../io/step-rows.js";
 import { BufferedOut, type Io } from "../io/terminal.js";
-import { openModelStream } from "./model.js";
+import { openModelStream, reportUnseen } from "./model.js";
 
 export interface PredictOptions {
   data?: string;
@@ -20,7 +20,7 @@ const CHUNK = 256;
  * from s_0, and writes one CSV row of predictions per input row (or per sequence with --last).
  */
 export async function predict(ckFile: string, o: PredictOptions, io: Io): Promise<number> {
-  const { ck, net, ts, file, csv, dec, filler, inStats, outStats } = await openModelStream(ckFile, o.data, false, io);
+  const { ck, net, ts, file, csv, dec, filler, inStats, outStats, cats } = await openModelStream(ckFile, o.data, false, io);
   const cfg = ck.config;
   const I = net.shape.inputSize, O = net.shape.outputSize;
   const classes = ck.classes;
@@ -28,7 +28,11 @@ export async function predict(ckFile: string, o: PredictOptions, io: Io): Promis
   const header = [...(seqCol !== null ? [seqCol] : []), "t",
     ...(ts.task === "classification" ? [`pred_${cfg.data.targets[0]}`, ...(classes ?? []).map((c) => `p_${c}`)] : ts.head.predictColumns(cfg.data.targets))];
 
-  const x = alloc(net.dtype, CHUNK * I);
+  // A bidirectional model reads each sequence whole (SPEC §13): its rows are kept until it ends,
+  // and under targetsAt: last it prints one row per sequence, the summary at its last step.
+  const whole = net.shape.bidirectional === true;
+  const last = o.last === true || (whole && cfg.targetsAt === "last");
+  let x = alloc(net.dtype, CHUNK * I);
   const raw = new Float64Array(I);
   const probs = new Float64Array(O);
   const state = net.zeroState(1);
@@ -49,7 +53,7 @@ export async function predict(ckFile: string, o: PredictOptions, io: Io): Promis
     return csvLine([...key, classes?.[best] ?? "", ...Array.from(probs, num)]);
   };
   // Regression rows: the predictions in original units, printed a block at a time (StepRows).
-  const values = new Float64Array(CHUNK * O);
+  let values = new Float64Array(CHUNK * O);
   const stepRows = new StepRows(O);
   const runChunk = (): void => {
     if (pending === 0) return;
@@ -58,21 +62,22 @@ export async function predict(ckFile: string, o: PredictOptions, io: Io): Promis
     const y = net.head.y;
     const t0 = t - pending;
     if (ts.task === "regression") {
-      const from = o.last ? pending - 1 : 0; // --last prints only a sequence's final row
+      const from = last ? pending - 1 : 0; // --last prints only a sequence's final row
+      if (values.length < pending * O) values = new Float64Array(x.length / I * O);
       for (let r = from; r < pending; r++) ts.head.predictRow(y, r, ts.outputs, outStats, values, r * O);
       const text = stepRows.lines(seqCol !== null ? [id ?? ""] : [], t0 + from, values.subarray(from * O), pending - from);
-      if (o.last) lastLine = text; else out.add(text);
+      if (last) lastLine = text; else out.add(text);
     } else {
       for (let r = 0; r < pending; r++) {
         const line = rowText(y, r, t0 + r);
-        if (o.last) lastLine = line; else out.add(line);
+        if (last) lastLine = line; else out.add(line);
       }
     }
     pending = 0;
   };
   const endSequence = (): void => {
     runChunk();
-    if (o.last && lastLine !== null) out.add(lastLine);
+    if (last && lastLine !== null) out.add(lastLine);
     lastLine = null;
     for (const s of state) s.fill(0);
     t = 0;
@@ -89,7 +94,9 @@ export async function predict(ckFile: string, o: PredictOptions, io: Io): Promis
         filler?.apply(raw, 0);
         for (let i = 0; i < I; i++) x[pending * I + i] = zScore(raw[i], inStats[i]);
         pending++; t++;
-        if (pending === CHUNK) { runChunk(); await emit(); }
+        if (pending * I === x.length) {
+          if (whole) { const grown = alloc(net.dtype, 2 * x.length); grown.set(x); x = grown; } else { runChunk(); await emit(); }
+        }
       }
     }
     if (!started) throw new InputError(`${file}: no data rows`);
@@ -97,9 +104,11 @@ export async function predict(ckFile: string, o: PredictOptions, io: Io): Promis
   } catch (e) {
     // The rows before a bad one are still predicted and printed.
     // A failed write of them is second to the bad row, which is what the user must fix.
-    if (e instanceof InputError) { runChunk(); await emit(true).catch(() => undefined); }
+    // (A bidirectional model's unfinished sequence is not: its reverse pass needs the sequence's end.)
+    if (e instanceof InputError) { if (!whole) runChunk(); await emit(true).catch(() => undefined); }
     throw e;
   }
   await emit(true);
+  reportUnseen(io, cats, file);
   return 0;
 }

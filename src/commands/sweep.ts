@@ -109,7 +109,7 @@ function planPoint(raw: unknown, source: string, folder: string, point: GridPoin
   const label = pointLabel(point.index, count);
   // Points must not share a run directory: one would refuse to start or overwrite the other.
   const runDir = point.settings.some((s) => s.key === "output.dir") ? resolved.output.dir : path.resolve(folder, "runs", label);
-  return { point, file: path.resolve(folder, `point-${label}.yaml`), runDir, config: { ...resolved, output: { dir: runDir } } };
+  return { point, file: path.resolve(folder, `point-${label}.yaml`), runDir, config: { ...resolved, output: { ...resolved.output, dir: runDir } } };
 }
 
 /** A point's file: a comment saying where it comes from, then the complete config. */

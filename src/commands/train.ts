@@ -22,6 +22,8 @@ export interface TrainOptions {
   seed?: number;
   json?: boolean;
   quiet?: boolean;
+  /** Also write a TensorBoard event file (`--tensorboard`: output.tensorboard, SPEC §14). */
+  tensorboard?: boolean;
   /** `--set key=value` overrides (SPEC §6), in the order given. */
   set?: readonly Override[];
   /** Stack traces with errors (`--debug`): under MPI rank 0 prints its own failure, see below. */
@@ -46,14 +48,14 @@ const runFiles = (c: ResolvedConfig, o: TrainOptions): RunFile[] => [
 ];
 const LOCAL_KEYS = ["file", "data.train", "data.validation", "model.init", "output.dir"];
 
-/** Applies --seed and --out to the config (the checkpoint records what actually ran). */
+/** Applies --seed, --out and --tensorboard to the config (the checkpoint records what actually ran). */
 function withOverrides(c: ResolvedConfig, o: TrainOptions): ResolvedConfig {
   // The checkpoint records the seed, and its reader holds it to the config's bound: so does --seed.
   if (o.seed !== undefined && !(o.seed <= MAX_SEED)) throw new InputError(`--seed ${o.seed}: must be ≤ ${MAX_SEED}`);
   return {
     ...c,
     seed: o.seed ?? c.seed,
-    output: { dir: o.out !== undefined ? path.resolve(o.out) : c.output.dir },
+    output: { dir: o.out !== undefined ? path.resolve(o.out) : c.output.dir, tensorboard: o.tensorboard === true || c.output.tensorboard },
   };
 }
 

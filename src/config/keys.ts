@@ -18,6 +18,7 @@ export const KEY_DOCS: Readonly<Record<string, string>> = {
   "data.normalize": "z-score inputs and regression targets with the training split's mean and population std (stored in the checkpoint); predictions are mapped back.",
   "data.missing.values": "Cell texts that mean \"missing\" (compared trimmed); a missing target is masked, an empty target cell always is.",
   "data.missing.inputs": "What a missing input cell becomes: `error` (exit 2), `ffill` (the previous value, the training mean first), `mean` (the training mean), `zero` (0 in model units).",
+  "data.categorical": "SPEC §11: input columns read as categories (`{column, size}`), each through its own embedding `embed.{j}.weight` [categories + 1, size] (size default min(50, (categories + 1) // 2)); index 0 is a category training never saw, or a missing cell. Not also in `inputs`; the sequence column may be one.",
   task: "`regression` (MSE, or a §10 head) or `classification` (softmax cross-entropy over the sorted classes).",
   targetsAt: "`every` step carries a target, or only each sequence's `last` row.",
   "model.cell": "`elman` (nn.RNN), `lstm` (nn.LSTM: gates i,f,g,o) or `gru` (nn.GRU: gates r,z,n), PyTorch's equations and layouts.",
@@ -31,6 +32,7 @@ export const KEY_DOCS: Readonly<Record<string, string>> = {
   "model.embedding": "With `data.text`: E, the size of the token embedding `encoder.weight` [V, E] (nn.Embedding, N(0, 1) at init); default hiddenSize.",
   "model.likelihood": "SPEC §10: the head outputs a distribution's parameters (parameter-major) and the loss is −log p: `gaussian` (μ, σ), `studentT` (μ, σ, ν), `negativeBinomial` (μ, α; count targets, never z-scored).",
   "model.quantiles": "SPEC §10, instead of a likelihood: quantile regression, ŷ_q per target (quantile-major), the pinball loss averaged over the quantiles.",
+  "model.bidirectional": "SPEC §13: every layer also reads each sequence backwards from its own last step (PyTorch's `bidirectional=True` on packed sequences); output `[h→ ; h←]` (2H), `_reverse` tensors, `head.weight` [O, 2H]. Needs `training.bptt: null` and `data.sequenceColumn`; refused by forecast, backtest, grad-flow. See docs/bidirectional.md.",
   "training.epochs": "Passes over the training data.",
   "training.batchSize": "Sequences (or streams of one long series) per update; the gradient is the pooled batch mean.",
   "training.shuffle": "Reorder the sequences every epoch with the seeded generator (one long series' streams stay fixed).",
@@ -45,4 +47,5 @@ export const KEY_DOCS: Readonly<Record<string, string>> = {
   "training.earlyStopping.patience": "Epochs in a row without improvement before training stops.",
   "training.earlyStopping.minDelta": "How much val_loss must fall below the best to count as an improvement.",
   "output.dir": "The run directory (default `runs/<config file name>`); `--out` overrides.",
+  "output.tensorboard": "SPEC §14: also write TensorBoard event files (every updates.csv and epochs.csv value as a scalar) into the run directory; `--tensorboard` sets it.",
 };

@@ -176,7 +176,7 @@ export function validateConfig(value: unknown, file: string): Config {
 /** A config ready to run: defaults filled and every path absolute. */
 export interface ResolvedConfig extends Omit<Config, "output"> {
   readonly file: string;
-  readonly output: { readonly dir: string };
+  readonly output: { readonly dir: string; readonly tensorboard: boolean };
 }
 
 /** Makes a config's paths absolute, relative to the folder of the config file. */
@@ -192,7 +192,7 @@ export function resolvePaths(c: Config, file: string): ResolvedConfig {
       validation: c.data.validation === null ? null : abs(c.data.validation),
     },
     model: { ...c.model, init: c.model.init === null ? null : abs(c.model.init) },
-    output: { dir: abs(c.output.dir ?? path.join("runs", base)) },
+    output: { ...c.output, dir: abs(c.output.dir ?? path.join("runs", base)) },
   };
 }
 

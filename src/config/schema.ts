@@ -56,6 +56,15 @@ const missing = z.strictObject({
   inputs: z.enum(["error", "ffill", "mean", "zero"]).default("error"),
 });
 
+/**
+ * SPEC §11: input columns read as categories, each through its own `nn.Embedding(cardinality + 1,
+ * size)`; size null is min(50, (cardinality + 1) // 2), fixed once the training split is read.
+ */
+const categorical = z.array(z.strictObject({
+  column: columnName,
+  size: positiveInt.max(65536).nullable().default(null),
+})).default([]);
+
 const bptt = z.strictObject({
   truncate: positiveInt,
   stride: positiveInt.optional(),
@@ -83,6 +92,7 @@ export interface ModelSize {
   readonly layers: number;
   readonly bias: boolean;
   readonly outputs: number;
+  readonly bidirectional?: boolean;
 }
 
 /** Raw head outputs per target (SPEC §10's P): 1 for the MSE point model. */
@@ -93,9 +103,9 @@ export function outputsPerTarget(m: { readonly likelihood: string | null; readon
 
 /** The number of parameters (SPEC §5 tensors: PyTorch's nn.RNN/LSTM/GRU + nn.Linear). */
 export function parameterCount(m: ModelSize): number {
-  const g = GATES[m.cell], H = m.hiddenSize, b = m.bias ? 1 : 0;
-  const layer = (inputs: number): number => g * H * (inputs + H) + b * 2 * g * H;
-  return layer(m.inputs) + (m.layers - 1) * layer(H) + m.outputs * H + b * m.outputs;
+  const g = GATES[m.cell], H = m.hiddenSize, b = m.bias ? 1 : 0, D = m.bidirectional ? 2 : 1;
+  const layer = (inputs: number): number => D * (g * H * (inputs + H) + b * 2 * g * H);
+  return layer(m.inputs) + (m.layers - 1) * layer(D * H) + m.outputs * D * H + b * m.outputs;
 }
 
 /**
@@ -141,8 +151,18 @@ export const configSchema = z.strictObject({
     shift: z.int().min(0).default(0),
     normalize: z.boolean().default(false),
     missing: missing.prefault({}),
+    categorical,
   }).superRefine((d, ctx) => {
-    if (d.text !== null) return;
+    if (d.text !== null) {
+      if (d.categorical.length > 0) ctx.addIssue({ code: "custom", path: ["categorical"], message: "is not a key of a data.text model (SPEC §12: its input is the token)" });
+      return;
+    }
+    const seen = new Set<string>();
+    d.categorical.forEach(({ column }, j) => {
+      if (seen.has(column)) ctx.addIssue({ code: "custom", path: ["categorical", j, "column"], message: `column ${JSON.stringify(column)} is listed twice` });
+      else if (d.inputs?.includes(column)) ctx.addIssue({ code: "custom", path: ["categorical", j, "column"], message: `column ${JSON.stringify(column)} is also in data.inputs (a column is numeric or categorical, not both)` });
+      seen.add(column);
+    });
     for (const k of ["train", "inputs", "targets"] as const) {
       if (d[k] === undefined) ctx.addIssue({ code: "custom", path: [k], message: "is required" });
     }
@@ -165,6 +185,8 @@ export const configSchema = z.strictObject({
     // SPEC §10: a distribution head, or quantile regression, instead of the MSE point model.
     likelihood: z.enum(["gaussian", "studentT", "negativeBinomial"]).nullable().default(null),
     quantiles: z.array(z.number().gt(0, { error: "must be in (0, 1)" }).lt(1, { error: "must be in (0, 1)" })).min(1).nullable().default(null),
+    // SPEC §13: each layer reads its sequence both ways (whole sequences only).
+    bidirectional: z.boolean().default(false),
     // SPEC §12: the size E of a text model's token embedding (encoder.weight [V, E]); default hiddenSize.
     embedding: positiveInt.max(65536).nullable().default(null),
   }).prefault({}),
@@ -185,12 +207,24 @@ export const configSchema = z.strictObject({
   })),
   output: z.strictObject({
     dir: filePath.nullable().default(null),
+    tensorboard: z.boolean().default(false),
   }).prefault({}),
 }).transform((c) => (c.data.text === null ? c : {
   // A text model (SPEC §12) is a classifier of the next token at every step.
   ...c, task: "classification" as const, targetsAt: "every" as const,
   model: { ...c.model, embedding: c.model.embedding ?? c.model.hiddenSize },
 })).superRefine((c, ctx) => {
+  if (c.model.bidirectional) {
+    // SPEC §13: the reverse direction needs each sequence whole, from its own last step.
+    if (c.training.bptt !== null) {
+      ctx.addIssue({ code: "custom", path: ["training", "bptt"], message: "must be null with model.bidirectional (the reverse direction reads each sequence whole)" });
+    }
+    if (c.data.text !== null) {
+      ctx.addIssue({ code: "custom", path: ["model", "bidirectional"], message: "is for sequence models: a text model (data.text) predicts each next token from the tokens before it (SPEC §13)" });
+    } else if (c.data.sequenceColumn === null) {
+      ctx.addIssue({ code: "custom", path: ["data", "sequenceColumn"], message: "must be set with model.bidirectional (the reverse direction starts at each sequence's own last step)" });
+    }
+  }
   const text = c.data.text !== null;
   if (!text && c.model.embedding !== null) {
     ctx.addIssue({ code: "custom", path: ["model", "embedding"], message: "is the token embedding of a data.text model (SPEC §12)" });
@@ -210,7 +244,7 @@ export const configSchema = z.strictObject({
   const outputs = c.task === "regression" ? c.data.targets.length * outputsPerTarget(c.model) : 2;
   const sane = (v: number, max: number): boolean => Number.isSafeInteger(v) && v >= 1 && v <= max;
   if (!sane(c.model.hiddenSize, 65536) || !sane(c.model.layers, 64) || !(c.model.cell in GATES)) return;
-  const need = modelBytes({ cell: c.model.cell, inputs: c.data.inputs.length, hiddenSize: c.model.hiddenSize, layers: c.model.layers, bias: c.model.bias, outputs },
+  const need = modelBytes({ cell: c.model.cell, inputs: c.data.inputs.length, hiddenSize: c.model.hiddenSize, layers: c.model.layers, bias: c.model.bias, outputs, bidirectional: c.model.bidirectional },
     c.training.dtype, c.training.optimizer);
   if (need.checkpoint > MAX_CHECKPOINT_FILE) {
     ctx.addIssue({

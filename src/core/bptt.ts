@@ -39,6 +39,8 @@ export interface Batch {
   /** [T,B,I] inputs, zero on padding; a network with an embedding: token ids [T,B], −1 on padding. */
   readonly x: NetInput;
   readonly targets: Targets;
+  /** Real steps of each row (padding after them), when known: a bidirectional model needs them. */
+  readonly lengths?: readonly number[];
 }
 
 /**
@@ -60,7 +62,7 @@ export type GradMode = boolean | "mean" | "sum";
 export function windowPass(net: Network, batch: Batch, w: Window, state0: readonly Float[],
   grad: GradMode, dropout: Dropout | null = null): LossSum {
   const B = batch.B, T = w.end - w.start, I = net.shape.inputSize;
-  net.forward(batch.x, w.start * B * I, state0, T, B, dropout);
+  net.forward(batch.x, w.start * B * I, state0, T, B, dropout, batch.lengths ?? null);
   const head = net.head, O = net.shape.outputSize;
   const r0 = (w.lossStart - w.start) * B, r1 = T * B;
   const ls = lossSum(head.y, batch.targets, w.start * B, r0, r1, grad ? head.dy : null, net.kernels);

@@ -8,7 +8,8 @@ export type CellKind = "elman" | "lstm" | "gru";
 /** What one recurrent layer needs to know about itself. */
 export interface LayerShape {
   readonly index: number;      // k, for the `_l{k}` parameter suffix
-  readonly inputSize: number;  // I for layer 0, H above it
+  readonly reverse?: boolean;  // the reverse direction of a bidirectional layer (`_l{k}_reverse`)
+  readonly inputSize: number;  // I for layer 0, H (2H bidirectional) above it
   readonly hiddenSize: number; // H
   readonly bias: boolean;
   readonly activation: ActivationName;

@@ -29,9 +29,8 @@ class ElmanLayer implements RecurrentLayer {
 
   constructor(readonly shape: LayerShape, layout: ParamLayout, params: Float, grads: Float,
     private readonly dtype: DType, private readonly k: Kernels) {
-    const l = shape.index;
     this.stateSize = shape.hiddenSize;
-    this.w = new LayerWeights(layout, params, grads, l, shape.bias);
+    this.w = new LayerWeights(layout, params, grads, shape);
     this.packedHh = k.createPacked();
     this.S = alloc(dtype, 0); this.R = alloc(dtype, 0); this.dpre = alloc(dtype, 0);
     this.dnext = alloc(dtype, 0); this.dState0 = alloc(dtype, 0);

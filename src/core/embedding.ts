@@ -27,7 +27,7 @@ export class Embedding {
   /** [rows, E] the gradient w.r.t. `out`, filled by whatever reads it (layer 0's backward). */
   dOut: Float;
   private cap = 0;
-  private ids: Int32Array | null = null; private idsOff = 0;
+  private ids: Int32Array | null = null; private idsOff = 0; private idsStride = 1;
 
   constructor(readonly name: string, readonly shape: EmbeddingShape, layout: ParamLayout, params: Float, grads: Float,
     private readonly dtype: DType, private readonly k: Kernels) {
@@ -54,5 +54,21 @@ export class Embedding {
   backward(rows: number): void {
     if (!this.ids) throw new Error("Embedding.backward before forward");
     this.k.scatterAddRows(this.gW, this.dOut, 0, this.ids, this.idsOff, rows, this.shape.size);
+  }
+
+  /**
+   * The forward into columns of a wider buffer (SPEC §11's layer-0 input [numeric ; embeddings…]):
+   * out[outOff + r·outStride …+E] = W[ids[idsOff + r·idsStride], :]; ids kept by reference until
+   * `backwardFrom`. `out`/`dOut` are not used.
+   */
+  forwardInto(out: Float, outOff: number, outStride: number, ids: Int32Array, idsOff: number, idsStride: number, rows: number): void {
+    this.ids = ids; this.idsOff = idsOff; this.idsStride = idsStride;
+    this.k.gatherRows(out, outOff, this.w, ids, idsOff, rows, this.shape.size, outStride, idsStride);
+  }
+
+  /** Its backward: dW[ids[idsOff + r·idsStride], :] += dOut[dOff + r·dStride …+E]. */
+  backwardFrom(dOut: Float, dOff: number, dStride: number, rows: number): void {
+    if (!this.ids) throw new Error("Embedding.backwardFrom before forwardInto");
+    this.k.scatterAddRows(this.gW, dOut, dOff, this.ids, this.idsOff, rows, this.shape.size, dStride, this.idsStride);
   }
 }

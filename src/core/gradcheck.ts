@@ -4,7 +4,7 @@ import { pointHead } from "./heads/point.js";
 import { regressionHead, type RegressionHead } from "./heads/index.js";
 import { initParams } from "./init.js";
 import type { Task, Targets } from "./loss.js";
-import { Network, type Dropout, type ModelShape, type NetworkOptions } from "./network.js";
+import { directions, Network, type Dropout, type ModelShape, type NetworkOptions } from "./network.js";
 import { Rng } from "./rng.js";
 
 /** The worst gradient component of a check. */
@@ -118,9 +118,11 @@ export function fixedMasks(rng: Rng, m: ModelShape, B: number, windows: readonly
   const draw = (n: number, rate: number): Float64Array =>
     Float64Array.from({ length: n }, () => (rng.uniform() < rate ? 0 : 1 / (1 - rate)));
   const recurrent = Array.from({ length: m.layers }, () => (q > 0 ? draw(B * m.hiddenSize, q) : null));
+  const recurrentReverse = m.bidirectional ? Array.from({ length: m.layers }, () => (q > 0 ? draw(B * m.hiddenSize, q) : null)) : undefined;
+  const W = directions(m) * m.hiddenSize;
   return windows.map((w) => ({
-    recurrent,
-    between: Array.from({ length: m.layers }, (_, k) => (p > 0 && k < m.layers - 1 ? draw((w.end - w.start) * B * m.hiddenSize, p) : null)),
+    recurrent, recurrentReverse,
+    between: Array.from({ length: m.layers }, (_, k) => (p > 0 && k < m.layers - 1 ? draw((w.end - w.start) * B * W, p) : null)),
   }));
 }
 
@@ -138,9 +140,18 @@ export function syntheticProblem(spec: SyntheticSpec, opts: NetworkOptions = {})
   // With an embedding the inputs are token ids [T,B] (−1 on padding), else values in (−1, 1).
   const V = m.embedding?.vocab ?? 0;
   const x = m.embedding ? new Int32Array(T * B).fill(-1) : new Float64Array(T * B * I);
-  const present = (t: number, b: number): boolean => t < spec.lengths[b] && rng.uniform() > 0.2;
+  // targetsAt last (a bidirectional model's summary row): a target at each sequence's final step only.
+  const present = m.targetsAt === "last"
+    ? (t: number, b: number): boolean => t === spec.lengths[b] - 1
+    : (t: number, b: number): boolean => t < spec.lengths[b] && rng.uniform() > 0.2;
+  // SPEC §11: the last C inputs of a row are category indices of the C tables (0 included: unseen).
+  const tables = m.categorical ?? [], C = tables.length;
   for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) {
-    if (t < spec.lengths[b]) for (let i = 0; i < I; i++) x[(t * B + b) * I + i] = V > 0 ? rng.below(V) : 2 * rng.uniform() - 1;
+    if (t < spec.lengths[b]) {
+      for (let i = 0; i < I; i++) {
+        x[(t * B + b) * I + i] = V > 0 ? rng.below(V) : i >= I - C ? rng.below(tables[i - I + C].vocab) : 2 * rng.uniform() - 1;
+      }
+    }
   }
   let targets: Targets;
   if (spec.task === "regression") {
@@ -154,7 +165,7 @@ export function syntheticProblem(spec: SyntheticSpec, opts: NetworkOptions = {})
     for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) if (present(t, b)) labels[t * B + b] = rng.below(O);
     targets = { task: "classification", labels, classes: O };
   }
-  return { net, batch: { T, B, x, targets } };
+  return { net, batch: { T, B, x, targets, lengths: spec.lengths } };
 }
 
 /**
@@ -220,6 +231,24 @@ export function builtinSuite(): SyntheticSpec[] {
       task: "regression", lengths: [9, 6, 4], bptt: { truncate: 4, stride: 2 }, seed: seed++, dropout: { p: 0.3, q: 0.25 },
     });
   }
+  // SPEC §13: bidirectional layers over unequal lengths (the reverse pass from each sequence's
+  // own last step), reading the head at every step or at [h→ last ; h← step 0].
+  for (const cell of ["elman", "lstm", "gru"] as const) {
+    for (const targetsAt of ["every", "last"] as const) {
+      const task = targetsAt === "last" ? "classification" : "regression";
+      specs.push({
+        name: `${cell}-L2-bidirectional-${task === "regression" ? "mse" : "ce"}-targetsAt-${targetsAt}-full`,
+        model: { cell, inputSize: 3, hiddenSize: 4, outputSize: task === "regression" ? 2 : 3, layers: 2, activation: "tanh", bias: true,
+          bidirectional: true, targetsAt },
+        task, lengths: [7, 4, 1, 5], bptt: null, seed: seed++,
+      });
+    }
+  }
+  specs.push({
+    name: "gru-L2-bidirectional-mse-dropout(0.3)-recurrentDropout(0.25)-full",
+    model: { cell: "gru", inputSize: 3, hiddenSize: 4, outputSize: 2, layers: 2, activation: "tanh", bias: true, bidirectional: true },
+    task: "regression", lengths: [6, 3, 5], bptt: null, seed: seed++, dropout: { p: 0.3, q: 0.25 },
+  });
   // SPEC §12's language model: encoder = nn.Embedding(V, E) before layer 0, every cell, padded rows.
   for (const [cell, layers] of [["elman", 1], ["lstm", 2], ["gru", 2]] as const) {
     specs.push({
@@ -232,6 +261,27 @@ export function builtinSuite(): SyntheticSpec[] {
     name: "elman-relu-L1-ce-nobias-full",
     model: { cell: "elman", inputSize: 2, hiddenSize: 5, outputSize: 4, layers: 1, activation: "relu", bias: false },
     task: "classification", lengths: [8, 3, 6, 5], bptt: null, seed: seed++,
+  });
+  // SPEC §11: 2 numeric inputs and 2 categorical columns (tables [5, 2] and [3, 3]) before layer 0, every cell;
+  // with a Gaussian head, and with dropout.
+  const categorical = [{ vocab: 5, size: 2 }, { vocab: 3, size: 3 }];
+  for (const cell of ["elman", "lstm", "gru"] as const) {
+    specs.push({
+      name: `${cell}-L2-categorical(5x2,3x3)-mse-tbptt(4,2)`,
+      model: { cell, inputSize: 4, categorical, hiddenSize: 4, outputSize: 2, layers: 2, activation: "tanh", bias: true },
+      task: "regression", lengths: [9, 6, 4], bptt: { truncate: 4, stride: 2 }, seed: seed++,
+    });
+  }
+  const gaussian = regressionHead({ likelihood: "gaussian", quantiles: null });
+  specs.push({
+    name: "gru-L2-categorical(5x2,3x3)-gaussian-dropout(0.3)-tbptt(4,2)",
+    model: { cell: "gru", inputSize: 4, categorical, hiddenSize: 4, outputSize: 2 * gaussian.perTarget, layers: 2, activation: "tanh", bias: true },
+    task: "regression", lengths: [9, 6, 4], bptt: { truncate: 4, stride: 2 }, seed: seed++, head: gaussian, dropout: { p: 0.3, q: 0.25 },
+  });
+  specs.push({
+    name: "lstm-L1-categorical(5x2,3x3)-ce-full",
+    model: { cell: "lstm", inputSize: 4, categorical, hiddenSize: 3, outputSize: 3, layers: 1, activation: "tanh", bias: false },
+    task: "classification", lengths: [7, 5, 3], bptt: null, seed: seed++,
   });
   return specs;
 }

@@ -31,9 +31,8 @@ class GruLayer implements RecurrentLayer {
 
   constructor(readonly shape: LayerShape, layout: ParamLayout, params: Float, grads: Float,
     private readonly dtype: DType, private readonly k: Kernels) {
-    const l = shape.index;
     this.stateSize = shape.hiddenSize;
-    this.w = new LayerWeights(layout, params, grads, l, shape.bias);
+    this.w = new LayerWeights(layout, params, grads, shape);
     this.packedHh = k.createPacked();
     this.GI = alloc(dtype, 0); this.GH = alloc(dtype, 0); this.Hs = alloc(dtype, 0);
     this.dGI = alloc(dtype, 0); this.dGH = alloc(dtype, 0); this.dhNext = alloc(dtype, 0); this.dState0 = alloc(dtype, 0);

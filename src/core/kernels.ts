@@ -88,12 +88,19 @@ export interface Kernels {
    */
   elmanSteps(act: ActivationName, S: Float, p: Packed, T: number, B: number, H: number, mask: Float | null, R: Float | null): void;
   /**
-   * torch.nn.Embedding's forward, a gather: out[r, :] = w[ids[idsOff + r], :] for r < rows, rows
-   * of E at outOff (contiguous); a negative id (padding) gives a zero row. w [V, E]; an id ≥ V throws.
+   * torch.nn.Embedding's forward, a gather: out[r, :] = w[ids[idsOff + r·idsStride], :] for
+   * r < rows, row r's E values at outOff + r·outStride (default: contiguous rows, one id each;
+   * strided, the columns of a wider row, as SPEC §11's layer-0 input [numeric ; embeddings…]);
+   * a negative id (padding) gives a zero row. w [V, E]; an id ≥ V throws.
    */
-  gatherRows(out: Float, outOff: number, w: Float, ids: Int32Array, idsOff: number, rows: number, E: number): void;
-  /** Its backward, a scatter-add: gw[ids[idsOff + r], :] += dout[r, :] (dout at dOff); negative ids are skipped. */
-  scatterAddRows(gw: Float, dout: Float, dOff: number, ids: Int32Array, idsOff: number, rows: number, E: number): void;
+  gatherRows(out: Float, outOff: number, w: Float, ids: Int32Array, idsOff: number, rows: number, E: number,
+    outStride?: number, idsStride?: number): void;
+  /**
+   * Its backward, a scatter-add: gw[ids[idsOff + r·idsStride], :] += dout[dOff + r·dStride …+E]
+   * (default: contiguous); negative ids are skipped.
+   */
+  scatterAddRows(gw: Float, dout: Float, dOff: number, ids: Int32Array, idsOff: number, rows: number, E: number,
+    dStride?: number, idsStride?: number): void;
   /**
    * Softmax cross-entropy (nn.CrossEntropyLoss before its mean) over `rows` rows of logits
    * y [rows, C] at yOff, row r labelled labels[labOff + r] (−1: none): out[0] = Σ −log softmax(y)[label],
@@ -188,19 +195,19 @@ export const referenceKernels: Kernels = {
     if (acc) for (let i = 0; i < n; i++) out[outOff + i] += a[aOff + i] * m[mOff + i];
     else for (let i = 0; i < n; i++) out[outOff + i] = a[aOff + i] * m[mOff + i];
   },
-  gatherRows(out, outOff, w, ids, idsOff, rows, E) {
+  gatherRows(out, outOff, w, ids, idsOff, rows, E, outStride = E, idsStride = 1) {
     const V = w.length / E;
     for (let r = 0; r < rows; r++) {
-      const id = ids[idsOff + r], o = outOff + r * E;
+      const id = ids[idsOff + r * idsStride], o = outOff + r * outStride;
       if (id < 0) { out.fill(0, o, o + E); continue; }
       if (!(id < V)) throw new RangeError(`gatherRows: id ${id} is outside the table of ${V} rows`);
       for (let e = 0; e < E; e++) out[o + e] = w[id * E + e];
     }
   },
-  scatterAddRows(gw, dout, dOff, ids, idsOff, rows, E) {
+  scatterAddRows(gw, dout, dOff, ids, idsOff, rows, E, dStride = E, idsStride = 1) {
     const V = gw.length / E;
     for (let r = 0; r < rows; r++) {
-      const id = ids[idsOff + r], d = dOff + r * E;
+      const id = ids[idsOff + r * idsStride], d = dOff + r * dStride;
       if (id < 0) continue;
       if (!(id < V)) throw new RangeError(`scatterAddRows: id ${id} is outside the table of ${V} rows`);
       for (let e = 0; e < E; e++) gw[id * E + e] += dout[d + e];

@@ -17,8 +17,9 @@ export class LayerWeights {
   frozen = false;
   private packedFor: "forward" | "backward" | null = null;
 
-  constructor(layout: ParamLayout, params: Float, grads: Float, l: number, bias: boolean) {
-    const v = (buf: Float, name: string): Float => layout.view(buf, `rnn.${name}_l${l}`);
+  constructor(layout: ParamLayout, params: Float, grads: Float, s: LayerShape) {
+    const v = (buf: Float, name: string): Float => layout.view(buf, `rnn.${name}_${layerSuffix(s)}`);
+    const bias = s.bias;
     this.wIh = v(params, "weight_ih"); this.wHh = v(params, "weight_hh");
     this.gWIh = v(grads, "weight_ih"); this.gWHh = v(grads, "weight_hh");
     this.bIh = bias ? v(params, "bias_ih") : null; this.bHh = bias ? v(params, "bias_hh") : null;
@@ -56,13 +57,18 @@ export class LayerWeights {
   }
 }
 
+/** PyTorch's suffix of a layer's tensors: `l{k}`, or `l{k}_reverse` for a reverse direction. */
+export function layerSuffix(s: LayerShape): string {
+  return `l${s.index}${s.reverse ? "_reverse" : ""}`;
+}
+
 /** PyTorch's tensors of recurrent layer l with G gate blocks: weight_ih, weight_hh, then the biases. */
 export function layerParams(s: LayerShape, gates: number): ParamSpec[] {
-  const l = s.index, GH = gates * s.hiddenSize;
+  const l = layerSuffix(s), GH = gates * s.hiddenSize;
   const specs: ParamSpec[] = [
-    { name: `rnn.weight_ih_l${l}`, shape: [GH, s.inputSize] },
-    { name: `rnn.weight_hh_l${l}`, shape: [GH, s.hiddenSize] },
+    { name: `rnn.weight_ih_${l}`, shape: [GH, s.inputSize] },
+    { name: `rnn.weight_hh_${l}`, shape: [GH, s.hiddenSize] },
   ];
-  if (s.bias) specs.push({ name: `rnn.bias_ih_l${l}`, shape: [GH] }, { name: `rnn.bias_hh_l${l}`, shape: [GH] });
+  if (s.bias) specs.push({ name: `rnn.bias_ih_${l}`, shape: [GH] }, { name: `rnn.bias_hh_${l}`, shape: [GH] });
   return specs;
 }

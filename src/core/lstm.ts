@@ -31,9 +31,8 @@ class LstmLayer implements RecurrentLayer {
 
   constructor(readonly shape: LayerShape, layout: ParamLayout, params: Float, grads: Float,
     private readonly dtype: DType, private readonly k: Kernels) {
-    const l = shape.index;
     this.stateSize = 2 * shape.hiddenSize;
-    this.w = new LayerWeights(layout, params, grads, l, shape.bias);
+    this.w = new LayerWeights(layout, params, grads, shape);
     this.packedHh = k.createPacked();
     this.G = alloc(dtype, 0); this.Hs = alloc(dtype, 0); this.Cs = alloc(dtype, 0); this.tanhC = alloc(dtype, 0); this.R = alloc(dtype, 0);
     this.dG = alloc(dtype, 0); this.dhNext = alloc(dtype, 0); this.dcNext = alloc(dtype, 0); this.dState0 = alloc(dtype, 0);

@@ -6,7 +6,7 @@ import type { RawSequence } from "./table.js";
 export interface Sequence {
   readonly id: string | null;
   readonly length: number;
-  /** [length, I] */
+  /** [length, I + C]: I numeric inputs, then C categorical indices (SPEC §11; 0 unseen or missing). */
   readonly x: Float64Array;
   /** Regression: [length, O], NaN where there is no target. */
   readonly y: Float64Array | null;
@@ -21,6 +21,8 @@ export type Normalization = Readonly<Record<string, ColumnStats>>;
 /** How targets are read (config `data`, `task`, `targetsAt`). */
 export interface TargetPlan {
   readonly inputs: readonly string[];
+  /** SPEC §11's categorical columns, whose indices follow the inputs in every row. */
+  readonly categorical?: readonly string[];
   readonly targets: readonly string[];
   readonly task: "regression" | "classification";
   readonly targetsAt: "every" | "last";
@@ -137,7 +139,8 @@ export function computeNormalization(raws: readonly RawSequence[], plan: TargetP
     }
     return { mean, std: std > 0 ? std : 1 };
   };
-  plan.inputs.forEach((c, i) => { out[c] = stats(c, (s) => s.x, i, plan.inputs.length); });
+  const W = plan.inputs.length + (plan.categorical?.length ?? 0);
+  plan.inputs.forEach((c, i) => { out[c] = stats(c, (s) => s.x, i, W); });
   if (plan.task === "regression" && plan.scaleTargets) {
     plan.targets.forEach((c, o) => { out[c] = stats(c, (s) => s.y, o, plan.targets.length); });
   }
@@ -171,14 +174,14 @@ function requireCounts(s: RawSequence, plan: TargetPlan, file: string): void {
  */
 export function prepareSequence(s: RawSequence, plan: TargetPlan, classes: readonly string[] | null,
   norm: Normalization | null, file: string, fill: InputFill | null = null): Sequence {
-  const T = s.length, I = plan.inputs.length, O = plan.targets.length, sh = plan.shift;
+  const T = s.length, W = plan.inputs.length + (plan.categorical?.length ?? 0), O = plan.targets.length, sh = plan.shift;
   const x = s.x;
   if (fill) {
     fill.startSequence();
-    for (let t = 0; t < T; t++) fill.apply(x, t * I);
+    for (let t = 0; t < T; t++) fill.apply(x, t * W);
   }
   if (norm) {
-    plan.inputs.forEach((c, i) => { const st = norm[c]; for (let t = 0; t < T; t++) x[t * I + i] = zScore(x[t * I + i], st); });
+    plan.inputs.forEach((c, i) => { const st = norm[c]; for (let t = 0; t < T; t++) x[t * W + i] = zScore(x[t * W + i], st); });
   }
   // Target at t comes from row t + shift; with targetsAt: last only the final row has one.
   const source = (t: number): number => {

@@ -7,6 +7,7 @@ import { checkDataMemory, estimateData } from "./estimate.js";
 import { ColumnCursor, formatOf } from "./columnar.js";
 import { openRows, type RowSource } from "./rows.js";
 import { MissingCells, NO_MISSING, type MissingSpec } from "./missing.js";
+import type { CategoryCoder } from "./categorical.js";
 
 /** Which columns a reader takes from a CSV (config `data.*`). */
 export interface ColumnSpec {
@@ -17,13 +18,21 @@ export interface ColumnSpec {
   readonly task: "regression" | "classification";
   /** Missing cells (config `data.missing`); default: an empty target cell is no target, an empty input an error. */
   readonly missing?: MissingSpec;
+  /**
+   * SPEC §11's categorical input columns (config `data.categorical`), read as text after the
+   * numeric inputs: each row's C cells become numbers through `coder` (0 for a missing cell).
+   */
+  readonly categorical?: { readonly columns: readonly string[]; readonly coder: CategoryCoder } | null;
 }
 
 /** One sequence as read, before shift, masking and normalisation. */
 export interface RawSequence {
   readonly id: string | null;
   readonly length: number;
-  /** [length, I] input values, NaN for a missing cell (when data.missing.inputs fills them). */
+  /**
+   * [length, I + C] input values, NaN for a missing cell (when data.missing.inputs fills them),
+   * then the C categorical columns' codes (ColumnSpec.categorical; 0 for a missing cell).
+   */
   readonly x: Float64Array;
   /** Regression: [length, O] target values, NaN for an empty cell. */
   readonly y: Float64Array | null;
@@ -43,6 +52,7 @@ export class RowDecoder {
   private readonly inputIdx: number[];
   private readonly targetIdx: number[];
   private readonly seqIdx: number;
+  private readonly catIdx: number[];
   private readonly seen = new Set<string>();
   private current: string | null = null;
   private readonly missing: MissingCells;
@@ -61,7 +71,11 @@ export class RowDecoder {
     this.inputIdx = spec.inputs.map((c) => used(c, "input"));
     this.targetIdx = (spec.targets ?? []).map((c) => used(c, "target"));
     this.seqIdx = spec.sequenceColumn === null ? -1 : used(spec.sequenceColumn, "sequence");
+    this.catIdx = (spec.categorical?.columns ?? []).map((c) => used(c, "categorical (data.categorical)"));
   }
+
+  /** Values a row's inputs take: I numeric, then C categorical. */
+  get width(): number { return this.inputIdx.length + this.catIdx.length; }
 
   /** The sequence id of a row (null without a sequence column); throws if an id reappears. */
   sequenceId(row: RowView): string | null {
@@ -88,6 +102,18 @@ export class RowDecoder {
       }
       out[off + i] = this.input(row, i);
     }
+    if (this.catIdx.length > 0) this.categories(row, out, off + this.inputIdx.length);
+  }
+
+  /** Categorical cell j of the row, as the coder numbers it (0 for a missing cell). */
+  category(row: RowView, j: number): number {
+    const cell = row.text(this.catIdx[j]), coder = this.spec.categorical?.coder;
+    return this.missing.target(cell) || !coder ? 0 : coder.code(j, cell.trim());
+  }
+
+  /** Writes the row's C categorical cells, as the coder numbers them, into out[off..off+C): 0 for a missing cell. */
+  categories(row: RowView, out: Float64Array | number[], off: number): void {
+    for (let j = 0; j < this.catIdx.length; j++) out[off + j] = this.category(row, j);
   }
 
   /** Input i of the row: NaN for a missing cell when a fill policy will fill it, else an error. */
@@ -195,7 +221,7 @@ export async function readSequences(input: Readable, file: string, spec: ColumnS
 async function readRows(cur: RowSource, spec: ColumnSpec): Promise<RawSequence[]> {
   const file = cur.file;
   const dec = new RowDecoder(cur, spec);
-  const I = spec.inputs.length, O = spec.targets?.length ?? 0;
+  const I = dec.width, O = spec.targets?.length ?? 0;
   const regression = spec.task === "regression" && spec.targets !== null;
   const out: RawSequence[] = [];
   const xs = new Column(), ys = new Column();
@@ -234,7 +260,7 @@ async function readRows(cur: RowSource, spec: ColumnSpec): Promise<RawSequence[]
  */
 export async function readSequencesFile(file: string, spec: ColumnSpec): Promise<RawSequence[]> {
   const targets = spec.targets?.length ?? 0, classification = spec.task === "classification" && targets > 0;
-  const values = spec.inputs.length + (classification ? 0 : targets), format = formatOf(file);
+  const values = spec.inputs.length + (spec.categorical?.columns.length ?? 0) + (classification ? 0 : targets), format = formatOf(file);
   if (format === "csv") {
     checkDataMemory(file, estimateData(file, values, classification));
     return readSequences(openFile(file), file, spec);

@@ -37,10 +37,27 @@ export function detectLaunch(env: NodeJS.ProcessEnv): Launch {
 }
 
 /**
+ * Under srun, Open MPI (4 as Debian builds it, and 5) reaches Slurm only through PMIx: started
+ * without it (`--mpi=none`, Slurm's usual MpiDefault, or `--mpi=pmi2`) it dies inside MPI_Init
+ * with an abort dump. Seen before MPI_Init: an srun step of N > 1 tasks (SLURM_STEP_NUM_TASKS,
+ * which srun sets and a batch script's own shell has not; SLURM_NTASKS alone is the allocation),
+ * no PMIx server (no PMIX_RANK), not mpirun's own ranks, and an Open MPI `library`. Returns the
+ * one-line refusal, or null. MPICH is left alone: srun --mpi=pmi2 is its PMI.
+ */
+export function srunWithoutPmix(env: NodeJS.ProcessEnv, library: string): string | null {
+  if (!/open mpi/i.test(library) || env.PMIX_RANK !== undefined || env.OMPI_COMM_WORLD_SIZE !== undefined) return null;
+  const n = count(env.SLURM_STEP_NUM_TASKS);
+  if (n === null || n <= 1) return null;
+  const pmi = env.PMI_RANK !== undefined || env.PMI_FD !== undefined ? ", only Slurm's PMI-2 (PMI_RANK)" : "";
+  return `srun started ${n} tasks (SLURM_STEP_NUM_TASKS=${n}) with no PMIx (PMIX_RANK is not set${pmi}), which ${library} needs to start under srun: launch with srun --mpi=pmix, or set MpiDefault=pmix in slurm.conf`;
+}
+
+/**
  * The world this process trains in: a single process when no launcher asked for more, else
  * MPI_COMM_WORLD. Refused (exit 2): a launcher asking for N > 1 processes where this rnn was
  * built without MPI, and a world of 1 where N were promised (the MPI library could not reach
- * the launcher's PMI: the processes would each train alone and overwrite one another).
+ * the launcher's PMI: the processes would each train alone and overwrite one another), and srun
+ * without the PMIx that Open MPI needs (srunWithoutPmix), before MPI_Init would abort.
  * `load` is the binding's loader (a test passes one that fails).
  */
 export function joinWorld(env: NodeJS.ProcessEnv, load: typeof loadMpi = loadMpi): Communicator {
@@ -52,6 +69,8 @@ export function joinWorld(env: NodeJS.ProcessEnv, load: typeof loadMpi = loadMpi
   if (addon instanceof Error) {
     return refuse(`started by ${l.launcher} as one of ${l.promised ?? "several"} processes, but this rnn has no MPI support (no MPI was found when it was installed): apt-get install libopenmpi-dev (or your MPI's development files), then npm rebuild`);
   }
+  const noPmix = srunWithoutPmix(env, addon.library());
+  if (noPmix !== null) return refuse(noPmix);
   const comm = mpiComm(addon);
   if (comm.size === 1 && l.promised !== null && l.promised > 1) {
     comm.finalize();

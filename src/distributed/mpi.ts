@@ -5,6 +5,8 @@ import type { Communicator, ReduceOp } from "./comm.js";
 /** The MPI binding (native/mpi/mpi.cc), built at install where an MPI is found. */
 export interface MpiAddon {
   init(): { rank: number; size: number; localSize: number; library: string };
+  /** MPI_Get_library_version's first line, before init ("Open MPI v4.1.4"). */
+  library(): string;
   allreduce(buf: Float, op: number): void;
   gather(send: Float, recv: Float | null, counts: readonly number[]): void;
   barrier(): void;

@@ -10,6 +10,7 @@ export type ModelProto = onnxProto.onnx.ModelProto;
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const INT64 = onnx.TensorProto.DataType.INT64;
+const INT32 = onnx.TensorProto.DataType.INT32;
 
 /** A dimension: a fixed size, or a name for a size given at run time (`batch`, `time`). */
 export type Dim = number | string;
@@ -69,6 +70,12 @@ export class GraphBuilder {
   input(name: string, dims: readonly Dim[], doc: string, byDefault?: { dims: readonly number[]; data: Float32Array }): string {
     this.inputs.push(valueInfo(name, dims, doc));
     if (byDefault) this.floats(name, byDefault.dims, byDefault.data);
+    return name;
+  }
+
+  /** An int32 graph input (a bidirectional model's `sequence_lens`). */
+  int32Input(name: string, dims: readonly Dim[], doc: string): string {
+    this.inputs.push(valueInfo(name, dims, doc, INT32));
     return name;
   }
 

@@ -50,12 +50,22 @@ export function engineOutputs(net: Network, ts: TargetShape, ck: Checkpoint, raw
   return out;
 }
 
-/** One padded batch of raw sequences as onnxruntime's x [B, T, I] (float32). */
-function rawBatch(ort: OrtModule, raws: readonly RawSequence[], I: number): { x: InstanceType<OrtModule["Tensor"]>; T: number } {
-  const B = raws.length, T = Math.max(...raws.map((s) => s.length));
-  const data = new Float32Array(B * T * I);
-  raws.forEach((s, b) => data.set(s.x, b * T * I));
-  return { x: new ort.Tensor("float32", data, [B, T, I]), T };
+/**
+ * One padded batch of raw sequences as onnxruntime's x [B, T, I] (float32) and, with C
+ * categorical columns (SPEC §11: the last C values of a row are their indices), c [B, T, C] (int64).
+ */
+function rawBatch(ort: OrtModule, raws: readonly RawSequence[], W: number, C: number): { feeds: Record<string, InstanceType<OrtModule["Tensor"]>>; T: number } {
+  const B = raws.length, T = Math.max(...raws.map((s) => s.length)), I = W - C;
+  const data = new Float32Array(B * T * I), cats = new BigInt64Array(B * T * C);
+  raws.forEach((s, b) => {
+    for (let t = 0; t < s.length; t++) {
+      for (let i = 0; i < I; i++) data[(b * T + t) * I + i] = s.x[t * W + i];
+      for (let j = 0; j < C; j++) cats[(b * T + t) * C + j] = BigInt(s.x[t * W + I + j]);
+    }
+  });
+  const feeds: Record<string, InstanceType<OrtModule["Tensor"]>> = { x: new ort.Tensor("float32", data, [B, T, I]) };
+  if (C > 0) feeds.c = new ort.Tensor("int64", cats, [B, T, C]);
+  return { feeds, T };
 }
 
 /**
@@ -66,21 +76,26 @@ export async function compareWithOnnx(ort: OrtModule, session: OrtSession, net: 
   raws: readonly RawSequence[]): Promise<VerifyReport> {
   const ours = engineOutputs(net, ts, ck, raws);
   const I = net.shape.inputSize, O = net.shape.outputSize;
+  // A bidirectional model takes each row's length (sequence_lens) and no state; under
+  // targetsAt: last its one output per sequence is predict's row at the sequence's last step.
+  const bidirectional = net.shape.bidirectional === true, summary = bidirectional && net.shape.targetsAt === "last";
   const output = ck.config.task === "regression" ? "y" : "p";
   const columns = ck.classes ? ck.classes.map((c) => `p_${c}`) : ck.config.data.targets.map((c) => `pred_${c}`);
   let maxRelDiff = 0, rows = 0;
   let worst: VerifyReport["worst"] = null;
   for (let g = 0; g < raws.length; g += GROUP) {
     const group = raws.slice(g, g + GROUP);
-    const { x, T } = rawBatch(ort, group, I);
-    const res = await session.run({ x, ...freshState(ort, net.shape) });
+    const { feeds, T } = rawBatch(ort, group, I, net.shape.categorical?.length ?? 0);
+    const res = await session.run(bidirectional
+      ? { ...feeds, sequence_lens: new ort.Tensor("int32", Int32Array.from(group, (s) => s.length), [group.length]) }
+      : { ...feeds, ...freshState(ort, net.shape) });
     const got = res[output].data as Float32Array;
     group.forEach((s, b) => {
       const want = ours[g + b];
-      rows += s.length;
-      for (let t = 0; t < s.length; t++) {
+      rows += summary ? 1 : s.length;
+      for (let t = summary ? s.length - 1 : 0; t < s.length; t++) {
         for (let o = 0; o < O; o++) {
-          const a = got[(b * T + t) * O + o], w = want[t * O + o];
+          const a = got[(summary ? b : b * T + t) * O + o], w = want[t * O + o];
           const d = Math.abs(a - w) / (1 + Math.abs(w));
           if (!(d <= maxRelDiff)) { // NaN counts as the worst
             maxRelDiff = Number.isNaN(d) ? Infinity : d;

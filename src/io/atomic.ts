@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import path from "node:path";
 import { InputError } from "../errors.js";
 import { fsCause, fsError } from "./fserror.js";
@@ -15,6 +15,25 @@ export function writeAll(fd: number, buf: Uint8Array): void {
  */
 export function tempName(name: string): string {
   return `.${name}.tmp-${process.pid}-${Date.now().toString(36)}`;
+}
+
+/**
+ * Appends all of `buf` to a log file (created if absent). A failed append (a full disk) is cut
+ * back to the file's size before it, so the log never ends in a torn row or record, and is an
+ * InputError naming the file.
+ */
+export function appendWhole(file: string, buf: Uint8Array): void {
+  let fd: number | null = null, size = -1;
+  try {
+    fd = openSync(file, "a");
+    size = fstatSync(fd).size;
+    writeAll(fd, buf);
+  } catch (e) {
+    try { if (fd !== null && size >= 0) ftruncateSync(fd, size); } catch { /* the append's error is the one to report */ }
+    throw fsError(file, e);
+  } finally {
+    try { if (fd !== null) closeSync(fd); } catch { /* nothing left to save */ }
+  }
 }
 
 /**

@@ -10,6 +10,7 @@ import { validateConfig, type ResolvedConfig } from "../config/load.js";
 import { MAX_CHECKPOINT_FILE, outputsPerTarget } from "../config/schema.js";
 import { targetPlan } from "../data/load.js";
 import type { Normalization } from "../data/dataset.js";
+import { defaultEmbeddingSize, parseCategories, type Categories } from "../data/categorical.js";
 import type { FillValues } from "../data/missing.js";
 import { InputError } from "../errors.js";
 import { writeFileAtomic } from "./atomic.js";
@@ -46,6 +47,8 @@ export interface Checkpoint {
   readonly classes: readonly string[] | null;
   /** A text model's vocabulary (SPEC §12: `__metadata__.vocab`, token i is entry i), else null. */
   readonly vocab: readonly string[] | null;
+  /** SPEC §11: each categorical column's categories (`__metadata__.categories`), else null. */
+  readonly categories: Categories | null;
   readonly epoch: number;
   readonly step: number;
   /** Optimizer buffers by state name (flat, in parameter layout order), when saved. */
@@ -62,15 +65,22 @@ export interface Checkpoint {
 
 /**
  * The model's shape as a config and its classes describe it (a text model's classes are its
- * vocabulary: one token id in, embedded, and a distribution over the vocabulary out).
+ * vocabulary: one token id in, embedded, and a distribution over the vocabulary out); with
+ * categorical columns (SPEC §11), their categories give each table's rows (and default size).
  */
-export function modelShapeOf(c: Config, classes: readonly string[] | null): ModelShape {
+export function modelShapeOf(c: Config, classes: readonly string[] | null, categories: Categories | null = null): ModelShape {
   const text = c.data.text !== null;
+  const tables = c.data.categorical.map(({ column, size }) => {
+    const n = categories?.[column]?.length ?? 0;
+    return { vocab: n + 1, size: size ?? defaultEmbeddingSize(n) };
+  });
   return {
-    cell: c.model.cell, inputSize: text ? 1 : c.data.inputs.length, hiddenSize: c.model.hiddenSize,
+    cell: c.model.cell, inputSize: text ? 1 : c.data.inputs.length + tables.length, hiddenSize: c.model.hiddenSize,
     embedding: text ? { vocab: classes?.length ?? 0, size: c.model.embedding ?? c.model.hiddenSize } : null,
+    categorical: tables.length > 0 ? tables : null,
     outputSize: c.task === "classification" ? (classes?.length ?? 0) : c.data.targets.length * outputsPerTarget(c.model),
     layers: c.model.layers, activation: c.model.activation, bias: c.model.bias,
+    ...(c.model.bidirectional ? { bidirectional: true, targetsAt: c.targetsAt } : {}),
   };
 }
 
@@ -110,6 +120,8 @@ export interface SaveArgs {
   readonly classes: readonly string[] | null;
   /** A text model's vocabulary (written as `__metadata__.vocab`). */
   readonly vocab?: readonly string[] | null;
+  /** SPEC §11's categories (written as `__metadata__.categories`). */
+  readonly categories?: Categories | null;
   readonly epoch: number;
   readonly step: number;
   readonly optimizer: { readonly name: string; readonly steps: number; readonly state: Readonly<Record<string, Float>> } | null;
@@ -144,6 +156,7 @@ export function saveCheckpoint(file: string, a: SaveArgs): void {
   if (a.vocab) meta.vocab = JSON.stringify(a.vocab);
   else if (a.classes) meta.classes = JSON.stringify(a.classes);
   if (a.fill) meta.missing_fill = JSON.stringify(a.fill);
+  if (a.categories) meta.categories = JSON.stringify(a.categories);
   if (a.optimizer) meta.optimizer = JSON.stringify({ name: a.optimizer.name, steps: a.optimizer.steps });
   if (a.position) meta.position = JSON.stringify(a.position);
   if (a.bestValLoss !== null) meta.best_val_loss = String(a.bestValLoss);
@@ -310,7 +323,8 @@ export function loadCheckpoint(file: string): Checkpoint {
     }
     fill = Object.fromEntries(config.data.inputs.map((c) => [c, fillJson[c] as number]));
   }
-  const shape = modelShapeOf(config, vocab ?? classList);
+  const categories = parseCategories(file, parseJson<unknown>(file, "categories", m.categories), config.data.categorical.map((k) => k.column));
+  const shape = modelShapeOf(config, vocab ?? classList, categories);
   const specs = paramSpecs(shape);
   const params = new Map<string, Float>();
   let dtype: DType | null = null;
@@ -327,7 +341,7 @@ export function loadCheckpoint(file: string): Checkpoint {
     params.set(s.name, t.data);
   }
   for (const name of st.tensors.keys()) {
-    if ((name.startsWith("rnn.") || name.startsWith("head.") || name.startsWith("encoder.")) && !specs.some((s) => s.name === name)) {
+    if ((name.startsWith("rnn.") || name.startsWith("head.") || name.startsWith("encoder.") || name.startsWith("embed.")) && !specs.some((s) => s.name === name)) {
       throw new InputError(`${file}: unexpected tensor ${name} for this model (${shape.layers} layer(s), bias ${shape.bias})`);
     }
   }
@@ -383,7 +397,7 @@ export function loadCheckpoint(file: string): Checkpoint {
   }
   return {
     file, config, shape, dtype: dtype ?? "float32", params, normalization: config.data.normalize ? normalization as Normalization : null, fill,
-    classes: classList, vocab, epoch, step, optimizer, position, carry, bestValLoss, schedule, earlyStopping,
+    classes: classList, vocab, categories, epoch, step, optimizer, position, carry, bestValLoss, schedule, earlyStopping,
   };
 }
 

@@ -13,10 +13,14 @@ import { memoryLimit } from "./memory.js";
  * How a model's inputs are fed while it rolls forward (SPEC §7): input i is the forecast of
  * target `fromTarget[i]`, or (−1) a covariate, whose future values the caller must give.
  * Shared by `rnn forecast` (rows of a CSV) and the library's `Model.forecast` (arrays).
+ * SPEC §11's categorical columns are the last `categorical.length` inputs of a row, always
+ * covariates: from future rows where there are some, else the history's constant value.
  */
 export interface Feed {
   readonly fromTarget: readonly number[];
+  /** The numeric covariates (inputs that are not targets), which need future rows. */
   readonly covariates: readonly string[];
+  readonly categorical: readonly string[];
 }
 
 /**
@@ -25,6 +29,9 @@ export interface Feed {
  */
 export function rolloutFeed(source: string, cfg: Config): Feed {
   const inputs = cfg.data.inputs.map((c) => JSON.stringify(c)).join(", ");
+  if (cfg.model.bidirectional) {
+    throw new InputError(`${source}: model.bidirectional: forecast cannot run a bidirectional model (its reverse direction reads each sequence from its end, which a forecast has not seen)`);
+  }
   if (cfg.task !== "regression") {
     throw new InputError(`${source}: forecast needs a regression model; this one is a classifier, so its input column(s) ${inputs} cannot be forecast`);
   }
@@ -35,7 +42,8 @@ export function rolloutFeed(source: string, cfg: Config): Feed {
     throw new InputError(`${source}: forecast feeds back the median, and this model's model.quantiles ${JSON.stringify(cfg.model.quantiles)} have no 0.5`);
   }
   const fromTarget = cfg.data.inputs.map((c) => cfg.data.targets.indexOf(c));
-  return { fromTarget, covariates: cfg.data.inputs.filter((_, i) => fromTarget[i] < 0) };
+  const categorical = cfg.data.categorical.map((k) => k.column);
+  return { fromTarget: [...fromTarget, ...categorical.map(() => -1)], covariates: cfg.data.inputs.filter((_, i) => fromTarget[i] < 0), categorical };
 }
 
 /**
@@ -87,6 +95,9 @@ export class Roller {
   private pending = 0;
   /** History rows pushed since `start`. */
   rows = 0;
+  /** SPEC §11: each categorical input's first value in the history, and whether it stayed so. */
+  private readonly catFirst: Float64Array;
+  private readonly catConstant: boolean[];
   /** predict's values of the latest step, and forecast's values of it (the first O fed back). */
   readonly predicted: Float64Array;
   readonly row: Float64Array;
@@ -101,6 +112,21 @@ export class Roller {
     this.state = net.zeroState(1);
     this.predicted = new Float64Array(W);
     this.row = new Float64Array(head.forecastWidth(O));
+    this.catFirst = new Float64Array(feed.categorical.length);
+    this.catConstant = feed.categorical.map(() => true);
+  }
+
+  /**
+   * Categorical input j's value for steps past the future rows given (SPEC §11: repeated when
+   * the column is constant over the history), or null when it changes there.
+   */
+  constantCategory(j: number): number | null {
+    return this.catConstant[j] ? this.catFirst[j] : null;
+  }
+
+  /** The categorical columns that change over the history (forecast cannot repeat them). */
+  varyingCategories(): string[] {
+    return this.feed.categorical.filter((_, j) => !this.catConstant[j]);
   }
 
   /** A new sequence, from s_0. */
@@ -108,11 +134,17 @@ export class Roller {
     for (const s of this.state) s.fill(0);
     this.filler?.startSequence();
     this.pending = 0; this.rows = 0;
+    this.catConstant.fill(true);
   }
 
   /** One history row's raw inputs (missing cells NaN, filled here). */
   push(raw: ArrayLike<number>): void {
     for (let i = 0; i < this.raw.length; i++) this.raw[i] = raw[i];
+    const C = this.catFirst.length, I = this.raw.length - C;
+    for (let j = 0; j < C; j++) {
+      if (this.rows === 0) this.catFirst[j] = raw[I + j];
+      else if (raw[I + j] !== this.catFirst[j]) this.catConstant[j] = false;
+    }
     this.put();
     this.rows++;
     if (this.pending === CHUNK) this.run();

@@ -6,6 +6,7 @@ import { ensureDir, removeFile, tempName } from "./atomic.js";
 import { fsError } from "./fserror.js";
 import { saveCheckpoint, type SaveArgs } from "./checkpoint.js";
 import { CsvLog, EPOCHS_HEADER, UPDATES_HEADER } from "./runlog.js";
+import { removeEventFiles, TensorBoardLog, truncateEventFiles } from "./tensorboard.js";
 
 export const LAST = "last.safetensors";
 export const BEST = "best.safetensors";
@@ -14,6 +15,9 @@ const UPDATES = "updates.csv";
 const EPOCHS = "epochs.csv";
 /** The plots RunPlotter and `rnn plot` write into a run directory. */
 const PLOTS = ["loss.svg", "grad-norm.svg"] as const;
+/** TensorBoard's tags (SPEC §14): train/loss … at each update's step, epoch/train_loss … at the epoch. */
+const UPDATE_TAGS = "train/";
+const EPOCH_TAGS = "epoch/";
 /** Every file `rnn train` makes in a run directory: all that --force may remove. */
 const OURS = [LAST, BEST, UPDATES, EPOCHS, ...PLOTS, LOCK] as const;
 
@@ -165,10 +169,17 @@ function previousResult(dir: string): string | null {
 export class RunDir {
   readonly updates: CsvLog;
   readonly epochs: CsvLog;
+  /** The TensorBoard event file (SPEC §14), mirroring both logs' rows: output.tensorboard. */
+  readonly tensorboard: TensorBoardLog | null;
 
-  private constructor(readonly dir: string, private readonly lock: string, valMetrics: readonly string[]) {
-    this.updates = new CsvLog(path.join(dir, UPDATES), UPDATES_HEADER);
-    this.epochs = new CsvLog(path.join(dir, EPOCHS), [...EPOCHS_HEADER, ...valMetrics]);
+  private constructor(readonly dir: string, private readonly lock: string, valMetrics: readonly string[], tensorboard: TensorBoardLog | null) {
+    const epochsHeader = [...EPOCHS_HEADER, ...valMetrics];
+    this.tensorboard = tensorboard;
+    // train/loss, train/grad_norm, train/lr at step; epoch/train_loss, epoch/val_… at epoch.
+    this.updates = new CsvLog(path.join(dir, UPDATES), UPDATES_HEADER,
+      tensorboard?.rows(UPDATES_HEADER, "step", (c) => (c === "epoch" || c === "step" ? null : `${UPDATE_TAGS}${c}`)));
+    this.epochs = new CsvLog(path.join(dir, EPOCHS), epochsHeader,
+      tensorboard?.rows(epochsHeader, "epoch", (c) => (c === "train_loss" || c.startsWith("val_") ? `${EPOCH_TAGS}${c}` : null)));
   }
 
   /**
@@ -191,19 +202,26 @@ export class RunDir {
    * (`at`: the checkpoint's step and completed epochs) keeps the log rows up to it; a new one
    * starts the logs afresh and, forced, removes the files an earlier run made (only those).
    * `valMetrics` are epochs.csv's columns after `seconds` (SPEC §6: with validation data).
+   * `tensorboard` adds an event file (a new one on resume, the old ones cut back to the
+   * checkpoint; --force removes them).
    */
-  static open(dir: string, at: { readonly step: number; readonly epoch: number } | null, force: boolean, valMetrics: readonly string[] = []): RunDir {
+  static open(dir: string, at: { readonly step: number; readonly epoch: number } | null, force: boolean, valMetrics: readonly string[] = [], tensorboard = false): RunDir {
     ensureDir(dir);
     const lock = acquireLock(dir);
     try {
       RunDir.refuseFinished(dir, at !== null, force);
       removeStaleTemps(dir);
-      const run = new RunDir(dir, lock, valMetrics);
+      if (!at && force) {
+        for (const f of [LAST, BEST, ...PLOTS]) removeFile(path.join(dir, f));
+        removeEventFiles(dir);
+      }
+      // The event files are cut back as the CSV logs are: epoch/… scalars to the epoch, train/… to the step.
+      if (at) truncateEventFiles(dir, (tag, step) => step <= (tag.startsWith(EPOCH_TAGS) ? at.epoch : at.step));
+      const run = new RunDir(dir, lock, valMetrics, tensorboard ? new TensorBoardLog(dir) : null);
       if (at) {
         run.updates.truncate("step", at.step);
         run.epochs.truncate("epoch", at.epoch);
       } else {
-        if (force) for (const f of [LAST, BEST, ...PLOTS]) removeFile(path.join(dir, f));
         run.updates.reset();
         run.epochs.reset();
       }
@@ -227,6 +245,7 @@ export class RunDir {
   flush(): void {
     this.updates.flush();
     this.epochs.flush();
+    this.tensorboard?.flush();
   }
 
   /** Writes a checkpoint atomically, after the log rows it covers. */

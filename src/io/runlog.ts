@@ -1,7 +1,6 @@
-import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readFileSync } from "node:fs";
-import { writeAll, writeFileAtomic } from "./atomic.js";
+import { existsSync, readFileSync } from "node:fs";
+import { appendWhole, writeFileAtomic } from "./atomic.js";
 import { csvLine, num } from "./format.js";
-import { fsError } from "./fserror.js";
 
 export const UPDATES_HEADER = ["epoch", "step", "loss", "grad_norm", "lr"] as const;
 export const EPOCHS_HEADER = ["epoch", "train_loss", "val_loss", "seconds"] as const;
@@ -14,7 +13,8 @@ export const EPOCHS_HEADER = ["epoch", "train_loss", "val_loss", "seconds"] as c
 export class CsvLog {
   private pending: string[] = [];
 
-  constructor(readonly file: string, readonly header: readonly string[]) {}
+  /** `mirror` sees every row added, as numbers (the TensorBoard log). */
+  constructor(readonly file: string, readonly header: readonly string[], private readonly mirror?: (values: readonly (number | null)[]) => void) {}
 
   /** Starts the file afresh with only its header. */
   reset(): void {
@@ -34,27 +34,14 @@ export class CsvLog {
   }
 
   add(values: readonly (number | null)[]): void {
+    this.mirror?.(values);
     this.pending.push(csvLine(values.map((v) => (v === null || Number.isNaN(v) ? "" : num(v)))));
   }
 
-  /**
-   * Appends the pending rows. A failed append (a full disk) is cut back to the rows before it,
-   * so the log never ends in a torn row, and is an InputError naming the log.
-   */
+  /** Appends the pending rows, whole or not at all (appendWhole). */
   flush(): void {
     if (this.pending.length === 0) return;
-    const buf = Buffer.from(this.pending.join(""));
-    let fd: number | null = null, size = -1;
-    try {
-      fd = openSync(this.file, "a");
-      size = fstatSync(fd).size;
-      writeAll(fd, buf);
-    } catch (e) {
-      try { if (fd !== null && size >= 0) ftruncateSync(fd, size); } catch { /* the append's error is the one to report */ }
-      throw fsError(this.file, e);
-    } finally {
-      try { if (fd !== null) closeSync(fd); } catch { /* nothing left to save */ }
-    }
+    appendWhole(this.file, Buffer.from(this.pending.join("")));
     this.pending = [];
   }
 }

@@ -3,7 +3,7 @@ import { Rng } from "../core/rng.js";
 import { alloc, type DType, type Float } from "../core/tensor.js";
 
 /** What the masks are drawn for: its own stream per (epoch, batch, window, layer, kind). */
-const BETWEEN = 1, RECURRENT = 2;
+const BETWEEN = 1, RECURRENT = 2, RECURRENT_REVERSE = 3;
 
 /** A 32-bit hash of the mask's place (FNV-1a over the words), the generator's stream number. */
 function streamOf(...words: number[]): number {
@@ -24,17 +24,23 @@ function streamOf(...words: number[]): number {
 export class DropoutMasks {
   private readonly between: (Float | null)[];
   private readonly recurrent: (Float | null)[];
+  private readonly recurrentReverse: (Float | null)[];
   private readonly masks: Dropout;
 
   /**
    * `p` (model.dropout) between stacked layers, `q` (model.recurrentDropout) on each layer's
-   * recurrence; H units per layer, L layers.
+   * recurrence; H units per layer, L layers; `directions` 2 for a bidirectional model (SPEC
+   * §13: between-layer masks over the 2H output, a recurrent mask per direction).
    */
   constructor(readonly seed: number, readonly p: number, readonly q: number,
-    private readonly H: number, private readonly L: number, private readonly dtype: DType) {
+    private readonly H: number, private readonly L: number, private readonly dtype: DType,
+    private readonly directions = 1) {
     this.between = Array.from({ length: L }, () => null);
     this.recurrent = Array.from({ length: L }, () => null);
-    this.masks = { between: this.between, recurrent: this.recurrent };
+    this.recurrentReverse = Array.from({ length: L }, () => null);
+    this.masks = directions === 2
+      ? { between: this.between, recurrent: this.recurrent, recurrentReverse: this.recurrentReverse }
+      : { between: this.between, recurrent: this.recurrent };
   }
 
   /** Whether any mask is drawn at all (p = q = 0, or p with one layer: none). */
@@ -75,6 +81,9 @@ export class DropoutMasks {
     if (this.q <= 0) return;
     for (let k = 0; k < this.L; k++) {
       this.draw(this.buffer(this.recurrent, k, (hi - lo) * this.H), streamOf(RECURRENT, epoch, batch, k), 1, Bg, lo, hi, this.H, this.q);
+      if (this.directions === 2) {
+        this.draw(this.buffer(this.recurrentReverse, k, (hi - lo) * this.H), streamOf(RECURRENT_REVERSE, epoch, batch, k), 1, Bg, lo, hi, this.H, this.q);
+      }
     }
   }
 
@@ -82,7 +91,8 @@ export class DropoutMasks {
   window(epoch: number, batch: number, window: number, T: number, Bg: number, lo: number, hi: number): Dropout {
     if (this.p > 0) {
       for (let k = 0; k < this.L - 1; k++) {
-        this.draw(this.buffer(this.between, k, T * (hi - lo) * this.H), streamOf(BETWEEN, epoch, batch, window, k), T, Bg, lo, hi, this.H, this.p);
+        const W = this.directions * this.H;
+        this.draw(this.buffer(this.between, k, T * (hi - lo) * W), streamOf(BETWEEN, epoch, batch, window, k), T, Bg, lo, hi, W, this.p);
       }
     }
     return this.masks;

@@ -18,9 +18,11 @@ export type Visit = (batch: SequenceBatch, y: Network["head"]["y"], t0: number, 
 export function forwardBatch(net: Network, batch: SequenceBatch, visit: Visit): void {
   const I = net.shape.inputSize;
   const carry = net.zeroState(batch.B);
-  for (let t0 = 0; t0 < batch.T; t0 += CHUNK) {
-    const len = Math.min(CHUNK, batch.T - t0);
-    net.forward(batch.x, t0 * batch.B * I, carry, len, batch.B);
+  // A bidirectional model reads each sequence whole (SPEC §13): one chunk.
+  const chunk = net.shape.bidirectional ? batch.T : CHUNK;
+  for (let t0 = 0; t0 < batch.T; t0 += chunk) {
+    const len = Math.min(chunk, batch.T - t0);
+    net.forward(batch.x, t0 * batch.B * I, carry, len, batch.B, null, batch.lengths);
     visit(batch, net.head.y, t0, len);
     net.stateAfter(len, batch.B, carry);
   }

@@ -8,7 +8,7 @@ import { withAbsoluteData, type Checkpoint } from "../io/checkpoint.js";
  * state. Everything else (data files and columns, batching, BPTT, shuffling and its seed, the
  * model, dtype, optimizer kind) must be as the checkpoint was trained.
  */
-export const RESUMABLE_CHANGES = ["training.epochs", "training.optimizer.lr", "training.clip", "model.init", "output.dir"] as const;
+export const RESUMABLE_CHANGES = ["training.epochs", "training.optimizer.lr", "training.clip", "model.init", "output.dir", "output.tensorboard"] as const;
 
 /** A value as the message shows it: JSON, cut short (a checkpoint may list a thousand columns). */
 function shown(v: unknown): string {

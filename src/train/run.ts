@@ -1,5 +1,5 @@
 import { initParams } from "../core/init.js";
-import { Network, trainingBytes, type ModelShape } from "../core/network.js";
+import { directions, Network, trainingBytes, type ModelShape } from "../core/network.js";
 import { createOptimizer, type Optimizer } from "../core/optim.js";
 import { EarlyStopping, LrSchedule } from "../core/schedule.js";
 import { Rng } from "../core/rng.js";
@@ -55,7 +55,8 @@ function checkMemory(configPath: string, cfg: ResolvedConfig, data: TrainingData
 }
 
 /** Starting weights: the checkpoint resumed (with its optimizer state), model.init, or seeded. */
-function initialWeights(net: Network, opt: Optimizer, cfg: ResolvedConfig, configPath: string, resume: Checkpoint | null): void {
+function initialWeights(net: Network, opt: Optimizer, cfg: ResolvedConfig, configPath: string, resume: Checkpoint | null,
+  categories: TrainingData["categories"]): void {
   if (resume) {
     copyParams(resume, net.layout, net.params); // the config matches the checkpoint's: checkResumable
     if (resume.optimizer) {
@@ -67,8 +68,14 @@ function initialWeights(net: Network, opt: Optimizer, cfg: ResolvedConfig, confi
     const s = net.shape;
     if (init.shape.inputSize !== s.inputSize || init.shape.outputSize !== s.outputSize
       || init.shape.hiddenSize !== s.hiddenSize || init.shape.layers !== s.layers || init.shape.bias !== s.bias
-      || init.shape.embedding?.size !== s.embedding?.size) {
+      || init.shape.embedding?.size !== s.embedding?.size
+      || JSON.stringify(init.shape.categorical ?? null) !== JSON.stringify(s.categorical ?? null)) {
       throw new InputError(`${configPath}: model.init: ${cfg.model.init} holds a model of another shape (${JSON.stringify(init.shape)})`);
+    }
+    // SPEC §11: table row k + 1 is category k of the lists; other lists would give rows to other categories.
+    const other = cfg.data.categorical.find(({ column }) => JSON.stringify(init.categories?.[column] ?? null) !== JSON.stringify(categories?.[column] ?? null));
+    if (other) {
+      throw new InputError(`${configPath}: model.init: ${cfg.model.init} has other categories for column ${JSON.stringify(other.column)} than the training data (its embed rows would stand for other categories)`);
     }
     copyParams(init, net.layout, net.params);
   } else {
@@ -93,16 +100,16 @@ export async function prepareRun(cfg: ResolvedConfig, configPath: string, o: Run
   const resume = o.resume ? loadCheckpoint(o.resume) : null;
   if (resume) checkResumable(resume, cfg);
   const data = await loadTrainingData(cfg, resume ?? undefined);
-  const shape = modelShapeOf(cfg, data.text?.vocab ?? data.classes);
+  const shape = modelShapeOf(cfg, data.text?.vocab ?? data.classes, data.categories);
   checkMemory(configPath, cfg, data, shape);
   const net = new Network(shape, cfg.training.dtype, { kernels: loadBackend(undefined, threadsPerRank(comm)).kernels });
   const opt = createOptimizer(cfg.training.optimizer, net.layout.size, cfg.training.dtype);
-  initialWeights(net, opt, cfg, configPath, resume);
+  initialWeights(net, opt, cfg, configPath, resume, data.categories);
   const start: Start = resume
     ? { epoch: resume.position ? resume.position.epoch - 1 : resume.epoch, step: resume.step, position: resume.position, carry: resume.carry }
     : { epoch: 0, step: 0, position: null, carry: null };
   const columns = hasValidation(data) ? valColumns(targetShapeOf(cfg, shape.outputSize)) : [];
-  const run = lead ? RunDir.open(cfg.output.dir, resume ? start : null, o.force === true, columns) : null;
+  const run = lead ? RunDir.open(cfg.output.dir, resume ? start : null, o.force === true, columns, cfg.output.tensorboard) : null;
   return { cfg, data, shape, net, opt, resume, start, run };
 }
 
@@ -195,7 +202,7 @@ export async function runTraining(s: Setup, hooks: RunHooks, comm: Communicator)
   const save = (file: typeof LAST | typeof BEST, epoch: number, position: Position | null, carry: readonly Float[] | null): void => {
     run?.save(file, {
       config: cfg, shape, dtype: cfg.training.dtype, params: net.params, normalization: data.normalization, fill: data.fill, classes: data.classes,
-      vocab: data.text?.vocab ?? null,
+      vocab: data.text?.vocab ?? null, categories: data.categories,
       epoch, step, optimizer: { name: opt.config.name, steps: opt.steps, state: opt.state },
       position, carry, bestValLoss: Number.isFinite(best) ? best : null,
       schedule: schedule?.state() ?? null, earlyStopping: earlyStopping?.state() ?? null,
@@ -205,7 +212,7 @@ export async function runTraining(s: Setup, hooks: RunHooks, comm: Communicator)
   try {
     const result = await trainLoop(net, opt, batchSource(s, comm), {
       epochs: cfg.training.epochs, bptt: cfg.training.bptt, clip: cfg.training.clip, schedule, earlyStopping,
-      dropout: new DropoutMasks(cfg.seed, cfg.model.dropout, cfg.model.recurrentDropout, shape.hiddenSize, shape.layers, cfg.training.dtype),
+      dropout: new DropoutMasks(cfg.seed, cfg.model.dropout, cfg.model.recurrentDropout, shape.hiddenSize, shape.layers, cfg.training.dtype, directions(shape)),
     }, s.start, {
       now: () => performance.now() / 1000,
       stopRequested: () => hooks.stopRequested(),

@@ -52,6 +52,8 @@ export interface Variant {
   hiddenSize: number;
   /** SPEC §10's head of a regression variant (default: the MSE point model). */
   head?: { likelihood?: "gaussian" | "studentT" | "negativeBinomial"; quantiles?: number[] };
+  /** SPEC §13: a bidirectional model, reading the head at every step or (last) once per sequence. */
+  bidirectional?: { targetsAt: "every" | "last" };
 }
 
 export const INPUTS = ["a", "b", "c"];
@@ -90,14 +92,16 @@ export function writeData(file: string, lengths: readonly number[], seed: number
 export function writeVariant(file: string, data: string, v: Variant, seed: number): void {
   const classification = v.task === "classification";
   const config = validateConfig({
-    seed, task: v.task,
+    seed, task: v.task, ...(v.bidirectional ? { targetsAt: v.bidirectional.targetsAt } : {}),
     data: { train: data, validation: data, sequenceColumn: "id", inputs: INPUTS, targets: classification ? ["label"] : TARGETS, normalize: v.normalize },
-    model: { cell: v.cell, hiddenSize: v.hiddenSize, layers: v.layers, activation: v.activation, bias: v.bias, ...v.head },
+    model: { cell: v.cell, hiddenSize: v.hiddenSize, layers: v.layers, activation: v.activation, bias: v.bias, ...v.head,
+      ...(v.bidirectional ? { bidirectional: true } : {}) },
     training: { dtype: v.dtype },
   }, file);
   const shape: ModelShape = {
     cell: v.cell, inputSize: INPUTS.length, hiddenSize: v.hiddenSize, outputSize: classification ? CLASSES.length : TARGETS.length * outputsPerTarget(config.model),
     layers: v.layers, activation: v.activation, bias: v.bias,
+    ...(v.bidirectional ? { bidirectional: true, targetsAt: v.bidirectional.targetsAt } : {}),
   };
   const n = paramSpecs(shape).reduce((a, s) => a + numel(s.shape), 0);
   const rng = new Rng(seed, 3), k = 1.5 / Math.sqrt(v.hiddenSize);

@@ -8,8 +8,9 @@ import { tempDir, type Run } from "./cli.js";
 
 /**
  * Golden runs: each case under test/golden/train (scripts/golden/make_train_fixtures.py),
- * test/golden/control (scripts/golden/make_control_fixtures.py) and test/golden/heads
- * (scripts/golden/make_heads_fixtures.py), test/golden/text (scripts/golden/make_text_fixtures.py) was computed by a PyTorch reference from its own
+ * test/golden/control (scripts/golden/make_control_fixtures.py), test/golden/heads
+ * (scripts/golden/make_heads_fixtures.py), test/golden/bidir (scripts/golden/make_bidir_fixtures.py)
+ * and test/golden/text (scripts/golden/make_text_fixtures.py) was computed by a PyTorch reference from its own
  * config, data and initial weights (or checkpoint); a test runs the same commands and must
  * reproduce the files it wrote.
  */
@@ -19,6 +20,8 @@ interface Check {
   file?: string; stdout?: boolean; expected?: string;
   metadata?: {
     epoch: string; step: string; normalization: "present" | "absent"; classes?: string[];
+    /** SPEC §11: `__metadata__.categories`, column → list of texts. */
+    categories?: Record<string, string[]>;
     /** A text model's vocabulary (SPEC §12), in order. */
     vocab?: string[];
     /** Config values (by dotted path) the checkpoint's `config` metadata must hold. */
@@ -41,6 +44,8 @@ export function casesIn(root: string): string[] {
 export const GOLDEN_TRAIN = path.resolve(import.meta.dirname, "../golden/train");
 export const GOLDEN_CONTROL = path.resolve(import.meta.dirname, "../golden/control");
 export const GOLDEN_HEADS = path.resolve(import.meta.dirname, "../golden/heads");
+export const GOLDEN_BIDIR = path.resolve(import.meta.dirname, "../golden/bidir");
+export const GOLDEN_CATEGORICAL = path.resolve(import.meta.dirname, "../golden/categorical");
 export const GOLDEN_TEXT = path.resolve(import.meta.dirname, "../golden/text");
 export const goldenCases = casesIn(GOLDEN_TRAIN);
 
@@ -112,7 +117,7 @@ export function checkGoldenCase(name: string, run: (args: string[], cwd: string,
     if (ch.header) expect(firstLine(got), `${ch.file ?? "stdout"}: header`).toBe(firstLine(want));
     if (ch.kind === "checkpoint") {
       const g = decodeSafetensors(got, ch.file!), w = decodeSafetensors(want, ch.expected!);
-      const model = (m: ReadonlyMap<string, unknown>) => [...m.keys()].filter((k) => /^(rnn|head|encoder)\./.test(k)).sort();
+      const model = (m: ReadonlyMap<string, unknown>) => [...m.keys()].filter((k) => /^(rnn|head|encoder|embed)\./.test(k)).sort();
       expect(model(g.tensors), `${ch.file}: tensors`).toEqual(model(w.tensors));
       for (const k of model(w.tensors)) {
         const gt = g.tensors.get(k)!, wt = w.tensors.get(k)!;
@@ -124,6 +129,7 @@ export function checkGoldenCase(name: string, run: (args: string[], cwd: string,
       expect([g.metadata.epoch, g.metadata.step], `${ch.file}: epoch, step`).toEqual([md.epoch, md.step]);
       expect(g.metadata.normalization !== undefined, `${ch.file}: normalization ${md.normalization}`).toBe(md.normalization === "present");
       if (md.classes) expect(JSON.parse(g.metadata.classes)).toEqual(md.classes);
+      if (md.categories) expect(JSON.parse(g.metadata.categories), `${ch.file}: categories`).toEqual(md.categories);
       if (md.vocab) expect(JSON.parse(g.metadata.vocab), `${ch.file}: vocab`).toEqual(md.vocab);
       const config = JSON.parse(g.metadata.config) as unknown;
       expect(typeof config).toBe("object");

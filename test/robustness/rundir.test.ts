@@ -196,7 +196,7 @@ describe("--resume with a changed config", () => {
       return cli(["train", `k${i}.yaml`, "--resume", ck], { cwd: dir });
     }));
     results.forEach((r, i) => expectRejected(r, { file: ck, where: `was trained with ${cases[i][2]}` }));
-    expect(results[0].stderr).toContain("--resume may change only training.epochs, training.optimizer.lr, training.clip, model.init, output.dir");
+    expect(results[0].stderr).toContain("--resume may change only training.epochs, training.optimizer.lr, training.clip, model.init, output.dir, output.tensorboard");
     expectRejected(await cli(["train", "c.yaml", "--resume", ck, "--seed", "4"], { cwd: dir }), { file: ck, where: "was trained with seed 3, the config says 4" });
     console.info(`resume: ${cases.length + 1} changed keys refused in ${Math.round(performance.now() - t0)} ms`);
     expect(dataRows(path.join(dir, "run/epochs.csv")), "the refused runs wrote nothing").toBe(2);
