@@ -53,7 +53,8 @@ const out = {
   rows: {},
 };
 
-const goldenFiles = ["test/core-golden.test.ts", "test/golden-train.test.ts", "test/golden-control.test.ts", "test/golden-heads.test.ts"]
+// Every suite checked against a PyTorch reference: core-golden and each test/golden-*.test.ts.
+const goldenFiles = ["test/core-golden.test.ts", ...readdirSync(path.join(root, "test")).filter((f) => /^golden-.*\.test\.ts$/.test(f)).sort().map((f) => `test/${f}`)]
   .filter((f) => existsSync(path.join(root, f)));
 if (!flag("--no-golden")) {
   log(`golden suites: ${goldenFiles.join(" ")}`);

@@ -18,6 +18,8 @@ napi_value ScanRows(napi_env env, napi_callback_info info);
 // native/embedding.cc
 napi_value GatherRows(napi_env env, napi_callback_info info);
 napi_value ScatterAddRows(napi_env env, napi_callback_info info);
+// native/loss.cc
+napi_value SoftmaxCrossEntropy(napi_env env, napi_callback_info info);
 
 namespace {
 
@@ -481,6 +483,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"mulMask", nullptr, MulMask, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gatherRows", nullptr, GatherRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"scatterAddRows", nullptr, ScatterAddRows, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"softmaxCrossEntropy", nullptr, SoftmaxCrossEntropy, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lstmForward", nullptr, LstmForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lstmBackward", nullptr, LstmBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gruForward", nullptr, GruForward, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -100,6 +100,19 @@ describe("embedding kernels", () => {
       expect(() => k.gatherRows(b, 0, w, Int32Array.of(5), 0, 1, 4)).toThrow("outside the table");
     }
   });
+  it.skipIf(addon instanceof Error)("native softmax cross-entropy equals the reference (sum, count, gradient; unlabelled rows zero)", () => {
+    const k = nativeKernels(addon as Exclude<typeof addon, Error>);
+    const rows = 300, C = 70, y = new Float64Array(rows * C + 5);
+    for (let i = 0; i < y.length; i++) y[i] = 4 * Math.sin(i * 1.7);
+    const lab = Int32Array.from({ length: rows + 2 }, (_, r) => (r % 7 === 3 ? -1 : (r * 13) % C));
+    const [a, b] = [new Float64Array(2), new Float64Array(2)];
+    const [da, db] = [new Float64Array(rows * C + 3).fill(9), new Float64Array(rows * C + 3).fill(9)];
+    referenceKernels.softmaxCrossEntropy(y, 5, lab, 2, rows, C, da, 3, a);
+    k.softmaxCrossEntropy(y, 5, lab, 2, rows, C, db, 3, b);
+    expect(b[1]).toBe(a[1]);
+    expect(Math.abs(b[0] - a[0])).toBeLessThan(1e-12 * a[0]);
+    for (let i = 0; i < da.length; i++) expect(Math.abs(db[i] - da[i]), `dy[${i}]`).toBeLessThan(1e-15);
+  });
 });
 
 describe("rnn sample and text commands", () => {

@@ -41,6 +41,7 @@ export async function gradFlowCommand(target: string, o: GradFlowOptions, io: Io
   if (/\.safetensors$/i.test(target)) {
     const ck = loadCheckpoint(target);
     refuseBidirectional(target, ck.config);
+    if (ck.vocab) throw new InputError(`${target}: a text model (data.text): grad-flow measures CSV sequences and does not read texts yet`);
     const cfg = withAbsoluteData(target, ck.config);
     net = new Network(ck.shape, ck.dtype, { kernels });
     copyParams(ck, net.layout, net.params);
@@ -54,6 +55,7 @@ export async function gradFlowCommand(target: string, o: GradFlowOptions, io: Io
   } else {
     const cfg = await loadConfig(target);
     refuseBidirectional(target, cfg);
+    if (cfg.data.text !== null) throw new InputError(`${target}: a data.text config: grad-flow measures CSV sequences and does not read texts yet`);
     const data = await loadTrainingData(cfg);
     const shape = modelShapeOf(cfg, data.classes, data.categories);
     net = new Network(shape, cfg.training.dtype, { kernels });

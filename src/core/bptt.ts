@@ -65,7 +65,7 @@ export function windowPass(net: Network, batch: Batch, w: Window, state0: readon
   net.forward(batch.x, w.start * B * I, state0, T, B, dropout, batch.lengths ?? null);
   const head = net.head, O = net.shape.outputSize;
   const r0 = (w.lossStart - w.start) * B, r1 = T * B;
-  const ls = lossSum(head.y, batch.targets, w.start * B, r0, r1, grad ? head.dy : null);
+  const ls = lossSum(head.y, batch.targets, w.start * B, r0, r1, grad ? head.dy : null, net.kernels);
   if (grad === "sum" && ls.count === 0) net.grads.fill(0);
   if (grad && ls.count > 0) {
     const dy = head.dy, scale = grad === "sum" ? 1 : 1 / ls.count;

@@ -101,6 +101,13 @@ export interface Kernels {
    */
   scatterAddRows(gw: Float, dout: Float, dOff: number, ids: Int32Array, idsOff: number, rows: number, E: number,
     dStride?: number, idsStride?: number): void;
+  /**
+   * Softmax cross-entropy (nn.CrossEntropyLoss before its mean) over `rows` rows of logits
+   * y [rows, C] at yOff, row r labelled labels[labOff + r] (−1: none): out[0] = Σ −log softmax(y)[label],
+   * out[1] = the labelled rows; when dy is given, dy [rows, C] at dyOff = d(sum)/dy (zero on unlabelled rows).
+   */
+  softmaxCrossEntropy(y: Float, yOff: number, labels: Int32Array, labOff: number, rows: number, C: number,
+    dy: Float | null, dyOff: number, out: Float64Array): void;
   /** LSTM: G [T,B,4H] input projections (+ biases), Hs and Cs [(T+1),B,H] with h_0 and c_0 first, tanhC [T,B,H]. */
   lstmSteps(G: Float, Hs: Float, Cs: Float, tanhC: Float, p: Packed, T: number, B: number, H: number, mask: Float | null, R: Float | null): void;
   /** GRU: GI [T,B,3H] input part, GH [T,B,3H] the recurrent part (+ bHh when given), Hs [(T+1),B,H] with h_0 first. */
@@ -205,6 +212,24 @@ export const referenceKernels: Kernels = {
       if (!(id < V)) throw new RangeError(`scatterAddRows: id ${id} is outside the table of ${V} rows`);
       for (let e = 0; e < E; e++) gw[id * E + e] += dout[d + e];
     }
+  },
+  softmaxCrossEntropy(y, yOff, lab, labOff, rows, C, dy, dyOff, out) {
+    let sum = 0, count = 0;
+    for (let r = 0; r < rows; r++) {
+      const c = lab[labOff + r], o = yOff + r * C, d = dyOff + r * C;
+      if (c < 0) { if (dy) dy.fill(0, d, d + C); continue; }
+      let m = -Infinity;
+      for (let j = 0; j < C; j++) if (y[o + j] > m) m = y[o + j];
+      let z = 0;
+      for (let j = 0; j < C; j++) z += Math.exp(y[o + j] - m);
+      const lse = m + Math.log(z);
+      sum += lse - y[o + c]; count++;
+      if (dy) {
+        for (let j = 0; j < C; j++) dy[d + j] = Math.exp(y[o + j] - lse);
+        dy[d + c] -= 1;
+      }
+    }
+    out[0] = sum; out[1] = count;
   },
   // The four gate loops below are the cells' original loops, moved here unchanged (the same
   // reads back from the buffers), so the js backend computes the same bits as before.

@@ -1,4 +1,5 @@
 import type { RegressionHead, LossSum } from "./heads/index.js";
+import { referenceKernels, type Kernels } from "./kernels.js";
 import type { Float } from "./tensor.js";
 
 export type { LossSum } from "./heads/index.js";
@@ -18,31 +19,21 @@ export type Targets =
  * Loss summed over rows [r0, r1) of y ([rows, outputs], row r ↔ target row `tOff + r`):
  * regression the head's loss over present cells (the MSE point model: Σ (y − target)²,
  * `nn.MSELoss` before its mean; SPEC §10's −log p or pinball otherwise), classification
- * Σ −log softmax(y)[label] over labelled rows (`nn.CrossEntropyLoss` before its mean).
+ * Σ −log softmax(y)[label] over labelled rows (`nn.CrossEntropyLoss` before its mean; the
+ * kernels' softmaxCrossEntropy, native when `k` is).
  * When `dy` is given it receives d(sum)/dy for those rows (zero elsewhere in the range);
  * the caller scales it by 1/count to get the gradient of the pooled mean.
  */
 export function lossSum(y: Float, targets: Targets, tOff: number, r0: number, r1: number,
-  dy: Float | null): LossSum {
+  dy: Float | null, k: Kernels = referenceKernels): LossSum {
   if (targets.task === "regression") return targets.head.lossSum(y, targets.values, targets.outputs, tOff, r0, r1, dy);
-  let sum = 0, count = 0;
-  const C = targets.classes, lab = targets.labels;
-  for (let r = r0; r < r1; r++) {
-    const c = lab[tOff + r], o = r * C;
-    if (c < 0) { if (dy) for (let j = 0; j < C; j++) dy[o + j] = 0; continue; }
-    let m = -Infinity;
-    for (let j = 0; j < C; j++) if (y[o + j] > m) m = y[o + j];
-    let z = 0;
-    for (let j = 0; j < C; j++) z += Math.exp(y[o + j] - m);
-    const lse = m + Math.log(z);
-    sum += lse - y[o + c]; count++;
-    if (dy) {
-      for (let j = 0; j < C; j++) dy[o + j] = Math.exp(y[o + j] - lse);
-      dy[o + c] -= 1;
-    }
-  }
-  return { sum, count };
+  const C = targets.classes, out = SUMS;
+  k.softmaxCrossEntropy(y, r0 * C, targets.labels, tOff + r0, r1 - r0, C, dy, r0 * C, out);
+  return { sum: out[0], count: out[1] };
 }
+
+/** The kernel's (sum, count), reused: lossSum allocates nothing per window. */
+const SUMS = new Float64Array(2);
 
 /** Softmax of one row of logits into out (the probabilities `predict` prints). */
 export function softmaxRow(y: Float, off: number, C: number, out: Float64Array): void {

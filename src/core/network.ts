@@ -134,7 +134,8 @@ export class Network {
   private dropped: Float[] = [];
   private dropout: Dropout | null = null;
 
-  private readonly kernels: Kernels;
+  /** The dense kernels it runs on (the loss runs on them too). */
+  readonly kernels: Kernels;
 
   constructor(readonly shape: ModelShape, readonly dtype: DType, opts: NetworkOptions = {}) {
     const kernels = opts.kernels ?? referenceKernels;

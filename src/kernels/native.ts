@@ -24,6 +24,8 @@ export interface Addon extends GateKernels {
   mulMask(out: Float, outOff: number, a: Float, aOff: number, m: Float, mOff: number, n: number, acc: number): void;
   gatherRows(out: Float, outOff: number, w: Float, ids: Int32Array, idsOff: number, rows: number, E: number, outStride: number, idsStride: number): void;
   scatterAddRows(gw: Float, dout: Float, dOff: number, ids: Int32Array, idsOff: number, rows: number, E: number, dStride: number, idsStride: number): void;
+  softmaxCrossEntropy(y: Float, yOff: number, labels: Int32Array, labOff: number, rows: number, C: number,
+    dy: Float | null, dyOff: number, out: Float64Array): void;
   elmanSteps(act: number, S: Float, p: object, T: number, B: number, H: number, mask: Float | null, R: Float | null): void;
   lstmSteps(G: Float, Hs: Float, Cs: Float, tanhC: Float, p: object, T: number, B: number, H: number, mask: Float | null, R: Float | null): void;
   gruSteps(GI: Float, GH: Float, Hs: Float, p: object, bHh: Float | null, T: number, B: number, H: number, mask: Float | null, R: Float | null): void;
@@ -83,6 +85,7 @@ export function nativeKernels(addon: Addon): Kernels {
     gruBackward: addon.gruBackward,
     gatherRows: (out, oo, w, ids, io, rows, E, os = E, is = 1) => addon.gatherRows(out, oo, w, ids, io, rows, E, os, is),
     scatterAddRows: (gw, d, dOff, ids, io, rows, E, ds = E, is = 1) => addon.scatterAddRows(gw, d, dOff, ids, io, rows, E, ds, is),
+    softmaxCrossEntropy: (y, yo, l, lo, rows, C, dy, dyo, out) => addon.softmaxCrossEntropy(y, yo, l, lo, rows, C, dy, dyo, out),
     elmanSteps: (act, S, p, T, B, H, m, R) => addon.elmanSteps(ACT[act], S, (p as NativePacked).handle, T, B, H, m, R),
     lstmSteps: (G, Hs, Cs, tc, p, T, B, H, m, R) => addon.lstmSteps(G, Hs, Cs, tc, (p as NativePacked).handle, T, B, H, m, R),
     gruSteps: (GI, GH, Hs, p, b, T, B, H, m, R) => addon.gruSteps(GI, GH, Hs, (p as NativePacked).handle, b, T, B, H, m, R),

@@ -57,7 +57,7 @@ function metricSumsOf(net: Network, run: (visit: Visit) => void, ts: TargetShape
   const O = net.shape.outputSize;
   const m = new Float64Array(metricSlots(ts));
   run((batch, y, t0, len) => {
-    const r = lossSum(y, batch.targets, t0 * batch.B, 0, len * batch.B, null);
+    const r = lossSum(y, batch.targets, t0 * batch.B, 0, len * batch.B, null, net.kernels);
     m[0] += r.sum; m[1] += r.count;
     const tg = batch.targets;
     for (let row = 0; row < len * batch.B; row++) {

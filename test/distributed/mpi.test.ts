@@ -13,7 +13,7 @@ import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/rng.js";
 import { loadCheckpoint } from "../../src/io/checkpoint.js";
 import { BIN, rnn, rnnAsync, tempDir } from "../helpers/cli.js";
-import { casesIn, checkGoldenCase, GOLDEN_BIDIR, GOLDEN_CATEGORICAL, GOLDEN_HEADS, goldenCases } from "../helpers/golden.js";
+import { casesIn, checkGoldenCase, GOLDEN_BIDIR, GOLDEN_CATEGORICAL, GOLDEN_HEADS, GOLDEN_TEXT, goldenCases } from "../helpers/golden.js";
 import { mpirunArgs, mpiSkipReason, rankPids, rnnMpi, rnnMpiAsync, sameRun } from "../helpers/mpi.js";
 import { readWithTensorBoard, scalarsOfCsv, tensorboardSkipReason } from "../helpers/tensorboard.js";
 
@@ -135,6 +135,15 @@ mpi("mpirun -np N rnn train: SPEC §10's heads against the PyTorch reference (va
   it("has the heads' training cases", () => expect(heads.length).toBeGreaterThanOrEqual(4));
   for (const name of heads) {
     it(`${name} on 2 ranks`, () => checkGoldenCase(name, (args, cwd, i) => (i === 0 ? rnnMpi(2, args, cwd) : rnn(args, { cwd })), GOLDEN_HEADS));
+  }
+});
+
+mpi("mpirun -np N rnn train: SPEC §12's text models against the PyTorch reference (each rank its share of the streams)", () => {
+  // The cases of test/golden/text, their train command under mpirun (eval and sample as they are).
+  const texts = casesIn(GOLDEN_TEXT);
+  it("has the text cases", () => expect(texts.length).toBeGreaterThanOrEqual(3));
+  for (const name of texts) {
+    it(`${name} on 2 ranks`, () => checkGoldenCase(name, (args, cwd, i) => (i === 0 ? rnnMpi(2, args, cwd) : rnn(args, { cwd })), GOLDEN_TEXT));
   }
 });
 
