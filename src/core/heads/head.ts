@@ -70,3 +70,22 @@ export interface Scorer {
   /** The validation columns epochs.csv adds after `seconds` (scalar metrics, `val_` names). */
   readonly valColumns: readonly string[];
 }
+
+/**
+ * The loss of a head whose P outputs per target score each target cell on their own: the sum of
+ * `cell(off, t)` over the present cells of rows [r0, r1) (off: the cell's first output in y, its
+ * parameters at off + k·O; t: the target), as RegressionHead.lossSum; an absent cell's P
+ * gradients are zero. `cell` writes its own gradients into dy when dy is given.
+ */
+export function cellLossSum(P: number, v: Float64Array, O: number, tOff: number, r0: number, r1: number,
+  dy: Float | null, cell: (off: number, t: number) => number): LossSum {
+  let sum = 0, count = 0;
+  for (let r = r0; r < r1; r++) {
+    for (let o = 0; o < O; o++) {
+      const t = v[(tOff + r) * O + o], off = r * P * O + o;
+      if (Number.isNaN(t)) { if (dy) for (let k = 0; k < P; k++) dy[off + k * O] = 0; continue; }
+      sum += cell(off, t); count++;
+    }
+  }
+  return { sum, count };
+}

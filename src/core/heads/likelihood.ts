@@ -2,7 +2,7 @@ import type { Rng } from "../rng.js";
 import type { NormalSpare } from "../sample.js";
 import type { Float } from "../tensor.js";
 import { addError, ERROR_COLUMNS, errorMetrics } from "./errors.js";
-import type { LossSum, ParamForm, RegressionHead, Scale, Scorer } from "./head.js";
+import { cellLossSum, type LossSum, type ParamForm, type RegressionHead, type Scale, type Scorer } from "./head.js";
 
 /**
  * A distribution over one target (SPEC §10), its P parameters θ read from P raw outputs of the
@@ -73,15 +73,7 @@ export function likelihoodHead(lik: Likelihood): RegressionHead {
     normalisesTargets: lik.normalisesTargets,
     forms: lik.forms,
     lossSum(y: Float, v: Float64Array, O: number, tOff: number, r0: number, r1: number, dy: Float | null): LossSum {
-      let sum = 0, count = 0;
-      for (let r = r0; r < r1; r++) {
-        for (let o = 0; o < O; o++) {
-          const t = v[(tOff + r) * O + o], off = r * P * O + o;
-          if (Number.isNaN(t)) { if (dy) for (let k = 0; k < P; k++) dy[off + k * O] = 0; continue; }
-          sum += lik.nllRaw(y, off, O, t, dy); count++;
-        }
-      }
-      return { sum, count };
+      return cellLossSum(P, v, O, tOff, r0, r1, dy, (off, t) => lik.nllRaw(y, off, O, t, dy));
     },
     predictColumns: (targets) => [...targets.map((c) => `pred_${c}`), ...lik.extra.flatMap((p) => targets.map((c) => `${p}_${c}`))],
     predictRow(y, r, O, stats, out, at) {

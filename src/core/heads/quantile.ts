@@ -1,6 +1,6 @@
 import type { Float } from "../tensor.js";
 import { addError, ERROR_COLUMNS, errorMetrics } from "./errors.js";
-import type { LossSum, RegressionHead, Scorer } from "./head.js";
+import { cellLossSum, type LossSum, type RegressionHead, type Scorer } from "./head.js";
 
 /** ρ_q(e) = max(q·e, (q − 1)·e), the pinball (quantile) loss of the error e = y − ŷ_q. */
 export function pinball(q: number, e: number): number {
@@ -59,21 +59,15 @@ export function quantileHead(qs: readonly number[]): RegressionHead {
     normalisesTargets: true,
     forms: qs.map(() => ({ kind: "location" as const })),
     lossSum(y: Float, v: Float64Array, O: number, tOff: number, r0: number, r1: number, dy: Float | null): LossSum {
-      let sum = 0, count = 0;
-      for (let r = r0; r < r1; r++) {
-        for (let o = 0; o < O; o++) {
-          const t = v[(tOff + r) * O + o], off = r * Q * O + o;
-          if (Number.isNaN(t)) { if (dy) for (let k = 0; k < Q; k++) dy[off + k * O] = 0; continue; }
-          let cell = 0;
-          for (let k = 0; k < Q; k++) {
-            const e = t - y[off + k * O];
-            cell += pinball(qs[k], e);
-            if (dy) dy[off + k * O] = pinballGrad(qs[k], e) / Q;
-          }
-          sum += cell / Q; count++;
+      return cellLossSum(Q, v, O, tOff, r0, r1, dy, (off, t) => {
+        let cell = 0;
+        for (let k = 0; k < Q; k++) {
+          const e = t - y[off + k * O];
+          cell += pinball(qs[k], e);
+          if (dy) dy[off + k * O] = pinballGrad(qs[k], e) / Q;
         }
-      }
-      return { sum, count };
+        return cell / Q;
+      });
     },
     predictColumns: (targets) => qs.flatMap((q) => targets.map((c) => `pred_${c}_q${quantileName(q)}`)),
     predictRow(y, r, O, stats, out, at) {
