@@ -78,3 +78,12 @@ describe("the README and the manual", () => {
     expect(readFileSync(path.join(ROOT, "README.md"), "utf8")).toContain("| Training speed against Keras |");
   });
 });
+
+/** The Slurm recipes of the manual are the files the Slurm tests submit, word for word (issue 23). */
+describe("the docs' Slurm batch scripts are the tested ones", () => {
+  it.each([["scripts/slurm/train.sbatch", "docs/distributed.md"], ["scripts/slurm/sweep.sbatch", "docs/sweeps.md"]])("%s stands in %s as it is", (script, page) => {
+    const text = readFileSync(path.join(ROOT, script), "utf8");
+    expect(readFileSync(path.join(ROOT, page), "utf8")).toContain("```sh\n" + text + "```");
+    expect(readFileSync(path.join(ROOT, "test/distributed/slurm.test.ts"), "utf8")).toContain(`scripts/slurm/${path.basename(script)}`);
+  });
+});

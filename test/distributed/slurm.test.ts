@@ -40,16 +40,28 @@ afterAll(() => {
   rmSync(STATE, { recursive: true, force: true });
 });
 
-const env = (): NodeJS.ProcessEnv => ({ ...process.env, NO_COLOR: "1", SLURM_CONF });
+/**
+ * `rnn` on the jobs' PATH, as an installed rnn is: this Node and this checkout's CLI. The batch
+ * scripts of the docs (scripts/slurm/*.sbatch) call plain `rnn` and are submitted as they are.
+ */
+const SHIM = mkdtempSync(path.join(tmpdir(), "rnn-slurm-bin-"));
+writeFileSync(path.join(SHIM, "rnn"), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} "$@"\n`, { mode: 0o755 });
+afterAll(() => rmSync(SHIM, { recursive: true, force: true }));
 
-/** A Slurm client command (srun, sbatch, scancel, scontrol, squeue) against the test cluster. */
-function slurm(cmd: string, args: readonly string[], cwd: string, timeout = 180_000) {
-  const r = spawnSync(cmd, args, { cwd, encoding: "utf8", env: env(), timeout });
+const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+  ...process.env, NO_COLOR: "1", SLURM_CONF, PATH: `${SHIM}:${process.env.PATH ?? ""}`, ...extra,
+});
+
+/** A Slurm client command (srun, sbatch, scancel, scontrol, squeue) against the test cluster; `extra`: the job's environment. */
+function slurm(cmd: string, args: readonly string[], cwd: string, timeout = 180_000, extra: Record<string, string> = {}) {
+  const r = spawnSync(cmd, args, { cwd, encoding: "utf8", env: env(extra), timeout });
   return { code: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
 }
 
-/** `rnn` as a job's command line: this Node and this checkout's CLI. */
-const RNN = `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)}`;
+/** The docs' batch scripts, submitted as they are. */
+const SWEEP_SBATCH = path.join(ROOT, "scripts/slurm/sweep.sbatch");
+const TRAIN_SBATCH = path.join(ROOT, "scripts/slurm/train.sbatch");
+
 
 /** A float64 LSTM run: data-parallel runs agree with one process to 1e-9 (summation order). */
 function project(prefix: string, epochs: number, sequences: number, steps: number): string {
@@ -129,18 +141,12 @@ on("sbatch --array over a sweep folder", () => {
     const dir = project("rnn-sbatch-array-", 2, 20, 10);
     const sw = rnn(["sweep", "c.yaml", "--grid", "model.hiddenSize=3,6", "--grid", "training.optimizer.lr=0.01,0.03", "--out", "sweep"], { cwd: dir });
     expect(sw.code, sw.stderr).toBe(0);
-    writeFileSync(path.join(dir, "sweep.sh"), `#!/bin/bash
-#SBATCH --job-name=sweep
-#SBATCH --array=0-3
-#SBATCH --cpus-per-task=1
-#SBATCH --output=sweep/slurm-%a.out
-export RNN_THREADS=$SLURM_CPUS_PER_TASK      # the native kernels' threads: this task's cores
-${RNN} train sweep                            # point $SLURM_ARRAY_TASK_ID
-`);
-    const r = slurm("sbatch", ["--wait", "sweep.sh"], dir, 300_000);
+    // As docs/sweeps.md says: SWEEP=sweep sbatch --array=0-3 scripts/slurm/sweep.sbatch
+    const r = slurm("sbatch", ["--wait", "--parsable", "--array=0-3", SWEEP_SBATCH], dir, 300_000, { SWEEP: "sweep" });
     expect(r.code, `${r.stdout}${r.stderr}`).toBe(0);
+    const id = r.stdout.trim().split(";")[0];
     for (let i = 0; i < 4; i++) {
-      expect(readFileSync(path.join(dir, `sweep/slurm-${i}.out`), "utf8")).toContain(`sweep point: ${path.join(dir, "sweep", `point-00${i}.yaml`)}`);
+      expect(readFileSync(path.join(dir, `rnn-sweep-${id}_${i}.out`), "utf8")).toContain(`sweep point: ${path.join(dir, "sweep", `point-00${i}.yaml`)}`);
     }
     const sum = rnn(["sweep", "summary", "sweep", "--json"], { cwd: dir });
     expect(sum.code, sum.stderr).toBe(0);
@@ -162,20 +168,12 @@ on("scancel --signal=TERM and scontrol requeue; a rank killed", () => {
   }, 120_000);
 
   it("a batch job stopped by scancel --signal=TERM saves its checkpoint (exit 143); requeued, it resumes to the uninterrupted run", async () => {
-    writeFileSync(path.join(dir, "job.sh"), `#!/bin/bash
-#SBATCH --job-name=rnn-requeue
-#SBATCH --ntasks=2
-#SBATCH --requeue
-#SBATCH --open-mode=append
-#SBATCH --output=job.out
-RUN=run
-RESUME=(); [ -f "$RUN/last.safetensors" ] && RESUME=(--resume "$RUN/last.safetensors")
-srun --mpi=pmix ${RNN} train c.yaml --out "$RUN" "\${RESUME[@]}"
-`);
-    const sub = slurm("sbatch", ["--parsable", "job.sh"], dir);
+    // As docs/distributed.md says: CONFIG=… RUN=… sbatch --ntasks=2 scripts/slurm/train.sbatch
+    const sub = slurm("sbatch", ["--parsable", "--ntasks=2", TRAIN_SBATCH], dir, 180_000, { CONFIG: "c.yaml", RUN: "run" });
     expect(sub.code, sub.stderr).toBe(0);
     const id = sub.stdout.trim().split(";")[0];
-    const seen = (): string => `${slurm("scontrol", ["show", "job", id], dir, 30_000).stdout}\njob.out:\n${existsSync(path.join(dir, "job.out")) ? readFileSync(path.join(dir, "job.out"), "utf8") : "(none)"}`;
+    const out = `rnn-train-${id}.out`;
+    const seen = (): string => `${slurm("scontrol", ["show", "job", id], dir, 30_000).stdout}\n${out}:\n${existsSync(path.join(dir, out)) ? readFileSync(path.join(dir, out), "utf8") : "(none)"}`;
     // Stopped once epoch 1 is saved: inside epoch 2.
     await until("epoch 1's checkpoint", () => existsSync(path.join(dir, "run/last.safetensors")), 240, seen);
     const cancel = slurm("scancel", ["--signal=TERM", id], dir, 30_000);
@@ -185,7 +183,7 @@ srun --mpi=pmix ${RNN} train c.yaml --out "$RUN" "\${RESUME[@]}"
     const ck = loadCheckpoint(path.join(dir, "run/last.safetensors"));
     expect(ck.position, "saved inside an epoch").not.toBeNull();
     expect(readFileSync(path.join(dir, "run/updates.csv"), "utf8").trim().split("\n").length - 1).toBe(ck.step);
-    expect(readFileSync(path.join(dir, "job.out"), "utf8")).toMatch(/^rnn: stopped by SIGTERM; last.safetensors holds the run so far/m);
+    expect(readFileSync(path.join(dir, out), "utf8")).toMatch(/^rnn: stopped by SIGTERM; last.safetensors holds the run so far/m);
 
     const rq = slurm("scontrol", ["requeue", id], dir, 30_000);
     expect(rq.code, rq.stderr).toBe(0);
@@ -195,7 +193,7 @@ srun --mpi=pmix ${RNN} train c.yaml --out "$RUN" "\${RESUME[@]}"
     expect(now.code, now.stderr).toBe(0);
     const ended = (): boolean => ["COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL"].includes(job(id).state);
     await until("the requeued job to end", ended, 300, seen);
-    expect(job(id), readFileSync(path.join(dir, "job.out"), "utf8")).toMatchObject({ state: "COMPLETED", restarts: 1, exit: "0:0" });
+    expect(job(id), readFileSync(path.join(dir, out), "utf8")).toMatchObject({ state: "COMPLETED", restarts: 1, exit: "0:0" });
     sameRun("stopped by scancel, requeued and resumed at 2 ranks", path.join(dir, "run"), path.join(dir, "ref"), 1e-9);
   }, 720_000);
 
