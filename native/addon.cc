@@ -20,6 +20,8 @@ napi_value GatherRows(napi_env env, napi_callback_info info);
 napi_value ScatterAddRows(napi_env env, napi_callback_info info);
 // native/loss.cc
 napi_value SoftmaxCrossEntropy(napi_env env, napi_callback_info info);
+// native/cpu-napi.cc
+napi_value CpuTuning(napi_env env, napi_callback_info info);
 
 namespace {
 
@@ -475,6 +477,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"activateBackward", nullptr, ActivateBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gemmIsa", nullptr, GemmIsa, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"cpuTuning", nullptr, CpuTuning, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"createPacked", nullptr, CreatePacked, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"pack", nullptr, Pack, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gemmPacked", nullptr, GemmPacked, nullptr, nullptr, nullptr, napi_default, nullptr},

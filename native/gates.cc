@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "cpu.h"
 #include "gemm.h"
 #include "simd.h"
 
@@ -16,15 +17,13 @@ namespace rnnk {
 
 namespace {
 
-/** Steps below this many elements (B·H) stay on one thread: waking another costs more. */
-constexpr long GATES_PARALLEL_MIN = 1L << 15;
-
-// Calls f(b0, b1) over row ranges covering [0, B), split across the pool when the step is big.
+// Calls f(b0, b1) over row ranges covering [0, B), split across the pool when the step is big
+// (tuning().gates_parallel_min elements B·H: below, waking another thread costs more).
 // Each element is computed the same way in any split, so results do not depend on the threads.
 template <typename F>
 void for_rows(int B, int H, const F& f) {
   const int threads = get_threads();
-  const int parts = (threads > 1 && (long)B * H >= GATES_PARALLEL_MIN && B >= 2) ? std::min(threads, B) : 1;
+  const int parts = (threads > 1 && (long)B * H >= tuning().gates_parallel_min && B >= 2) ? std::min(threads, B) : 1;
   if (parts == 1) { f(0, B); return; }
   struct Ctx { const F* f; int B, parts; };
   Ctx ctx{&f, B, parts};

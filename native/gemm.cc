@@ -4,6 +4,7 @@
 // the thread count, so the results depend on neither.
 #pragma GCC target("avx2,fma")
 #include "gemm.h"
+#include "cpu.h"
 #include "gemm-kernel.h"
 #include "simd.h"
 
@@ -57,14 +58,8 @@ template <typename T>
 void pack512(Packed<T>& p, bool transB, const T* B, int K, int N);
 
 namespace {
-// Products of unpacked B, and B packed from now on, use AVX-512 where the CPU has AVX-512F
-// (twice the multiply-adds per instruction), unless RNN_GEMM_ISA=avx2 says otherwise.
-bool wide_default() {
-  __builtin_cpu_init();
-  const char* e = std::getenv("RNN_GEMM_ISA");
-  return __builtin_cpu_supports("avx512f") && !(e && std::strcmp(e, "avx2") == 0);
-}
-std::atomic<bool> g_wide{wide_default()};
+// Products of unpacked B, and B packed from now on, use the ISA chosen from the CPU (cpu.cc).
+std::atomic<bool> g_wide{tuning().gemm512};
 }  // namespace
 
 bool set_gemm_isa(bool avx512) {
@@ -76,14 +71,18 @@ bool set_gemm_isa(bool avx512) {
 bool gemm_isa_avx512() { return g_wide.load(); }
 
 // ---- a small thread pool -----------------------------------------------------------------
-// A job is split into parts claimed from a shared ticket (job generation << 32 | next part),
-// so whoever is running takes the next part: when the other core is busy elsewhere the caller
-// simply does every part itself instead of waiting for a worker the OS has not scheduled.
-// Workers spin briefly for the next job (a training loop calls in every few microseconds),
-// then sleep on a condition variable.
+// A job is split into parts; thread t of n owns the contiguous parts [t·parts/n, (t+1)·parts/n)
+// and runs those first, so that a product split by columns gives each core the same columns of
+// B at every step and its share of B stays in that core's L2 (on 2 cores with 1 MB L2 each, an
+// LSTM's 1 MB W_hh at H 256 fits only as two halves). The ticket (job << 32 | a bit per claimed
+// part) is claimed part by part with a CAS, so whoever is running then takes the parts nobody
+// has: when the other core is busy elsewhere the caller does every part itself instead of
+// waiting for a worker the OS has not scheduled. Workers spin briefly for the next job (a
+// training loop calls in every few microseconds), then sleep on a condition variable.
 
 class Pool {
  public:
+  static constexpr int MAX_PARTS = 32;
   ~Pool() { resize(1); }
   int size() const { return (int)workers_.size() + 1; }
   void resize(int n) {
@@ -96,33 +95,55 @@ class Pool {
     stop_.store(false);
     // A worker must not miss a job posted before it first runs: it starts from this generation.
     const unsigned g0 = gen_.load(std::memory_order_acquire);
-    for (int i = 1; i < n; i++) workers_.emplace_back([this, g0] { loop(g0); });
+    for (int i = 1; i < n; i++) workers_.emplace_back([this, g0, i] { loop(g0, i); });
   }
-  // Runs fn(ctx, 0 .. parts-1), the caller taking part too. No allocation per call.
+  // Runs fn(ctx, 0 .. parts-1), the caller taking part too. No allocation per call. Inside a
+  // part (a thread already running a job's share) the parts run in line, on that thread.
   void run(int parts, void (*fn)(void*, int), void* ctx) {
-    if (parts <= 1 || workers_.empty()) { for (int p = 0; p < parts; p++) fn(ctx, p); return; }
+    if (parts <= 1 || workers_.empty() || in_part_) { for (int p = 0; p < parts; p++) fn(ctx, p); return; }
+    if (parts > MAX_PARTS) { // more parts than ticket bits: run them in rounds of MAX_PARTS
+      struct Round { void (*fn)(void*, int); void* ctx; int base; };
+      for (int base = 0; base < parts; base += MAX_PARTS) {
+        Round r{fn, ctx, base};
+        run(std::min(MAX_PARTS, parts - base), [](void* c, int p) { const Round& q = *static_cast<Round*>(c); q.fn(q.ctx, q.base + p); }, &r);
+      }
+      return;
+    }
     fn_ = fn;
     ctx_ = ctx;
-    parts_ = parts;
+    parts_.store(parts, std::memory_order_relaxed);
     done_.store(0, std::memory_order_relaxed);
     const uint64_t job = ++jobs_;
-    ticket_.store(job << 32, std::memory_order_release);
+    // Bits from `parts` up are set already: no such part to claim.
+    const uint64_t none = parts == 32 ? 0 : (0xffffffffull << parts) & 0xffffffffull;
+    ticket_.store(job << 32 | none, std::memory_order_release);
     wake();
-    work(job);
+    work(0);
     while (done_.load(std::memory_order_acquire) != parts) _mm_pause();
   }
 
  private:
-  void work(uint64_t job) {
+  void work(int self) {
     uint64_t v = ticket_.load(std::memory_order_acquire);
-    for (;;) {
-      if ((v >> 32) != job) return;
-      const int p = (int)(v & 0xffffffffu);
-      if (p >= parts_) return;
-      if (ticket_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
-        fn_(ctx_, p);
-        done_.fetch_add(1, std::memory_order_release);
-        v = ticket_.load(std::memory_order_acquire);
+    const uint64_t job = v >> 32;
+    const int n = size();
+    // parts_ may already be a later job's: the bits decide, it only orders the search.
+    const int parts = std::min(std::max(parts_.load(std::memory_order_relaxed), 1), MAX_PARTS);
+    const int own = (int)((long)parts * self / n);
+    for (int i = 0; i < MAX_PARTS; i++) {
+      const int p = (own + i) % MAX_PARTS;
+      const uint64_t bit = 1ull << p;
+      for (;;) {
+        if ((v >> 32) != job || (v & 0xffffffffull) == 0xffffffffull) return;
+        if (v & bit) break;
+        if (ticket_.compare_exchange_weak(v, v | bit, std::memory_order_acq_rel, std::memory_order_acquire)) {
+          in_part_ = true;
+          fn_(ctx_, p);
+          in_part_ = false;
+          done_.fetch_add(1, std::memory_order_release);
+          v = ticket_.load(std::memory_order_acquire);
+          break;
+        }
       }
     }
   }
@@ -131,7 +152,7 @@ class Pool {
     std::lock_guard<std::mutex> g(m_);
     if (sleeping_ > 0) cv_.notify_all();
   }
-  void loop(unsigned seen) {
+  void loop(unsigned seen, int self) {
     for (;;) {
       auto t0 = std::chrono::steady_clock::now();
       for (int spins = 0; gen_.load(std::memory_order_acquire) == seen; spins++) {
@@ -146,16 +167,17 @@ class Pool {
       }
       seen = gen_.load(std::memory_order_acquire);
       if (stop_.load()) return;
-      work(ticket_.load(std::memory_order_acquire) >> 32);
+      work(self);
     }
   }
+  static thread_local bool in_part_;
   std::vector<std::thread> workers_;
   std::mutex m_;
   std::condition_variable cv_;
   int sleeping_ = 0;
   void (*fn_)(void*, int) = nullptr;
   void* ctx_ = nullptr;
-  int parts_ = 0;
+  std::atomic<int> parts_{0};
   uint64_t jobs_ = 0;
   std::atomic<uint64_t> ticket_{0};
   std::atomic<int> done_{0};
@@ -163,19 +185,17 @@ class Pool {
   std::atomic<bool> stop_{false};
 };
 
+thread_local bool Pool::in_part_ = false;
+
 static Pool& pool() { static Pool p; return p; }
 void set_threads(int n) { pool().resize(n); }
 int get_threads() { return pool().size(); }
 void run_parallel(int parts, void (*fn)(void*, int), void* ctx) { pool().run(parts, fn, ctx); }
 
-/** Work below this many multiply-adds stays on one thread: waking another costs more. */
-constexpr double PARALLEL_MIN = 1e6;
-/**
- * The same for one row (a batch-1 stream's step), lower: such a product reads all of B for one
- * row of A, so split by columns each core streams half of B from its own cache. LSTM stream
- * inference at H 256 (B 256 × 1024): 51–53k → 69–82k rows/s on 2 threads.
- */
-constexpr double PARALLEL_MIN_ROW = 1.5e5;
+// Work below tuning().parallel_min multiply-adds stays on one thread: waking another costs more.
+// One row (a batch-1 stream's step) splits from a lower count, parallel_min_row: such a product
+// reads all of B for one row of A, so split by columns each core streams half of B from its own
+// cache (LSTM stream inference at H 256, B 256 × 1024: 51–53k → 69–82k rows/s on 2 threads).
 
 // One product over the pool; `wide`: the AVX-512 kernels (B, if prepacked, in their panels).
 template <typename T>
@@ -185,7 +205,8 @@ static void gemm_split(bool transA, const BSource<T>& bs, int M, int N, int K, c
   const int threads = get_threads();
   const double work = (double)M * N * K;
   const int panels = (N + NR - 1) / NR;
-  const int parts = (threads > 1 && work >= (M == 1 ? PARALLEL_MIN_ROW : PARALLEL_MIN) && panels >= 2) ? std::min(2 * threads, panels) : 1;
+  const Tuning& tu = tuning();
+  const int parts = (threads > 1 && work >= (M == 1 ? tu.parallel_min_row : tu.parallel_min) && panels >= 2) ? std::min(2 * threads, panels) : 1;
   if (parts == 1) { range(transA, bs, M, N, K, A, C, acc, 0, N); return; }
   struct Job { decltype(range) f; bool transA; const BSource<T>* bs; int M, N, K; const T* A; T* C; bool acc; int NR, panels, parts; };
   Job job{range, transA, &bs, M, N, K, A, C, acc, NR, panels, parts};

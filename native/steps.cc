@@ -1,47 +1,87 @@
 #include "steps.h"
 
+#include <algorithm>
+
+#include "cpu.h"
 #include "gates.h"
 
 namespace rnnk {
 
 namespace {
-// The rows W_hh multiplies at step t: h_{t-1}, or h_{t-1} ⊙ mask stored in R[t].
+// The rows W_hh multiplies at step t for batch rows [b0, b0+nb): h_{t-1}, or h_{t-1} ⊙ mask in R[t].
 template <typename T>
-const T* recurrent_rows(const T* Hs, const T* mask, T* R, int t, size_t BH) {
-  if (!mask) return Hs + t * BH;
-  mul_mask<T>(R + t * BH, Hs + t * BH, mask, BH, false);
-  return R + t * BH;
+const T* recurrent_rows(const T* Hs, const T* mask, T* R, int t, size_t BH, int b0, int nb, int H) {
+  const size_t o = t * BH + (size_t)b0 * H;
+  if (!mask) return Hs + o;
+  mul_mask<T>(R + o, Hs + o, mask + (size_t)b0 * H, (size_t)nb * H, false);
+  return R + o;
+}
+
+// Batch rows are independent through the recurrence, so a window can run as `parts` blocks of
+// rows, each through every step on one thread: no barrier per step, where splitting each step's
+// product by columns needs two. Worth it when every core keeps all of W_hh in its own L2
+// (tuning().rows_split_max_bytes) and each block has rows enough to fill the micro-kernel.
+// Returns the blocks, 1 for the per-step path (whose products and gates split themselves).
+template <typename T>
+int row_blocks(const Packed<T>& p, int B) {
+  const int threads = get_threads();
+  const double bytes = (double)p.K * p.Npad * sizeof(T);
+  if (threads < 2 || bytes > (double)tuning().rows_split_max_bytes) return 1;
+  const int parts = std::min(threads, B / 4);  // at least 4 rows a block
+  return parts >= 2 ? parts : 1;
+}
+
+// Runs steps(b0, nb) over `parts` even blocks of [0, B) on the pool (or once over all of it).
+template <typename F>
+void over_blocks(int parts, int B, const F& steps) {
+  if (parts == 1) { steps(0, B); return; }
+  struct Ctx { const F* f; int B, parts; };
+  Ctx ctx{&steps, B, parts};
+  run_parallel(parts, [](void* c, int k) {
+    const Ctx& x = *static_cast<Ctx*>(c);
+    const int b0 = (int)((long)x.B * k / x.parts), b1 = (int)((long)x.B * (k + 1) / x.parts);
+    (*x.f)(b0, b1 - b0);
+  }, &ctx);
 }
 }  // namespace
 
 template <typename T>
 void elman_steps(int act, T* S, const Packed<T>& p, int steps, int B, int H, const T* mask, T* R) {
   const size_t BH = (size_t)B * H;
-  for (int t = 0; t < steps; t++) {
-    gemm_packed<T>(B, recurrent_rows(S, mask, R, t, BH), p, S + (t + 1) * BH, true);
-    activate<T>(act, S + (t + 1) * BH, BH);
-  }
+  over_blocks(row_blocks(p, B), B, [=, &p](int b0, int nb) {
+    for (int t = 0; t < steps; t++) {
+      T* s = S + (t + 1) * BH + (size_t)b0 * H;
+      gemm_packed<T>(nb, recurrent_rows(S, mask, R, t, BH, b0, nb, H), p, s, true);
+      activate<T>(act, s, (size_t)nb * H);
+    }
+  });
 }
 
 template <typename T>
 void lstm_steps(T* G, T* Hs, T* Cs, T* tanhC, const Packed<T>& p, int steps, int B, int H, const T* mask, T* R) {
   const size_t BH = (size_t)B * H;
-  for (int t = 0; t < steps; t++) {
-    T* g = G + t * 4 * BH;
-    gemm_packed<T>(B, recurrent_rows(Hs, mask, R, t, BH), p, g, true);
-    lstm_forward<T>(g, Cs + t * BH, Cs + (t + 1) * BH, tanhC + t * BH, Hs + (t + 1) * BH, B, H);
-  }
+  over_blocks(row_blocks(p, B), B, [=, &p](int b0, int nb) {
+    const size_t o = (size_t)b0 * H;
+    for (int t = 0; t < steps; t++) {
+      T* g = G + t * 4 * BH + 4 * o;
+      gemm_packed<T>(nb, recurrent_rows(Hs, mask, R, t, BH, b0, nb, H), p, g, true);
+      lstm_forward<T>(g, Cs + t * BH + o, Cs + (t + 1) * BH + o, tanhC + t * BH + o, Hs + (t + 1) * BH + o, nb, H);
+    }
+  });
 }
 
 template <typename T>
 void gru_steps(T* GI, T* GH, T* Hs, const Packed<T>& p, const T* bhh, int steps, int B, int H, const T* mask, T* R) {
   const size_t BH = (size_t)B * H;
-  for (int t = 0; t < steps; t++) {
-    T* gh = GH + t * 3 * BH;
-    gemm_packed<T>(B, recurrent_rows(Hs, mask, R, t, BH), p, gh, false);
-    if (bhh) add_rows<T>(gh, bhh, B, 3 * (size_t)H);
-    gru_forward<T>(GI + t * 3 * BH, gh, Hs + t * BH, Hs + (t + 1) * BH, B, H);
-  }
+  over_blocks(row_blocks(p, B), B, [=, &p](int b0, int nb) {
+    const size_t o = (size_t)b0 * H;
+    for (int t = 0; t < steps; t++) {
+      T* gh = GH + t * 3 * BH + 3 * o;
+      gemm_packed<T>(nb, recurrent_rows(Hs, mask, R, t, BH, b0, nb, H), p, gh, false);
+      if (bhh) add_rows<T>(gh, bhh, nb, 3 * (size_t)H);
+      gru_forward<T>(GI + t * 3 * BH + 3 * o, gh, Hs + t * BH + o, Hs + (t + 1) * BH + o, nb, H);
+    }
+  });
 }
 
 template void elman_steps<float>(int, float*, const Packed<float>&, int, int, int, const float*, float*);

@@ -3,6 +3,7 @@
 // same kernels, in the same order, as one N-API call per step would run, so the same bits;
 // one call per window instead of two per step. Buffers are the layers' own, from offset 0.
 // `mask` [B,H] (recurrent dropout) or null: R[t] = h_{t-1} ⊙ mask is what W_hh multiplies.
+// Small enough W_hh, the window runs as blocks of batch rows, one thread each (steps.cc).
 #pragma once
 #include "gemm.h"
 

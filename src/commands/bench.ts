@@ -15,7 +15,7 @@ import { InputError } from "../errors.js";
 import { writeOut, type Io } from "../io/terminal.js";
 import { DropoutMasks } from "../train/dropout.js";
 import { trainLoop } from "../train/trainer.js";
-import { backendNames, loadBackend, type BackendName } from "../kernels/backends.js";
+import { backendNames, loadBackend, type BackendName, type MachineReport } from "../kernels/backends.js";
 import { loadOrt, ORT_MISSING } from "../export/ort.js";
 import { benchPredict, PREDICT_MODES, type PredictBenchResult, type PredictMode, type PredictPair } from "./bench-predict.js";
 
@@ -191,6 +191,8 @@ export async function bench(o: BenchOptions, io: Io): Promise<number> {
     // Ranks on one machine share its cores: each takes its part unless told otherwise.
     const backend = loadBackend(backendName, o.threads ?? threadsPerRank(comm));
     const lead = comm.rank === 0;
+    const machine = backend.machine();
+    if (lead) io.stderr.write(`${machineLine(machine)}\n`);
     const results: BenchResult[] = [];
     for (const n of names as WorkloadName[]) {
       const r = comm.size > 1
@@ -204,11 +206,20 @@ export async function bench(o: BenchOptions, io: Io): Promise<number> {
       io.stderr.write(`${n.padEnd(7)} ${cell.padEnd(5)}${o.head ? ` ${o.head}` : ""} ${backend.name}×${backend.threads}${world}  ${Math.round(r.stepsPerSecond).toLocaleString("en-US").padStart(10)} steps/s  ${r.gflops.toFixed(2).padStart(6)} GFLOP/s  ${(r.secondsPerUpdate * 1e3).toFixed(3)} ms/update  peak RSS ${r.peakRssMb.toFixed(0)} MB${scaling}\n`);
     }
     backend.dispose();
-    if (o.json && lead) await writeOut(io, JSON.stringify({ node: process.version, backend: backend.name, threads: backend.threads, ranks: comm.size, results }) + "\n");
+    if (o.json && lead) await writeOut(io, JSON.stringify({ node: process.version, backend: backend.name, threads: backend.threads, ranks: comm.size, ...machine, results }) + "\n");
     return 0;
   } finally {
     comm.finalize();
   }
+}
+
+/** One line for a benchmark's header: the CPU, and the kernel choices made from it. */
+export function machineLine(m: MachineReport): string {
+  const c = m.cpu, k = m.kernels;
+  const mb = (b: number | undefined): string => (b === undefined ? "?" : b >= 1 << 20 ? `${b / (1 << 20)} MB` : `${b / 1024} KB`);
+  const cpu = c.arch ? `${c.name} (${c.arch}, family ${c.family} model ${c.model}; L1d ${mb(c.l1dBytes)}, L2 ${mb(c.l2Bytes)}, L3 ${mb(c.l3Bytes)})` : c.name;
+  if (k.backend === "js") return `cpu: ${cpu}; kernels: js reference`;
+  return `cpu: ${cpu}; kernels: ${k.gemmIsa} GEMM, ${k.threads} thread(s), window split by batch rows while W_hh ≤ ${mb(k.rowsSplitMaxBytes)}`;
 }
 
 /** "rnn  onnxruntime  rnn/ort" of one way of calling, rows/s. */
@@ -225,6 +236,8 @@ function pairText(p: PredictPair): string {
 async function predictBench(names: WorkloadName[], cell: CellKind, backendName: BackendName | "auto", o: BenchOptions,
   seconds: number, rounds: number, io: Io): Promise<number> {
   const backend = loadBackend(backendName, o.threads);
+  const machine = backend.machine();
+  io.stderr.write(`${machineLine(machine)}\n`);
   const ort = await loadOrt();
   if (!ort) io.stderr.write(`rnn bench --predict: ${ORT_MISSING}; measuring rnn alone\n`);
   io.stderr.write(`predict throughput, ${cell}: rnn ${backend.name}×${backend.threads} vs onnxruntime ${ort ? ort.env.versions.common : "(not installed)"} with ${backend.threads} intra-op thread(s), the same model (rnn export)\n`);
@@ -242,6 +255,6 @@ async function predictBench(names: WorkloadName[], cell: CellKind, backendName: 
   } finally {
     backend.dispose();
   }
-  if (o.json) await writeOut(io, JSON.stringify({ node: process.version, backend: backend.name, threads: backend.threads, onnxruntime: ort ? ort.env.versions.common : null, predict: results }) + "\n");
+  if (o.json) await writeOut(io, JSON.stringify({ node: process.version, backend: backend.name, threads: backend.threads, ...machine, onnxruntime: ort ? ort.env.versions.common : null, predict: results }) + "\n");
   return 0;
 }

@@ -58,7 +58,7 @@ class ElmanLayer implements RecurrentLayer {
     this.x = x; this.xOff = xOff; this.B = B; this.mask = m;
     for (let i = 0; i < BH; i++) S[i] = state0[s0Off + i];
     // Input projection for the whole window at once; only the recurrence is step by step.
-    this.k.matmulNT(S, BH, x, xOff, this.w.wIh, 0, T * B, H, In, false);
+    this.w.inputProduct(this.k, S, BH, x, xOff, T * B, H, In);
     if (this.w.bIh && this.w.bHh) {
       this.k.addRows(S, BH, this.w.bIh, T * B, H);
       this.k.addRows(S, BH, this.w.bHh, T * B, H);

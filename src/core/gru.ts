@@ -64,7 +64,7 @@ class GruLayer implements RecurrentLayer {
     const { GI, GH, Hs, R } = this;
     this.x = x; this.xOff = xOff; this.B = B; this.mask = m;
     for (let i = 0; i < BH; i++) Hs[i] = state0[s0Off + i];
-    this.k.matmulNT(GI, 0, x, xOff, this.w.wIh, 0, T * B, H3, In, false);
+    this.w.inputProduct(this.k, GI, 0, x, xOff, T * B, H3, In);
     if (this.w.bIh) this.k.addRows(GI, 0, this.w.bIh, T * B, H3);
     this.w.packForward(this.k, this.packedHh, H, H3); // op = W_hhᵀ [H, 3H]
     this.k.gruSteps(GI, GH, Hs, this.packedHh, this.w.bHh, T, B, H, m, m ? R : null);

@@ -13,9 +13,14 @@ export class LayerWeights {
   readonly gWIh: Float; readonly gWHh: Float;
   readonly gBIh: Float | null; readonly gBHh: Float | null;
 
-  /** Set for inference (the weights no longer change): W_hh is packed for the forward product once. */
+  /**
+   * Set for inference (the weights no longer change): W_hh, and W_ih for the input product, are
+   * packed once. A batch-1 stream pays for a pack of W_ih at every call otherwise (at H 1024 a
+   * read and a transposing write of 2 MB per row for an LSTM).
+   */
   frozen = false;
   private packedFor: "forward" | "backward" | null = null;
+  private packedIh: Packed | null = null;
 
   constructor(layout: ParamLayout, params: Float, grads: Float, s: LayerShape) {
     const v = (buf: Float, name: string): Float => layout.view(buf, `rnn.${name}_${layerSuffix(s)}`);
@@ -31,6 +36,16 @@ export class LayerWeights {
     if (this.frozen && this.packedFor === "forward") return;
     k.pack(p, this.wHh, 0, H, GH, true);
     this.packedFor = "forward";
+  }
+
+  /**
+   * out[rows, G·H] = x[rows, In] · W_ihᵀ, x at xOff: through W_ih packed once when frozen. The
+   * packed and the unpacked product sum each element in the same order: the same bits.
+   */
+  inputProduct(k: Kernels, out: Float, outOff: number, x: Float, xOff: number, rows: number, GH: number, In: number): void {
+    if (!this.frozen) { k.matmulNT(out, outOff, x, xOff, this.wIh, 0, rows, GH, In, false); return; }
+    if (!this.packedIh) { this.packedIh = k.createPacked(); k.pack(this.packedIh, this.wIh, 0, In, GH, true); }
+    k.matmulPacked(out, outOff, x, xOff, this.packedIh, rows, false);
   }
 
   /** Packs W_hh into `p` for the backward product (op = W_hh [G·H, H]). */

@@ -1,4 +1,4 @@
-import type { Kernels } from "./kernels.js";
+import type { Kernels, Packed } from "./kernels.js";
 import type { ParamLayout } from "./params.js";
 import { alloc, type DType, type Float } from "./tensor.js";
 
@@ -17,6 +17,8 @@ export class Linear {
   dx: Float;
   private cap = 0;
   private x: Float | null = null; private xOff = 0;
+  /** W_outᵀ packed once for inference (freeze); null while training. */
+  private packed: Packed | null = null;
 
   constructor(readonly inSize: number, readonly outSize: number, bias: boolean,
     layout: ParamLayout, params: Float, grads: Float,
@@ -36,12 +38,19 @@ export class Linear {
     this.dx = alloc(this.dtype, rows * this.inSize);
   }
 
+  /** For inference: the weights will not change, so Wᵀ is packed once (the same bits as unpacked). */
+  freeze(): void {
+    this.packed ??= this.k.createPacked();
+    this.k.pack(this.packed, this.w, 0, this.inSize, this.outSize, true);
+  }
+
   /** y[rows, O] = x[rows, H] · Wᵀ + b, x at xOff in `x`. */
   forward(x: Float, xOff: number, rows: number): void {
     this.reserve(rows);
     const O = this.outSize, y = this.y;
     this.x = x; this.xOff = xOff;
-    this.k.matmulNT(y, 0, x, xOff, this.w, 0, rows, O, this.inSize, false);
+    if (this.packed) this.k.matmulPacked(y, 0, x, xOff, this.packed, rows, false);
+    else this.k.matmulNT(y, 0, x, xOff, this.w, 0, rows, O, this.inSize, false);
     if (this.b) {
       const b = this.b;
       this.k.addRows(y, 0, b, rows, O);

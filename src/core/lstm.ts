@@ -66,7 +66,7 @@ class LstmLayer implements RecurrentLayer {
         Cs[b * H + j] = state0[s0Off + b * 2 * H + H + j];
       }
     }
-    this.k.matmulNT(G, 0, x, xOff, this.w.wIh, 0, T * B, H4, In, false);
+    this.w.inputProduct(this.k, G, 0, x, xOff, T * B, H4, In);
     if (this.w.bIh && this.w.bHh) { this.k.addRows(G, 0, this.w.bIh, T * B, H4); this.k.addRows(G, 0, this.w.bHh, T * B, H4); }
     this.w.packForward(this.k, this.packedHh, H, H4); // op = W_hhᵀ [H, 4H]
     this.k.lstmSteps(G, Hs, Cs, tanhC, this.packedHh, T, B, H, m, m ? R : null);

@@ -160,10 +160,11 @@ export class Network {
 
   /**
    * For inference only (eval, predict, forecast, the library): the weights will not change, so
-   * each layer packs W_hh once instead of at every forward call. Training must never freeze.
+   * each layer packs W_hh and W_ih, and the head W_out, once instead of at every forward call. Training must never freeze.
    */
   freeze(): this {
     for (const l of this.bidi ?? this.layers) l.freeze();
+    this.head.freeze();
     return this;
   }
 

@@ -6,6 +6,30 @@ import type { Float } from "../core/tensor.js";
 /** The fused gate kernels, whose native arguments are exactly the interface's. */
 type GateKernels = Pick<Kernels, "lstmForward" | "lstmBackward" | "gruForward" | "gruBackward">;
 
+/** What the CPU is, as CPUID tells it (native/cpu.cc). */
+export interface CpuReport {
+  readonly vendor: string; readonly name: string; readonly family: number; readonly model: number;
+  /** The micro-architecture as far as the kernel choices care: zen4, zen5, intel-avx512, ... */
+  readonly arch: string;
+  readonly avx2: boolean; readonly avx512f: boolean;
+  readonly l1dBytes: number; readonly l2Bytes: number; readonly l3Bytes: number;
+}
+
+/** The kernel choices made from the CPU; none of them changes a bit of any result. */
+export interface KernelChoices {
+  readonly gemmIsa: "avx2" | "avx512"; readonly threads: number;
+  /** Multiply-adds from which a product splits over the threads (one-row products: parallelMinRow). */
+  readonly parallelMin: number; readonly parallelMinRow: number;
+  /** Elements (B·H) from which a gate step splits over the threads. */
+  readonly gatesParallelMin: number;
+  /** A window's recurrence runs as blocks of batch rows, one thread each, while W_hh takes at most this. */
+  readonly rowsSplitMaxBytes: number;
+  /** What the choices were made from. */
+  readonly why: string;
+}
+
+export type TuningChanges = Partial<Pick<KernelChoices, "parallelMin" | "parallelMinRow" | "gatesParallelMin" | "rowsSplitMaxBytes">>;
+
 /** The compiled addon (native/addon.cc), built at install by scripts/build-native.mjs. */
 export interface Addon extends GateKernels {
   gemm(transA: number, transB: number, M: number, N: number, K: number, out: Float, outOff: number,
@@ -16,6 +40,8 @@ export interface Addon extends GateKernels {
   setThreads(n: number): number;
   /** The GEMM's ISA ("avx512" where the CPU has it, else "avx2"), set first when named; same bits either way. */
   gemmIsa(isa?: "avx2" | "avx512"): "avx2" | "avx512";
+  /** The CPU and the kernel choices, after applying `changes` (for measuring one against another). */
+  cpuTuning(changes?: TuningChanges): { cpu: CpuReport; kernels: KernelChoices };
   createPacked(): object;
   pack(p: object, b: Float, bOff: number, K: number, N: number, trans: number): void;
   gemmPacked(out: Float, outOff: number, a: Float, aOff: number, p: object, M: number, acc: number): void;

@@ -1,0 +1,105 @@
+import { describe, expect, it } from "vitest";
+import { initParams } from "../src/core/init.js";
+import { Network, type ModelShape } from "../src/core/network.js";
+import { Rng } from "../src/core/rng.js";
+import { alloc, type DType, type Float } from "../src/core/tensor.js";
+import { loadAddon, nativeKernels } from "../src/kernels/native.js";
+import { loadBackend } from "../src/kernels/backends.js";
+import { machineLine } from "../src/commands/bench.js";
+
+// The kernel choices made from the CPU at run time (native/cpu.cc) change speed, never bits:
+// each is checked here against another way of computing the same thing.
+
+const addon = loadAddon();
+const native = !(addon instanceof Error);
+const rng = new Rng(7);
+function rand(dtype: DType, n: number): Float {
+  const a = alloc(dtype, n);
+  for (let i = 0; i < n; i++) a[i] = 2 * rng.uniform() - 1;
+  return a;
+}
+const same = (a: Float, b: Float): boolean => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+describe.skipIf(!native)("kernel choices (native)", () => {
+  if (addon instanceof Error) return;
+  const k = nativeKernels(addon);
+  const initial = addon.cpuTuning().kernels;
+
+  it("report the CPU as CPUID tells it and say what the choices were made from", () => {
+    const { cpu, kernels } = addon.cpuTuning();
+    expect(cpu.vendor.length).toBe(12); // CPUID's vendor string: GenuineIntel, AuthenticAMD, ...
+    expect(cpu.avx2).toBe(true); // the addon loads only where AVX2 + FMA are
+    expect(cpu.l1dBytes).toBeGreaterThanOrEqual(16 * 1024);
+    expect(cpu.l2Bytes).toBeGreaterThan(cpu.l1dBytes);
+    expect(kernels.gemmIsa === "avx512").toBe(addon.gemmIsa() === "avx512");
+    if (!cpu.avx512f) expect(kernels.gemmIsa).toBe("avx2");
+    if (cpu.arch === "zen4") expect(kernels.gemmIsa).toBe("avx2"); // 512-bit FMAs as two halves
+    expect(kernels.why).toContain(`family ${cpu.family}`);
+    const line = machineLine(loadBackend("native", 2).machine());
+    addon.setThreads(1);
+    expect(line).toContain(cpu.name);
+    expect(line).toContain(`${kernels.gemmIsa} GEMM`);
+  });
+
+  // Every way a window's recurrence can be split: one thread; per step by columns; by batch rows.
+  const ways: [string, number, number][] = [["1 thread", 1, initial.rowsSplitMaxBytes], ["2 threads by columns", 2, 0],
+    ["2 threads by rows", 2, 1e12], ["3 threads by rows", 3, 1e12]];
+  for (const dtype of ["float32", "float64"] as const) {
+    it(`${dtype}: elmanSteps, lstmSteps, gruSteps give the same bits however the window is split`, () => {
+      for (const [B, H, T] of [[13, 37, 5], [32, 64, 4], [8, 200, 3]] as const) {
+        for (const masked of [false, true]) {
+          const BH = B * H, mask = masked ? rand(dtype, BH) : null;
+          const cells: [string, number, number[], (p: ReturnType<typeof k.createPacked>, b: Float[]) => void][] = [
+            ["elman", 1, [(T + 1) * BH, T * BH], (p, b) => k.elmanSteps("tanh", b[0], p, T, B, H, mask, mask ? b[1] : null)],
+            ["lstm", 4, [4 * T * BH, (T + 1) * BH, (T + 1) * BH, T * BH, T * BH], (p, b) => k.lstmSteps(b[0], b[1], b[2], b[3], p, T, B, H, mask, mask ? b[4] : null)],
+            ["gru", 3, [3 * T * BH, 3 * T * BH, (T + 1) * BH, 3 * H, T * BH], (p, b) => k.gruSteps(b[0], b[1], b[2], p, b[3], T, B, H, mask, mask ? b[4] : null)],
+          ];
+          for (const [name, G, sizes, body] of cells) {
+            const w = rand(dtype, G * H * H), start = sizes.map((n) => rand(dtype, n));
+            const outs = ways.map(([, threads, rows]) => {
+              addon.setThreads(threads);
+              addon.cpuTuning({ rowsSplitMaxBytes: rows, parallelMin: threads > 1 ? 1 : 1e6 }); // split even small products
+              const p = k.createPacked();
+              k.pack(p, w, 0, H, G * H, true);
+              const bufs = start.map((a) => a.slice());
+              body(p, bufs);
+              return bufs;
+            });
+            for (let i = 1; i < ways.length; i++) {
+              outs[i].forEach((buf, j) => expect(same(buf, outs[0][j]), `${name} B=${B} H=${H} masked=${masked} ${ways[i][0]} buffer ${j}`).toBe(true));
+            }
+          }
+        }
+      }
+      addon.setThreads(1);
+      addon.cpuTuning({ rowsSplitMaxBytes: initial.rowsSplitMaxBytes, parallelMin: initial.parallelMin });
+    });
+  }
+
+  it("a frozen network (W_ih, W_hh and the head packed once) predicts the same bits as one that packs every call", () => {
+    for (const cell of ["elman", "lstm", "gru"] as const) {
+      for (const [B, T] of [[1, 1], [1, 9], [5, 4]] as const) {
+        const shape: ModelShape = { cell, inputSize: 7, hiddenSize: 40, outputSize: 3, layers: 2, activation: "tanh", bias: true };
+        const nets = [new Network(shape, "float32", { kernels: k }), new Network(shape, "float32", { kernels: k })];
+        initParams(nets[0].layout, nets[0].params, shape.hiddenSize, new Rng(3));
+        nets[1].params.set(nets[0].params);
+        nets[1].freeze();
+        const x = rand("float32", T * B * shape.inputSize);
+        const ys = nets.map((net) => {
+          const s = net.zeroState(B), out: Float[] = [];
+          for (let call = 0; call < 3; call++) { // the state carried, the packed weights reused
+            net.forward(x, 0, s, T, B);
+            out.push(net.head.y.slice(0, T * B * shape.outputSize));
+            net.stateAfter(T, B, s);
+          }
+          return out;
+        });
+        ys[0].forEach((y, i) => expect(same(y, ys[1][i]), `${cell} B=${B} T=${T} call ${i}`).toBe(true));
+      }
+    }
+  });
+});
+
+it.runIf(!native)("kernel choices: the native addon is not built here (RNN_NO_NATIVE), nothing to choose", () => {
+  expect(process.env.RNN_NO_NATIVE ?? "unset").not.toBe("unset");
+});
