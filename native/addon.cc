@@ -438,6 +438,96 @@ napi_value GruSteps(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// elmanBackSteps(act, S, dh, gradOut | null, dpre, dnext, packed, T, B, H, mask | null)
+napi_value ElmanBackSteps(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value a[11];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  Arr S, dh, go, dp, dn, m;
+  bool has_go = false, has_m = false;
+  PackedHandle* p = argc == 11 ? get_packed(env, a[6]) : nullptr;
+  if (!p || !get_arr(env, a[1], &S) || !get_arr(env, a[2], &dh) || !get_opt_arr(env, a[3], &go, &has_go) || !get_arr(env, a[4], &dp)
+      || !get_arr(env, a[5], &dn) || !get_opt_arr(env, a[10], &m, &has_m)) {
+    return fail(env, "elmanBackSteps: arguments");
+  }
+  const int act = i32(env, a[0]), steps = i32(env, a[7]), B = i32(env, a[8]), H = i32(env, a[9]);
+  const int64_t BH = (int64_t)B * H, TBH = steps * BH;
+  if (steps < 0 || B < 0 || H < 0 || !spans_ok({{&S, 0, TBH + BH}, {&dh, 0, TBH}, {has_go ? &go : &S, 0, has_go ? TBH : 0}, {&dp, 0, TBH},
+                                            {&dn, 0, BH}, {has_m ? &m : &S, 0, has_m ? BH : 0}})) {
+    return fail(env, "elmanBackSteps: out of bounds or mixed dtypes");
+  }
+  const bool ran = with_dtype(S, [&](auto tag) {
+    using T = decltype(tag);
+    const auto* pk = packed_as<T>(p, H, H);
+    if (pk) rnnk::elman_back_steps<T>(act, at<T>(S, 0), at<T>(dh, 0), has_go ? at<T>(go, 0) : nullptr, at<T>(dp, 0), at<T>(dn, 0), *pk,
+                                      steps, B, H, has_m ? at<T>(m, 0) : nullptr);
+    return pk != nullptr;
+  });
+  if (!ran) return fail(env, "elmanBackSteps: packed W_hh does not match");
+  return nullptr;
+}
+
+// lstmBackSteps(G, Cs, tanhC, dh, gradOut | null, dG, dhNext, dcNext, packed, T, B, H, mask | null)
+napi_value LstmBackSteps(napi_env env, napi_callback_info info) {
+  size_t argc = 13;
+  napi_value a[13];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  Arr G, Cs, tc, dh, go, dG, dhn, dcn, m;
+  bool has_go = false, has_m = false;
+  PackedHandle* p = argc == 13 ? get_packed(env, a[8]) : nullptr;
+  if (!p || !get_arr(env, a[0], &G) || !get_arr(env, a[1], &Cs) || !get_arr(env, a[2], &tc) || !get_arr(env, a[3], &dh)
+      || !get_opt_arr(env, a[4], &go, &has_go) || !get_arr(env, a[5], &dG) || !get_arr(env, a[6], &dhn) || !get_arr(env, a[7], &dcn)
+      || !get_opt_arr(env, a[12], &m, &has_m)) {
+    return fail(env, "lstmBackSteps: arguments");
+  }
+  const int steps = i32(env, a[9]), B = i32(env, a[10]), H = i32(env, a[11]);
+  const int64_t BH = (int64_t)B * H, TBH = steps * BH;
+  if (steps < 0 || B < 0 || H < 0 || !spans_ok({{&G, 0, 4 * TBH}, {&Cs, 0, TBH}, {&tc, 0, TBH}, {&dh, 0, TBH}, {has_go ? &go : &G, 0, has_go ? TBH : 0},
+                                            {&dG, 0, 4 * TBH}, {&dhn, 0, BH}, {&dcn, 0, BH}, {has_m ? &m : &G, 0, has_m ? BH : 0}})) {
+    return fail(env, "lstmBackSteps: out of bounds or mixed dtypes");
+  }
+  const bool ran = with_dtype(G, [&](auto tag) {
+    using T = decltype(tag);
+    const auto* pk = packed_as<T>(p, 4 * H, H);
+    if (pk) rnnk::lstm_back_steps<T>(at<T>(G, 0), at<T>(Cs, 0), at<T>(tc, 0), at<T>(dh, 0), has_go ? at<T>(go, 0) : nullptr, at<T>(dG, 0),
+                                     at<T>(dhn, 0), at<T>(dcn, 0), *pk, steps, B, H, has_m ? at<T>(m, 0) : nullptr);
+    return pk != nullptr;
+  });
+  if (!ran) return fail(env, "lstmBackSteps: packed W_hh does not match");
+  return nullptr;
+}
+
+// gruBackSteps(GI, GH, Hs, dh, gradOut | null, dGI, dGH, dhNext, dhR, packed, T, B, H, mask | null)
+napi_value GruBackSteps(napi_env env, napi_callback_info info) {
+  size_t argc = 14;
+  napi_value a[14];
+  napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
+  Arr GI, GH, Hs, dh, go, dGI, dGH, dhn, dhR, m;
+  bool has_go = false, has_m = false;
+  PackedHandle* p = argc == 14 ? get_packed(env, a[9]) : nullptr;
+  if (!p || !get_arr(env, a[0], &GI) || !get_arr(env, a[1], &GH) || !get_arr(env, a[2], &Hs) || !get_arr(env, a[3], &dh)
+      || !get_opt_arr(env, a[4], &go, &has_go) || !get_arr(env, a[5], &dGI) || !get_arr(env, a[6], &dGH) || !get_arr(env, a[7], &dhn)
+      || !get_arr(env, a[8], &dhR) || !get_opt_arr(env, a[13], &m, &has_m)) {
+    return fail(env, "gruBackSteps: arguments");
+  }
+  const int steps = i32(env, a[10]), B = i32(env, a[11]), H = i32(env, a[12]);
+  const int64_t BH = (int64_t)B * H, TBH = steps * BH;
+  if (steps < 0 || B < 0 || H < 0 || !spans_ok({{&GI, 0, 3 * TBH}, {&GH, 0, 3 * TBH}, {&Hs, 0, TBH}, {&dh, 0, TBH}, {has_go ? &go : &GI, 0, has_go ? TBH : 0},
+                                            {&dGI, 0, 3 * TBH}, {&dGH, 0, 3 * TBH}, {&dhn, 0, BH}, {&dhR, 0, has_m ? BH : 0},
+                                            {has_m ? &m : &GI, 0, has_m ? BH : 0}})) {
+    return fail(env, "gruBackSteps: out of bounds or mixed dtypes");
+  }
+  const bool ran = with_dtype(GI, [&](auto tag) {
+    using T = decltype(tag);
+    const auto* pk = packed_as<T>(p, 3 * H, H);
+    if (pk) rnnk::gru_back_steps<T>(at<T>(GI, 0), at<T>(GH, 0), at<T>(Hs, 0), at<T>(dh, 0), has_go ? at<T>(go, 0) : nullptr, at<T>(dGI, 0),
+                                    at<T>(dGH, 0), at<T>(dhn, 0), at<T>(dhR, 0), *pk, steps, B, H, has_m ? at<T>(m, 0) : nullptr);
+    return pk != nullptr;
+  });
+  if (!ran) return fail(env, "gruBackSteps: packed W_hh does not match");
+  return nullptr;
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value a[1];
@@ -494,6 +584,9 @@ napi_value Init(napi_env env, napi_value exports) {
       {"elmanSteps", nullptr, ElmanSteps, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lstmSteps", nullptr, LstmSteps, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gruSteps", nullptr, GruSteps, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"elmanBackSteps", nullptr, ElmanBackSteps, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"lstmBackSteps", nullptr, LstmBackSteps, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gruBackSteps", nullptr, GruBackSteps, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"formatRows", nullptr, FormatRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"scanRows", nullptr, ScanRows, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

@@ -84,6 +84,64 @@ void gru_steps(T* GI, T* GH, T* Hs, const Packed<T>& p, const T* bhh, int steps,
   });
 }
 
+template <typename T>
+void elman_back_steps(int act, const T* S, const T* dh, T* gradout, T* dpre, T* dnext, const Packed<T>& p, int steps, int B, int H, const T* mask) {
+  const size_t BH = (size_t)B * H;
+  over_blocks(row_blocks(p, B), B, [=, &p](int b0, int nb) {
+    const size_t r = (size_t)b0 * H, n = (size_t)nb * H;
+    T* dn = dnext + r;
+    for (int t = steps - 1; t >= 0; t--) {
+      const size_t o = t * BH + r;
+      if (gradout) for (size_t i = 0; i < n; i++) gradout[o + i] = dh[o + i] + dn[i];
+      activate_backward<T>(act, dpre + o, dh + o, dn, S + BH + o, n);
+      gemm_packed<T>(nb, dpre + o, p, dn, false);  // ds_{t-1} = (dpre_t · W_hh) ⊙ m
+      if (mask) mul_mask<T>(dn, dn, mask + r, n, false);
+    }
+  });
+}
+
+template <typename T>
+void lstm_back_steps(const T* G, const T* Cs, const T* tanhC, const T* dh, T* gradout, T* dG, T* dhnext, T* dcnext,
+                     const Packed<T>& p, int steps, int B, int H, const T* mask) {
+  const size_t BH = (size_t)B * H;
+  over_blocks(row_blocks(p, B), B, [=, &p](int b0, int nb) {
+    const size_t r = (size_t)b0 * H, n = (size_t)nb * H;
+    for (int t = steps - 1; t >= 0; t--) {
+      const size_t o = t * BH + r, g = t * 4 * BH + 4 * r;
+      lstm_backward<T>(dG + g, G + g, Cs + o, tanhC + o, dh + o, gradout ? gradout + o : nullptr, dhnext + r, dcnext + r, nb, H);
+      gemm_packed<T>(nb, dG + g, p, dhnext + r, false);  // dh_{t-1} = (dG_t · W_hh) ⊙ m
+      if (mask) mul_mask<T>(dhnext + r, dhnext + r, mask + r, n, false);
+    }
+  });
+}
+
+template <typename T>
+void gru_back_steps(const T* GI, const T* GH, const T* Hs, const T* dh, T* gradout, T* dGI, T* dGH, T* dhnext, T* dhR,
+                    const Packed<T>& p, int steps, int B, int H, const T* mask) {
+  const size_t BH = (size_t)B * H;
+  over_blocks(row_blocks(p, B), B, [=, &p](int b0, int nb) {
+    const size_t r = (size_t)b0 * H, n = (size_t)nb * H;
+    for (int t = steps - 1; t >= 0; t--) {
+      const size_t o = t * BH + r, g = t * 3 * BH + 3 * r;
+      gru_backward<T>(dGI + g, dGH + g, GI + g, GH + g, Hs + o, dh + o, gradout ? gradout + o : nullptr, dhnext + r, nb, H);
+      // dh_{t-1} = dht ⊙ z + (dGH_t · W_hh) ⊙ m
+      if (mask) {
+        gemm_packed<T>(nb, dGH + g, p, dhR + r, false);
+        mul_mask<T>(dhnext + r, dhR + r, mask + r, n, true);
+      } else {
+        gemm_packed<T>(nb, dGH + g, p, dhnext + r, true);
+      }
+    }
+  });
+}
+
+template void elman_back_steps<float>(int, const float*, const float*, float*, float*, float*, const Packed<float>&, int, int, int, const float*);
+template void elman_back_steps<double>(int, const double*, const double*, double*, double*, double*, const Packed<double>&, int, int, int, const double*);
+template void lstm_back_steps<float>(const float*, const float*, const float*, const float*, float*, float*, float*, float*, const Packed<float>&, int, int, int, const float*);
+template void lstm_back_steps<double>(const double*, const double*, const double*, const double*, double*, double*, double*, double*, const Packed<double>&, int, int, int, const double*);
+template void gru_back_steps<float>(const float*, const float*, const float*, const float*, float*, float*, float*, float*, float*, const Packed<float>&, int, int, int, const float*);
+template void gru_back_steps<double>(const double*, const double*, const double*, const double*, double*, double*, double*, double*, double*, const Packed<double>&, int, int, int, const double*);
+
 template void elman_steps<float>(int, float*, const Packed<float>&, int, int, int, const float*, float*);
 template void elman_steps<double>(int, double*, const Packed<double>&, int, int, int, const double*, double*);
 template void lstm_steps<float>(float*, float*, float*, float*, const Packed<float>&, int, int, int, const float*, float*);

@@ -22,3 +22,18 @@ template <typename T>
 void gru_steps(T* GI, T* GH, T* Hs, const Packed<T>& p, const T* bhh, int steps, int B, int H, const T* mask, T* R);
 
 }  // namespace rnnk
+
+namespace rnnk {
+
+// Backward through time, t = steps−1 … 0 (src/core/kernels.ts `*BackSteps`): p holds W_hh packed
+// for the backward product (op = W_hh [G·H, H]); dh [T,B,H]; gradout [T,B,H] or null; mask or null.
+template <typename T>
+void elman_back_steps(int act, const T* S, const T* dh, T* gradout, T* dpre, T* dnext, const Packed<T>& p, int steps, int B, int H, const T* mask);
+template <typename T>
+void lstm_back_steps(const T* G, const T* Cs, const T* tanhC, const T* dh, T* gradout, T* dG, T* dhnext, T* dcnext,
+                     const Packed<T>& p, int steps, int B, int H, const T* mask);
+template <typename T>
+void gru_back_steps(const T* GI, const T* GH, const T* Hs, const T* dh, T* gradout, T* dGI, T* dGH, T* dhnext, T* dhR,
+                    const Packed<T>& p, int steps, int B, int H, const T* mask);
+
+}  // namespace rnnk

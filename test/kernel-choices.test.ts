@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { initParams } from "../src/core/init.js";
+import { referenceKernels, type Kernels, type Packed } from "../src/core/kernels.js";
 import { Network, type ModelShape } from "../src/core/network.js";
 import { Rng } from "../src/core/rng.js";
 import { alloc, type DType, type Float } from "../src/core/tensor.js";
@@ -67,6 +68,46 @@ describe.skipIf(!native)("kernel choices (native)", () => {
             });
             for (let i = 1; i < ways.length; i++) {
               outs[i].forEach((buf, j) => expect(same(buf, outs[0][j]), `${name} B=${B} H=${H} masked=${masked} ${ways[i][0]} buffer ${j}`).toBe(true));
+            }
+          }
+        }
+      }
+      addon.setThreads(1);
+      addon.cpuTuning({ rowsSplitMaxBytes: initial.rowsSplitMaxBytes, parallelMin: initial.parallelMin });
+    });
+  }
+
+  for (const dtype of ["float32", "float64"] as const) {
+    it(`${dtype}: elmanBackSteps, lstmBackSteps, gruBackSteps are the layers' step loop bit for bit, however the window is split`, () => {
+      // The reference's loop run on the native per-step kernels: what the layers ran before.
+      const looped: Kernels = { ...k, elmanBackSteps: referenceKernels.elmanBackSteps, lstmBackSteps: referenceKernels.lstmBackSteps,
+        gruBackSteps: referenceKernels.gruBackSteps };
+      for (const [B, H, T] of [[13, 37, 5], [32, 64, 4], [1, 24, 3]] as const) {
+        for (const [masked, withGradOut] of [[false, true], [true, false], [true, true]] as const) {
+          const BH = B * H, TBH = T * BH, mask = masked ? rand(dtype, BH) : null;
+          type Body = (kk: Kernels, p: Packed, b: Float[]) => void;
+          const cells: [string, number, number[], Body][] = [
+            ["elman", 1, [TBH + BH, TBH, TBH, TBH, BH], (kk, p, b) => kk.elmanBackSteps("tanh", b[0], b[1], withGradOut ? b[2] : null, b[3], b[4], p, T, B, H, mask)],
+            ["lstm", 4, [4 * TBH, TBH + BH, TBH, TBH, TBH, 4 * TBH, BH, BH],
+              (kk, p, b) => kk.lstmBackSteps(b[0], b[1], b[2], b[3], withGradOut ? b[4] : null, b[5], b[6], b[7], p, T, B, H, mask)],
+            ["gru", 3, [3 * TBH, 3 * TBH, TBH + BH, TBH, TBH, 3 * TBH, 3 * TBH, BH, BH],
+              (kk, p, b) => kk.gruBackSteps(b[0], b[1], b[2], b[3], withGradOut ? b[4] : null, b[5], b[6], b[7], b[8], p, T, B, H, mask)],
+          ];
+          for (const [name, G, sizes, body] of cells) {
+            const w = rand(dtype, G * H * H), start = sizes.map((n) => rand(dtype, n));
+            const run = (kk: Kernels, threads: number, rows: number): Float[] => {
+              addon.setThreads(threads);
+              addon.cpuTuning({ rowsSplitMaxBytes: rows, parallelMin: threads > 1 ? 1 : 1e6 });
+              const p = k.createPacked();
+              k.pack(p, w, 0, G * H, H, false); // op = W_hh [G·H, H], as packBackward
+              const bufs = start.map((a) => a.slice());
+              body(kk, p, bufs);
+              return bufs;
+            };
+            const ref = run(looped, 1, 0);
+            for (const [way, threads, rows] of ways) {
+              const got = run(k, threads, rows);
+              got.forEach((buf, j) => expect(same(buf, ref[j]), `${name} B=${B} H=${H} masked=${masked} ${way} buffer ${j}`).toBe(true));
             }
           }
         }

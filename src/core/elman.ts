@@ -73,14 +73,7 @@ class ElmanLayer implements RecurrentLayer {
     if (!this.x || B !== this.B) throw new Error("ElmanLayer.backward before forward");
     dnext.fill(0, 0, BH);
     this.w.packBackward(this.k, this.packedHh, H, H); // op = W_hh
-    for (let t = T - 1; t >= 0; t--) {
-      const o = t * BH;
-      if (gradOut) for (let i = 0; i < BH; i++) gradOut[o + i] = dh[o + i] + dnext[i];
-      this.k.activateBackward(this.shape.activation, dpre, o, dh, o, dnext, S, BH + o, BH);
-      // ds_{t-1} = (dpre_t · W_hh) ⊙ m
-      this.k.matmulPacked(dnext, 0, dpre, o, this.packedHh, B, false);
-      if (this.mask) this.k.mulMask(dnext, 0, dnext, 0, this.mask, 0, BH, false);
-    }
+    this.k.elmanBackSteps(this.shape.activation, S, dh, gradOut, dpre, dnext, this.packedHh, T, B, H, this.mask);
     this.dState0.set(dnext.subarray(0, BH));
     this.w.backward(this.k, dpre, dpre, this.x, this.xOff, this.mask ? this.R : S, H, H, In, T * B, dx);
   }

@@ -76,17 +76,7 @@ class GruLayer implements RecurrentLayer {
     if (!this.x || B !== this.B) throw new Error("GruLayer.backward before forward");
     dhNext.fill(0, 0, BH);
     this.w.packBackward(this.k, this.packedHh, H, H3); // op = W_hh [3H, H]
-    for (let t = T - 1; t >= 0; t--) {
-      const g0 = t * B * H3;
-      this.k.gruBackward(dGI, dGH, GI, GH, g0, Hs, t * BH, dh, gradOut, t * BH, dhNext, B, H);
-      // dh_{t-1} = dht ⊙ z + (dGH_t · W_hh) ⊙ m
-      if (this.mask) {
-        this.k.matmulPacked(this.dhR, 0, dGH, g0, this.packedHh, B, false);
-        this.k.mulMask(dhNext, 0, this.dhR, 0, this.mask, 0, BH, true);
-      } else {
-        this.k.matmulPacked(dhNext, 0, dGH, g0, this.packedHh, B, true);
-      }
-    }
+    this.k.gruBackSteps(GI, GH, Hs, dh, gradOut, dGI, dGH, dhNext, this.dhR, this.packedHh, T, B, H, this.mask);
     this.dState0.set(dhNext.subarray(0, BH));
     this.w.backward(this.k, dGI, dGH, this.x, this.xOff, this.mask ? this.R : Hs, H3, H, In, T * B, dx);
   }

@@ -112,6 +112,22 @@ export interface Kernels {
   lstmSteps(G: Float, Hs: Float, Cs: Float, tanhC: Float, p: Packed, T: number, B: number, H: number, mask: Float | null, R: Float | null): void;
   /** GRU: GI [T,B,3H] input part, GH [T,B,3H] the recurrent part (+ bHh when given), Hs [(T+1),B,H] with h_0 first. */
   gruSteps(GI: Float, GH: Float, Hs: Float, p: Packed, bHh: Float | null, T: number, B: number, H: number, mask: Float | null, R: Float | null): void;
+  /**
+   * A layer's backward through time over T steps, t = T−1 … 0, as the layer's own loop of the
+   * kernels above would run it (a backend runs it in one call): `p` holds W_hh packed for the
+   * backward product (op = W_hh [G·H, H]); dh [T,B,H] the gradient w.r.t. each step's output
+   * from above; gradOut [T,B,H] (when given) receives dh + the carry from step t+1; with a
+   * recurrent dropout `mask` [B,H] the carry through W_hh is multiplied by it. Elman: S the
+   * forward's states, dpre [T,B,H] out, dnext [B,H] the carry (zero in, into step 0 out).
+   */
+  elmanBackSteps(act: ActivationName, S: Float, dh: Float, gradOut: Float | null, dpre: Float, dnext: Float,
+    p: Packed, T: number, B: number, H: number, mask: Float | null): void;
+  /** LSTM: G, Cs, tanhC from the forward; dG [T,B,4H] out; dhNext, dcNext [B,H] the carries. */
+  lstmBackSteps(G: Float, Cs: Float, tanhC: Float, dh: Float, gradOut: Float | null, dG: Float, dhNext: Float, dcNext: Float,
+    p: Packed, T: number, B: number, H: number, mask: Float | null): void;
+  /** GRU: GI, GH, Hs from the forward; dGI, dGH [T,B,3H] out; dhNext [B,H] the carry; dhR [B,H] scratch (with a mask). */
+  gruBackSteps(GI: Float, GH: Float, Hs: Float, dh: Float, gradOut: Float | null, dGI: Float, dGH: Float, dhNext: Float,
+    dhR: Float, p: Packed, T: number, B: number, H: number, mask: Float | null): void;
 }
 
 /**
@@ -319,6 +335,41 @@ export const referenceKernels: Kernels = {
       this.matmulPacked(GH, t * 3 * BH, recurrentRows(this, Hs, mask, R, t, BH), t * BH, p, B, false);
       if (bHh) this.addRows(GH, t * 3 * BH, bHh, B, 3 * H);
       this.gruForward(GI, GH, t * 3 * BH, Hs, t * BH, (t + 1) * BH, B, H);
+    }
+  },
+  elmanBackSteps(act, S, dh, gradOut, dpre, dnext, p, T, B, H, mask) {
+    const BH = B * H;
+    for (let t = T - 1; t >= 0; t--) {
+      const o = t * BH;
+      if (gradOut) for (let i = 0; i < BH; i++) gradOut[o + i] = dh[o + i] + dnext[i];
+      this.activateBackward(act, dpre, o, dh, o, dnext, S, BH + o, BH);
+      // ds_{t-1} = (dpre_t · W_hh) ⊙ m
+      this.matmulPacked(dnext, 0, dpre, o, p, B, false);
+      if (mask) this.mulMask(dnext, 0, dnext, 0, mask, 0, BH, false);
+    }
+  },
+  lstmBackSteps(G, Cs, tanhC, dh, gradOut, dG, dhNext, dcNext, p, T, B, H, mask) {
+    const BH = B * H;
+    for (let t = T - 1; t >= 0; t--) {
+      const g0 = t * 4 * BH;
+      this.lstmBackward(dG, G, g0, Cs, t * BH, tanhC, dh, gradOut, t * BH, dhNext, dcNext, B, H);
+      // dh_{t-1} = (dG_t · W_hh) ⊙ m
+      this.matmulPacked(dhNext, 0, dG, g0, p, B, false);
+      if (mask) this.mulMask(dhNext, 0, dhNext, 0, mask, 0, BH, false);
+    }
+  },
+  gruBackSteps(GI, GH, Hs, dh, gradOut, dGI, dGH, dhNext, dhR, p, T, B, H, mask) {
+    const BH = B * H;
+    for (let t = T - 1; t >= 0; t--) {
+      const g0 = t * 3 * BH;
+      this.gruBackward(dGI, dGH, GI, GH, g0, Hs, t * BH, dh, gradOut, t * BH, dhNext, B, H);
+      // dh_{t-1} = dht ⊙ z + (dGH_t · W_hh) ⊙ m
+      if (mask) {
+        this.matmulPacked(dhR, 0, dGH, g0, p, B, false);
+        this.mulMask(dhNext, 0, dhR, 0, mask, 0, BH, true);
+      } else {
+        this.matmulPacked(dhNext, 0, dGH, g0, p, B, true);
+      }
     }
   },
 };

@@ -78,13 +78,7 @@ class LstmLayer implements RecurrentLayer {
     if (!this.x || B !== this.B) throw new Error("LstmLayer.backward before forward");
     dhNext.fill(0, 0, BH); dcNext.fill(0, 0, BH);
     this.w.packBackward(this.k, this.packedHh, H, H4); // op = W_hh [4H, H]
-    for (let t = T - 1; t >= 0; t--) {
-      const g0 = t * B * H4;
-      this.k.lstmBackward(dG, G, g0, Cs, t * BH, tanhC, dh, gradOut, t * BH, dhNext, dcNext, B, H);
-      // dh_{t-1} = (dG_t · W_hh) ⊙ m
-      this.k.matmulPacked(dhNext, 0, dG, g0, this.packedHh, B, false);
-      if (this.mask) this.k.mulMask(dhNext, 0, dhNext, 0, this.mask, 0, BH, false);
-    }
+    this.k.lstmBackSteps(G, Cs, tanhC, dh, gradOut, dG, dhNext, dcNext, this.packedHh, T, B, H, this.mask);
     for (let b = 0; b < B; b++) {
       for (let j = 0; j < H; j++) {
         this.dState0[b * 2 * H + j] = dhNext[b * H + j];

@@ -55,6 +55,9 @@ export interface Addon extends GateKernels {
   elmanSteps(act: number, S: Float, p: object, T: number, B: number, H: number, mask: Float | null, R: Float | null): void;
   lstmSteps(G: Float, Hs: Float, Cs: Float, tanhC: Float, p: object, T: number, B: number, H: number, mask: Float | null, R: Float | null): void;
   gruSteps(GI: Float, GH: Float, Hs: Float, p: object, bHh: Float | null, T: number, B: number, H: number, mask: Float | null, R: Float | null): void;
+  elmanBackSteps(act: number, S: Float, dh: Float, gradOut: Float | null, dpre: Float, dnext: Float, p: object, T: number, B: number, H: number, mask: Float | null): void;
+  lstmBackSteps(G: Float, Cs: Float, tanhC: Float, dh: Float, gradOut: Float | null, dG: Float, dhNext: Float, dcNext: Float, p: object, T: number, B: number, H: number, mask: Float | null): void;
+  gruBackSteps(GI: Float, GH: Float, Hs: Float, dh: Float, gradOut: Float | null, dGI: Float, dGH: Float, dhNext: Float, dhR: Float, p: object, T: number, B: number, H: number, mask: Float | null): void;
   /** CSV lines of shortest round-trip numbers (native/format.cc; io/step-rows.ts). */
   formatRows(values: Float64Array, rows: number, cols: number, prefix: Uint8Array, t0: number, out: Uint8Array, at: number): number;
   /** A block of CSV rows split and their numbers read (native/csv.cc; data/csv-cursor.ts). */
@@ -115,5 +118,8 @@ export function nativeKernels(addon: Addon): Kernels {
     elmanSteps: (act, S, p, T, B, H, m, R) => addon.elmanSteps(ACT[act], S, (p as NativePacked).handle, T, B, H, m, R),
     lstmSteps: (G, Hs, Cs, tc, p, T, B, H, m, R) => addon.lstmSteps(G, Hs, Cs, tc, (p as NativePacked).handle, T, B, H, m, R),
     gruSteps: (GI, GH, Hs, p, b, T, B, H, m, R) => addon.gruSteps(GI, GH, Hs, (p as NativePacked).handle, b, T, B, H, m, R),
+    elmanBackSteps: (act, S, dh, go, dp, dn, p, T, B, H, m) => addon.elmanBackSteps(ACT[act], S, dh, go, dp, dn, (p as NativePacked).handle, T, B, H, m),
+    lstmBackSteps: (G, Cs, tc, dh, go, dG, dhn, dcn, p, T, B, H, m) => addon.lstmBackSteps(G, Cs, tc, dh, go, dG, dhn, dcn, (p as NativePacked).handle, T, B, H, m),
+    gruBackSteps: (GI, GH, Hs, dh, go, dGI, dGH, dhn, dhR, p, T, B, H, m) => addon.gruBackSteps(GI, GH, Hs, dh, go, dGI, dGH, dhn, dhR, (p as NativePacked).handle, T, B, H, m),
   };
 }
