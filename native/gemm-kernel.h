@@ -142,14 +142,16 @@ static void pack_all(Packed<T>& p, bool transB, const T* B, int K, int N) {
   }
 }
 
+// Rows [i_begin, i_end) and columns [j_begin, j_end) of C: a part of one product on the pool.
 template <typename S, typename T = typename S::T>
-static void gemm_range(bool transA, const BSource<T>& bs, int M, int N, int K, const T* A, T* C, bool acc, int j_begin, int j_end) {
+static void gemm_range(bool transA, const BSource<T>& bs, int M, int N, int K, const T* A, T* C, bool acc,
+                       int i_begin, int i_end, int j_begin, int j_end) {
   constexpr int NR = 2 * S::L, KC = GEMM_KC, MC = GEMM_MC, NC = 4080 / NR * NR;
   thread_local std::vector<T> pa, pb;
   if (pa.size() < (size_t)MC * KC) pa.resize((size_t)MC * KC);
   if (!bs.prepacked && pb.size() < (size_t)NC * KC) pb.resize((size_t)NC * KC);
   if (K == 0) {
-    if (!acc) for (int i = 0; i < M; i++) std::fill(C + (size_t)i * N + j_begin, C + (size_t)i * N + j_end, T(0));
+    if (!acc) for (int i = i_begin; i < i_end; i++) std::fill(C + (size_t)i * N + j_begin, C + (size_t)i * N + j_end, T(0));
     return;
   }
   for (int jc = j_begin; jc < j_end; jc += NC) {
@@ -172,8 +174,8 @@ static void gemm_range(bool transA, const BSource<T>& bs, int M, int N, int K, c
         for (; jr < nc; jr += NR) row_micro<S, 1>(kc, a, bp + (size_t)jr * kc, C + jc + jr, std::min(NR, nc - jr), add);
         continue;
       }
-      for (int ic = 0; ic < M; ic += MC) {
-        const int mc = std::min(MC, M - ic);
+      for (int ic = i_begin; ic < i_end; ic += MC) {
+        const int mc = std::min(MC, i_end - ic);
         pack_a<S>(transA, A, M, K, ic, mc, pc, kc, pa.data());
         for (int jr = 0; jr < nc; jr += NR) {
           const int nr = std::min(NR, nc - jr);

@@ -53,7 +53,7 @@ template <> struct Avx2<double> {
 // The AVX-512 instantiations of gemm-kernel.h (gemm512.cc): panels twice as wide.
 template <typename T> constexpr int NR512 = 2 * 64 / (int)sizeof(T);
 template <typename T>
-void gemm_range512(bool transA, const BSource<T>& bs, int M, int N, int K, const T* A, T* C, bool acc, int j_begin, int j_end);
+void gemm_range512(bool transA, const BSource<T>& bs, int M, int N, int K, const T* A, T* C, bool acc, int i_begin, int i_end, int j_begin, int j_end);
 template <typename T>
 void pack512(Packed<T>& p, bool transB, const T* B, int K, int N);
 
@@ -198,23 +198,35 @@ void run_parallel(int parts, void (*fn)(void*, int), void* ctx) { pool().run(par
 // cache (LSTM stream inference at H 256, B 256 × 1024: 51–53k → 69–82k rows/s on 2 threads).
 
 // One product over the pool; `wide`: the AVX-512 kernels (B, if prepacked, in their panels).
+// Each part packs what it multiplies: split by columns, every part packs all of A; split by
+// rows, all of B. So a product whose B is packed per call splits along the longer side (rows
+// when M ≥ N: the weight gradients, M = G·H by K = T·B rows), and into one part per thread,
+// packing the shorter side once per thread; a prepacked B (W_hh) splits by columns, so that
+// each core reads its own half of it at every step.
 template <typename T>
 static void gemm_split(bool transA, const BSource<T>& bs, int M, int N, int K, const T* A, T* C, bool acc, bool wide) {
   const int NR = wide ? NR512<T> : 2 * Avx2<T>::L;
   const auto range = wide ? &gemm_range512<T> : &gemm_range<Avx2<T>>;
   const int threads = get_threads();
   const double work = (double)M * N * K;
-  const int panels = (N + NR - 1) / NR;
+  const int panels = (N + NR - 1) / NR, tiles = (M + MR - 1) / MR;
   const Tuning& tu = tuning();
-  const int parts = (threads > 1 && work >= (M == 1 ? tu.parallel_min_row : tu.parallel_min) && panels >= 2) ? std::min(2 * threads, panels) : 1;
-  if (parts == 1) { range(transA, bs, M, N, K, A, C, acc, 0, N); return; }
-  struct Job { decltype(range) f; bool transA; const BSource<T>* bs; int M, N, K; const T* A; T* C; bool acc; int NR, panels, parts; };
-  Job job{range, transA, &bs, M, N, K, A, C, acc, NR, panels, parts};
+  const bool big = threads > 1 && work >= (M == 1 ? tu.parallel_min_row : tu.parallel_min);
+  const bool by_rows = big && !bs.prepacked && M >= N && tiles >= 2;
+  const int parts = !big ? 1 : by_rows ? std::min(threads, tiles) : panels < 2 ? 1 : std::min(bs.prepacked ? 2 * threads : threads, panels);
+  if (parts == 1) { range(transA, bs, M, N, K, A, C, acc, 0, M, 0, N); return; }
+  struct Job { decltype(range) f; bool transA; const BSource<T>* bs; int M, N, K; const T* A; T* C; bool acc; int NR, panels, tiles, parts; bool by_rows; };
+  Job job{range, transA, &bs, M, N, K, A, C, acc, NR, panels, tiles, parts, by_rows};
   pool().run(parts, [](void* ctx, int p) {
     const Job& j = *static_cast<Job*>(ctx);
+    if (j.by_rows) { // whole MR-row tiles a part
+      const int i0 = std::min(j.M, (int)((long)j.tiles * p / j.parts) * MR), i1 = std::min(j.M, (int)((long)j.tiles * (p + 1) / j.parts) * MR);
+      if (i0 < i1) j.f(j.transA, *j.bs, j.M, j.N, j.K, j.A, j.C, j.acc, i0, i1, 0, j.N);
+      return;
+    }
     const int j0 = std::min(j.N, (int)((long)j.panels * p / j.parts) * j.NR);
     const int j1 = std::min(j.N, (int)((long)j.panels * (p + 1) / j.parts) * j.NR);
-    if (j0 < j1) j.f(j.transA, *j.bs, j.M, j.N, j.K, j.A, j.C, j.acc, j0, j1);
+    if (j0 < j1) j.f(j.transA, *j.bs, j.M, j.N, j.K, j.A, j.C, j.acc, 0, j.M, j0, j1);
   }, &job);
 }
 

@@ -34,16 +34,16 @@ template <> struct Avx512<double> {
 }  // namespace
 
 template <typename T>
-void gemm_range512(bool transA, const BSource<T>& bs, int M, int N, int K, const T* A, T* C, bool acc, int j_begin, int j_end) {
-  gemm_range<Avx512<T>>(transA, bs, M, N, K, A, C, acc, j_begin, j_end);
+void gemm_range512(bool transA, const BSource<T>& bs, int M, int N, int K, const T* A, T* C, bool acc, int i_begin, int i_end, int j_begin, int j_end) {
+  gemm_range<Avx512<T>>(transA, bs, M, N, K, A, C, acc, i_begin, i_end, j_begin, j_end);
 }
 template <typename T>
 void pack512(Packed<T>& p, bool transB, const T* B, int K, int N) {
   pack_all<Avx512<T>>(p, transB, B, K, N);
 }
 
-template void gemm_range512<float>(bool, const BSource<float>&, int, int, int, const float*, float*, bool, int, int);
-template void gemm_range512<double>(bool, const BSource<double>&, int, int, int, const double*, double*, bool, int, int);
+template void gemm_range512<float>(bool, const BSource<float>&, int, int, int, const float*, float*, bool, int, int, int, int);
+template void gemm_range512<double>(bool, const BSource<double>&, int, int, int, const double*, double*, bool, int, int, int, int);
 template void pack512<float>(Packed<float>&, bool, const float*, int, int);
 template void pack512<double>(Packed<double>&, bool, const double*, int, int);
 

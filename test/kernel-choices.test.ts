@@ -42,6 +42,24 @@ describe.skipIf(!native)("kernel choices (native)", () => {
     expect(line).toContain(`${kernels.gemmIsa} GEMM`);
   });
 
+  it("products give the same bits split by rows (M ≥ N), by columns, or not at all, in every form", () => {
+    for (const [M, N, K] of [[301, 40, 90], [2048 / 8, 256, 300], [40, 301, 90], [7, 5, 600]] as const) {
+      for (const [transA, transB] of [[0, 1], [0, 0], [1, 0]] as const) {
+        const a = rand("float32", M * K), b = rand("float32", K * N), c0 = rand("float32", M * N);
+        const outs = [1, 2, 3].map((threads) => {
+          addon.setThreads(threads);
+          addon.cpuTuning({ parallelMin: threads > 1 ? 1 : 1e6 });
+          const c = c0.slice(); // accumulated into: C's old values take part
+          addon.gemm(transA, transB, M, N, K, c, 0, a, 0, b, 0, 1);
+          return c;
+        });
+        outs.forEach((c, i) => expect(same(c, outs[0]), `${M}x${N}x${K} transA=${transA} transB=${transB} threads=${i + 1}`).toBe(true));
+      }
+    }
+    addon.setThreads(1);
+    addon.cpuTuning({ parallelMin: initial.parallelMin });
+  });
+
   // Every way a window's recurrence can be split: one thread; per step by columns; by batch rows.
   const ways: [string, number, number][] = [["1 thread", 1, initial.rowsSplitMaxBytes], ["2 threads by columns", 2, 0],
     ["2 threads by rows", 2, 1e12], ["3 threads by rows", 3, 1e12]];
