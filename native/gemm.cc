@@ -230,9 +230,23 @@ static void gemm_split(bool transA, const BSource<T>& bs, int M, int N, int K, c
   }, &job);
 }
 
+// A result narrower than half a panel (the input weights' gradient of a model with few inputs,
+// N = In) wastes most of each micro-tile's columns: its transpose Cᵀ = op(B)ᵀ·op(A)ᵀ, N rows
+// by M columns, fills them. Cᵀ starts as C's transpose, so each element is C + the same
+// k-blocks' FMA chains in the same order (a·b = b·a exactly): the same bits as directly.
 template <typename T>
 void gemm(bool transA, bool transB, int M, int N, int K, const T* A, const T* B, T* C, bool acc) {
-  gemm_split<T>(transA, BSource<T>{transB, B, nullptr, 0}, M, N, K, A, C, acc, g_wide.load(std::memory_order_relaxed));
+  const bool wide = g_wide.load(std::memory_order_relaxed);
+  const int NR = wide ? NR512<T> : 2 * Avx2<T>::L;
+  if (2 * N < NR && M > N && K > 0) {
+    thread_local std::vector<T> ct;
+    if (ct.size() < (size_t)M * N) ct.resize((size_t)M * N);
+    if (acc) for (int i = 0; i < M; i++) for (int j = 0; j < N; j++) ct[(size_t)j * M + i] = C[(size_t)i * N + j];
+    gemm_split<T>(!transB, BSource<T>{!transA, A, nullptr, 0}, N, M, K, B, ct.data(), acc, wide);
+    for (int i = 0; i < M; i++) for (int j = 0; j < N; j++) C[(size_t)i * N + j] = ct[(size_t)j * M + i];
+    return;
+  }
+  gemm_split<T>(transA, BSource<T>{transB, B, nullptr, 0}, M, N, K, A, C, acc, wide);
 }
 
 template void gemm<float>(bool, bool, int, int, int, const float*, const float*, float*, bool);

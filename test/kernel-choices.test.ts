@@ -42,20 +42,25 @@ describe.skipIf(!native)("kernel choices (native)", () => {
     expect(line).toContain(`${kernels.gemmIsa} GEMM`);
   });
 
-  it("products give the same bits split by rows (M ≥ N), by columns, or not at all, in every form", () => {
-    for (const [M, N, K] of [[301, 40, 90], [2048 / 8, 256, 300], [40, 301, 90], [7, 5, 600]] as const) {
+  it("products give the same bits split by rows (M ≥ N), by columns, or not at all, as a thin result's transpose or directly, in every form", () => {
+    // N 10: narrower than half an AVX-512 panel (computed as Cᵀ), not than half an AVX2 one.
+    const isas = addon.gemmIsa("avx512") === "avx512" ? ["avx512", "avx2"] as const : ["avx2"] as const;
+    const before = initial.gemmIsa;
+    for (const [M, N, K] of [[301, 40, 90], [2048 / 8, 256, 300], [40, 301, 90], [7, 5, 600], [301, 10, 300], [64, 3, 700]] as const) {
       for (const [transA, transB] of [[0, 1], [0, 0], [1, 0]] as const) {
         const a = rand("float32", M * K), b = rand("float32", K * N), c0 = rand("float32", M * N);
-        const outs = [1, 2, 3].map((threads) => {
+        const outs = isas.flatMap((isa) => [1, 2, 3].map((threads) => [isa, threads] as const)).map(([isa, threads]) => {
+          addon.gemmIsa(isa);
           addon.setThreads(threads);
           addon.cpuTuning({ parallelMin: threads > 1 ? 1 : 1e6 });
           const c = c0.slice(); // accumulated into: C's old values take part
           addon.gemm(transA, transB, M, N, K, c, 0, a, 0, b, 0, 1);
           return c;
         });
-        outs.forEach((c, i) => expect(same(c, outs[0]), `${M}x${N}x${K} transA=${transA} transB=${transB} threads=${i + 1}`).toBe(true));
+        outs.forEach((c, i) => expect(same(c, outs[0]), `${M}x${N}x${K} transA=${transA} transB=${transB} way ${i}`).toBe(true));
       }
     }
+    addon.gemmIsa(before);
     addon.setThreads(1);
     addon.cpuTuning({ parallelMin: initial.parallelMin });
   });
