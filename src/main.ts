@@ -211,6 +211,7 @@ export function buildProgram(io: Io, setCode: (code: number) => void, debug = fa
       if (!(q >= 0 && q < 1)) throw new InvalidArgumentError("--recurrent-dropout must be a number in [0, 1).");
       return q;
     })
+    .option("--bidirectional", "train a bidirectional layer (model.bidirectional, SPEC §13: one window of T steps read both ways) to time its cost")
     .option("--predict", "measure inference instead: predict rows/s, batch 1 streaming and batched, beside onnxruntime on the exported model")
     .option("--json", "print the results as one JSON object on stdout")
     .option("--data <files>", "instead: time reading these data files (comma-separated) into memory, rows/s and bytes per cell")

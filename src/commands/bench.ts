@@ -36,6 +36,8 @@ export interface BenchOptions {
   cell?: string;
   /** Recurrent dropout rate (model.recurrentDropout) during the timed training, 0 by default. */
   recurrentDropout?: number;
+  /** Train a bidirectional layer (SPEC §13), to time its cost. */
+  bidirectional?: boolean;
   /** A SPEC §10 head to train with (gaussian, studentT, negativeBinomial, quantiles), to time its cost. */
   head?: string;
   json?: boolean;
@@ -48,6 +50,8 @@ export interface BenchResult {
   readonly cell: CellKind;
   /** The head trained (mse: the point model; SPEC §10's otherwise). */
   readonly head: string;
+  /** A bidirectional layer (SPEC §13): one window of T steps a batch, read both ways. */
+  readonly bidirectional: boolean;
   readonly backend: string;
   readonly threads: number;
   readonly stepsPerSecond: number;
@@ -62,8 +66,8 @@ export interface BenchResult {
   readonly efficiency?: number;
 }
 
-/** What a timed training run adds to the plain model: recurrent dropout, a SPEC §10 head. */
-interface BenchExtras { readonly recurrentDropout?: number; readonly head?: RegressionHead }
+/** What a timed training run adds to the plain model: recurrent dropout, a SPEC §10 head, the reverse direction. */
+interface BenchExtras { readonly recurrentDropout?: number; readonly head?: RegressionHead; readonly bidirectional?: boolean }
 
 /** The head `--head` names (SPEC §10), or the point model. */
 export function benchHead(name: string | undefined): RegressionHead {
@@ -73,7 +77,7 @@ export function benchHead(name: string | undefined): RegressionHead {
   throw new InputError(`--head must be gaussian, studentT, negativeBinomial or quantiles, got ${JSON.stringify(name)}`);
 }
 
-/** Windows per synthetic batch: the state is carried across them, as in training. */
+/** Windows per synthetic batch: the state is carried across them, as in training (a bidirectional model: one). */
 const WINDOWS = 4;
 
 function median(xs: number[]): number {
@@ -82,8 +86,9 @@ function median(xs: number[]): number {
 }
 
 /** B rows of random inputs and targets, made the same on every rank (the seed is fixed); rows [lo, hi) kept. */
-function syntheticBatch(w: (typeof WORKLOADS)[WorkloadName], rng: Rng, lo: number, hi: number, head: RegressionHead): SequenceBatch & Batch {
-  const T = w.T * WINDOWS, B = hi - lo;
+function syntheticBatch(w: (typeof WORKLOADS)[WorkloadName], rng: Rng, lo: number, hi: number, head: RegressionHead,
+  windows: number, whole: boolean): SequenceBatch & Batch {
+  const T = w.T * windows, B = hi - lo;
   const x = alloc("float32", T * B * w.I);
   const values = new Float64Array(T * B * w.O);
   for (let t = 0; t < T; t++) {
@@ -99,7 +104,8 @@ function syntheticBatch(w: (typeof WORKLOADS)[WorkloadName], rng: Rng, lo: numbe
       for (let o = 0; o < w.O; o++) { const v = head.normalisesTargets ? 2 * rng.uniform() - 1 : rng.below(8); if (keep) values[(t * B + b - lo) * w.O + o] = v; }
     }
   }
-  return { T, B, x, targets: { task: "regression", values, outputs: w.O, head }, ids: [], lengths: [] };
+  // A bidirectional model needs each row's length (all of T here).
+  return { T, B, x, targets: { task: "regression", values, outputs: w.O, head }, ids: [], lengths: whole ? Array<number>(B).fill(T) : [] };
 }
 
 /**
@@ -112,44 +118,45 @@ function syntheticBatch(w: (typeof WORKLOADS)[WorkloadName], rng: Rng, lo: numbe
 async function benchOne(name: WorkloadName, cell: CellKind, kernels: Kernels, backend: string, threads: number,
   seconds: number, rounds: number, comm: Communicator, extras: BenchExtras = {}): Promise<BenchResult> {
   const w = WORKLOADS[name];
-  const recurrentDropout = extras.recurrentDropout ?? 0, head = extras.head ?? pointHead;
-  const shape: ModelShape = { cell, inputSize: w.I, hiddenSize: w.H, outputSize: w.O * head.perTarget, layers: 1, activation: "tanh", bias: true };
+  const recurrentDropout = extras.recurrentDropout ?? 0, head = extras.head ?? pointHead, bidirectional = extras.bidirectional ?? false;
+  const shape: ModelShape = { cell, inputSize: w.I, hiddenSize: w.H, outputSize: w.O * head.perTarget, layers: 1, activation: "tanh", bias: true, bidirectional };
+  const windows = bidirectional ? 1 : WINDOWS, D = bidirectional ? 2 : 1;
   const net = new Network(shape, "float32", { kernels });
   const rng = new Rng(1);
   initParams(net.layout, net.params, w.H, rng);
   const [lo, hi] = rowShare(comm.rank, comm.size, w.B);
-  const batch = syntheticBatch(w, rng, lo, hi, head);
+  const batch = syntheticBatch(w, rng, lo, hi, head, windows, bidirectional);
   const opt = createOptimizer({ name: "sgd", lr: 0.01, momentum: 0, weightDecay: 0 }, net.layout.size, "float32");
   const agreed = new Float64Array(1);
   const run = async (want: number): Promise<number> => {
     agreed[0] = want;
     comm.allreduce(agreed, "max"); // every rank must take the same number of updates
-    const epochs = Math.ceil(agreed[0] / WINDOWS);
+    const epochs = Math.ceil(agreed[0] / windows);
     const t0 = performance.now();
     await trainLoop(net, opt, {
       batches: () => [Array.from({ length: w.B }, (_, i) => i)], make: () => batch, validate: () => null,
     }, { epochs, bptt: { truncate: w.T, stride: w.T }, clip: { norm: 5 }, schedule: null, earlyStopping: null,
-      dropout: recurrentDropout > 0 ? new DropoutMasks(1, 0, recurrentDropout, w.H, 1, "float32") : null },
+      dropout: recurrentDropout > 0 ? new DropoutMasks(1, 0, recurrentDropout, w.H, 1, "float32", D) : null },
     { epoch: 0, step: 0, position: null, carry: null }, {
       onUpdate: () => {}, onEpoch: () => {}, stopRequested: () => null, onStop: () => {},
       now: () => performance.now() / 1000,
     }, comm);
-    agreed[0] = (performance.now() - t0) / 1000 / (epochs * WINDOWS);
+    agreed[0] = (performance.now() - t0) / 1000 / (epochs * windows);
     comm.allreduce(agreed, "max"); // the slowest rank sets the pace
     return agreed[0];
   };
   // Warm-up, and a first estimate to size the rounds.
-  let perUpdate = await run(WINDOWS);
-  perUpdate = await run(Math.max(WINDOWS, Math.ceil(0.3 / perUpdate)));
+  let perUpdate = await run(windows);
+  perUpdate = await run(Math.max(windows, Math.ceil(0.3 / perUpdate)));
   const perRound = seconds / rounds;
   const samples: number[] = [];
-  for (let r = 0; r < rounds; r++) samples.push(await run(Math.max(WINDOWS, Math.round(perRound / perUpdate))));
+  for (let r = 0; r < rounds; r++) samples.push(await run(Math.max(windows, Math.round(perRound / perUpdate))));
   const sec = median(samples);
   // Gate blocks per step: the recurrent and input products are G times an Elman layer's.
   const G = cell === "lstm" ? 4 : cell === "gru" ? 3 : 1;
-  const flops = 3 * 2 * w.B * w.T * (G * (w.I * w.H + w.H * w.H) + w.H * shape.outputSize);
+  const flops = 3 * 2 * w.B * w.T * D * (G * (w.I * w.H + w.H * w.H) + w.H * shape.outputSize);
   return {
-    workload: name, cell, head: head.name, backend, threads, secondsPerUpdate: sec,
+    workload: name, cell, head: head.name, bidirectional, backend, threads, secondsPerUpdate: sec,
     stepsPerSecond: (w.B * w.T) / sec, gflops: flops / sec / 1e9,
     roundsStepsPerSecond: samples.map((s) => (w.B * w.T) / s),
     peakRssMb: process.resourceUsage().maxRSS / 1024,
@@ -185,7 +192,7 @@ export async function bench(o: BenchOptions, io: Io): Promise<number> {
   const seconds = o.seconds ?? 3, rounds = o.rounds ?? 5;
   if (!(seconds > 0) || !(rounds >= 1)) throw new InputError("--seconds and --rounds must be positive");
   if (o.predict) return predictBench(names as WorkloadName[], cell, backendName, o, seconds, rounds, io);
-  const extras: BenchExtras = { recurrentDropout: o.recurrentDropout ?? 0, head: benchHead(o.head) };
+  const extras: BenchExtras = { recurrentDropout: o.recurrentDropout ?? 0, head: benchHead(o.head), bidirectional: o.bidirectional ?? false };
   const comm = joinWorld(process.env);
   try {
     // Ranks on one machine share its cores: each takes its part unless told otherwise.
@@ -203,7 +210,7 @@ export async function bench(o: BenchOptions, io: Io): Promise<number> {
       const world = r.ranks ? ` ×${r.ranks} ranks` : "";
       const scaling = r.efficiency !== undefined
         ? `  (1 rank ${Math.round(r.oneRankStepsPerSecond!).toLocaleString("en-US")} steps/s, efficiency ${r.efficiency.toFixed(2)})` : "";
-      io.stderr.write(`${n.padEnd(7)} ${cell.padEnd(5)}${o.head ? ` ${o.head}` : ""} ${backend.name}×${backend.threads}${world}  ${Math.round(r.stepsPerSecond).toLocaleString("en-US").padStart(10)} steps/s  ${r.gflops.toFixed(2).padStart(6)} GFLOP/s  ${(r.secondsPerUpdate * 1e3).toFixed(3)} ms/update  peak RSS ${r.peakRssMb.toFixed(0)} MB${scaling}\n`);
+      io.stderr.write(`${n.padEnd(7)} ${cell.padEnd(5)}${o.head ? ` ${o.head}` : ""}${o.bidirectional ? " bidirectional" : ""} ${backend.name}×${backend.threads}${world}  ${Math.round(r.stepsPerSecond).toLocaleString("en-US").padStart(10)} steps/s  ${r.gflops.toFixed(2).padStart(6)} GFLOP/s  ${(r.secondsPerUpdate * 1e3).toFixed(3)} ms/update  peak RSS ${r.peakRssMb.toFixed(0)} MB${scaling}\n`);
     }
     backend.dispose();
     if (o.json && lead) await writeOut(io, JSON.stringify({ node: process.version, backend: backend.name, threads: backend.threads, ranks: comm.size, ...machine, results }) + "\n");

@@ -73,14 +73,15 @@ export class BidirectionalLayer {
       if (readLast && len > 0) revSrc[(len - 1) * B + b] = (len - 1) * B + b;
     }
     const rows = T * B;
-    for (let r = 0; r < rows; r++) xr.set(x.subarray(xOff + xSrc[r] * In, xOff + (xSrc[r] + 1) * In), r * In);
+    // Index loops, not subarray views: a view per row is an allocation per row (GC in the hot loop).
+    for (let r = 0; r < rows; r++) copyRow(xr, r * In, x, xOff + xSrc[r] * In, In);
     this.fwd.forward(x, xOff, zero, 0, T, B, maskF);
     this.rev.forward(xr, 0, zero, 0, T, B, maskR);
     const hf = this.fwd.out, fOff = this.fwd.outOff, hr = this.rev.out, rOff = this.rev.outOff;
     for (let r = 0; r < rows; r++) {
       const o = r * H2, f = fOff + r * H, s = rOff + revSrc[r] * H;
-      out.set(hf.subarray(f, f + H), o);
-      out.set(hr.subarray(s, s + H), o + H);
+      copyRow(out, o, hf, f, H);
+      copyRow(out, o + H, hr, s, H);
     }
   }
 
@@ -95,8 +96,8 @@ export class BidirectionalLayer {
     // under readLast the last row's reverse half read the final reverse state too, and adds to it.
     for (let r = 0; r < rows; r++) {
       const o = r * H2;
-      dhF.set(dout.subarray(o, o + H), r * H);
-      dhR.set(dout.subarray(o + H, o + H2), xSrc[r] * H);
+      copyRow(dhF, r * H, dout, o, H);
+      copyRow(dhR, xSrc[r] * H, dout, o + H, H);
     }
     for (let r = 0; r < rows; r++) {
       if (revSrc[r] === xSrc[r]) continue;
@@ -116,4 +117,9 @@ export class BidirectionalLayer {
   }
 
   freeze(): void { this.fwd.freeze(); this.rev.freeze(); }
+}
+
+/** dst[d … d+n) = src[s … s+n). */
+function copyRow(dst: Float, d: number, src: Float, s: number, n: number): void {
+  for (let j = 0; j < n; j++) dst[d + j] = src[s + j];
 }
