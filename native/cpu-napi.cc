@@ -1,5 +1,5 @@
 // cpuTuning([changes]): what the CPU is and the kernel choices made from it (cpu.h), after
-// applying `changes` ({ parallelMin, parallelMinRow, gatesParallelMin, rowsSplitMaxBytes }:
+// applying `changes` ({ parallelMin, parallelMinRow, gatesParallelMin, rowsSplitMaxBytes, gates512 (0/1) }:
 // for measuring one choice against another in one process; the bits never depend on them).
 #include <node_api.h>
 
@@ -49,6 +49,7 @@ napi_value CpuTuning(napi_env env, napi_callback_info info) {
     if (get_num(env, a[0], "parallelMinRow", &v)) t.parallel_min_row = v;
     if (get_num(env, a[0], "gatesParallelMin", &v)) t.gates_parallel_min = (long)v;
     if (get_num(env, a[0], "rowsSplitMaxBytes", &v)) t.rows_split_max_bytes = (long)v;
+    if (get_num(env, a[0], "gates512", &v)) t.gates512 = v != 0 && rnnk::cpu_info().avx512f;
   }
   const rnnk::CpuInfo& c = rnnk::cpu_info();
   napi_value o, cpu, k;
@@ -67,6 +68,7 @@ napi_value CpuTuning(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, o, "cpu", cpu);
   napi_create_object(env, &k);
   set_str(env, k, "gemmIsa", rnnk::gemm_isa_avx512() ? "avx512" : "avx2");
+  set_str(env, k, "gatesIsa", t.gates512 ? "avx512" : "avx2");
   set_num(env, k, "threads", rnnk::get_threads());
   set_num(env, k, "parallelMin", t.parallel_min);
   set_num(env, k, "parallelMinRow", t.parallel_min_row);

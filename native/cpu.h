@@ -20,6 +20,7 @@ struct CpuInfo {
 
 struct Tuning {
   bool gemm512 = false;          // the GEMM's AVX-512 kernels (else AVX2)
+  bool gates512 = false;         // the float32 forward gates on 16 lanes (else 8)
   double parallel_min = 1e6;     // multiply-adds from which a product is split over the threads
   double parallel_min_row = 1.5e5;  // the same for a one-row product (a batch-1 stream's step)
   long gates_parallel_min = 1L << 15;  // elements (B·H) from which a gate step is split

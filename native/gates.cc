@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "cpu.h"
+#include "gates-rows.h"
 #include "gemm.h"
 #include "simd.h"
 
@@ -33,46 +34,24 @@ void for_rows(int B, int H, const F& f) {
   }, &ctx);
 }
 
-typedef Vec<float>::v VF;
-
-// n ≤ 8 floats at p; the missing lanes are 0 (and computed, harmlessly, then dropped).
-__attribute__((always_inline)) inline VF load_f(const float* p, int n) { return n == 8 ? loadu(p) : load_part(p, n); }
-__attribute__((always_inline)) inline void store_f(float* p, VF v, int n) { if (n == 8) storeu(p, v); else store_part(p, v, n); }
-__attribute__((always_inline)) inline VF sigmoid_v(VF x) { return 0.5f + 0.5f * tanh_v(0.5f * x); }
+// AVX2's loads and stores for gates-rows.h: 8 floats, masked for the last n < 8.
+struct W256 {
+  typedef Vec<float>::v V;
+  static constexpr int L = 8;
+  __attribute__((always_inline)) static inline V load(const float* p, int n) { return n == 8 ? loadu(p) : load_part(p, n); }
+  __attribute__((always_inline)) static inline void store(float* p, V v, int n) { if (n == 8) storeu(p, v); else store_part(p, v, n); }
+};
 
 inline double sigmoid_d(double x) { return 1.0 / (1.0 + std::exp(-x)); }
-
-// One LSTM row of H: gr[4H], the others [H]. 8 lanes at j (n of them valid).
-__attribute__((always_inline)) inline void lstm_fwd8(float* gr, const float* cp, float* c, float* tc, float* h, int H, int j, int n) {
-  const VF i = sigmoid_v(load_f(gr + j, n)), f = sigmoid_v(load_f(gr + H + j, n));
-  const VF g = tanh_v(load_f(gr + 2 * H + j, n)), o = sigmoid_v(load_f(gr + 3 * H + j, n));
-  store_f(gr + j, i, n); store_f(gr + H + j, f, n); store_f(gr + 2 * H + j, g, n); store_f(gr + 3 * H + j, o, n);
-  const VF cv = f * load_f(cp + j, n) + i * g;
-  const VF th = tanh_v(cv);
-  store_f(c + j, cv, n); store_f(tc + j, th, n); store_f(h + j, o * th, n);
-}
-
-// One GRU row of H: gi, gh [3H], hp, h [H].
-__attribute__((always_inline)) inline void gru_fwd8(float* gi, const float* gh, const float* hp, float* h, int H, int j, int n) {
-  const VF r = sigmoid_v(load_f(gi + j, n) + load_f(gh + j, n));
-  const VF z = sigmoid_v(load_f(gi + H + j, n) + load_f(gh + H + j, n));
-  const VF nn = tanh_v(load_f(gi + 2 * H + j, n) + r * load_f(gh + 2 * H + j, n));
-  store_f(gi + j, r, n); store_f(gi + H + j, z, n); store_f(gi + 2 * H + j, nn, n);
-  store_f(h + j, (1.0f - z) * nn + z * load_f(hp + j, n), n);
-}
 
 }  // namespace
 
 template <>
 void lstm_forward<float>(float* g, const float* cprev, float* c, float* tanhc, float* h, int B, int H) {
+  const bool wide = tuning().gates512;
   for_rows(B, H, [=](int b0, int b1) {
-    for (int b = b0; b < b1; b++) {
-      float* gr = g + (size_t)b * 4 * H;
-      const size_t r = (size_t)b * H;
-      int j = 0;
-      for (; j + 8 <= H; j += 8) lstm_fwd8(gr, cprev + r, c + r, tanhc + r, h + r, H, j, 8);
-      if (j < H) lstm_fwd8(gr, cprev + r, c + r, tanhc + r, h + r, H, j, H - j);
-    }
+    if (wide) lstm_rows512(g, cprev, c, tanhc, h, b0, b1, H);
+    else GateRows<W256>::lstm(g, cprev, c, tanhc, h, b0, b1, H);
   });
 }
 
@@ -118,13 +97,10 @@ void lstm_backward(T* dg, const T* g, const T* cprev, const T* tanhc, const T* d
 
 template <>
 void gru_forward<float>(float* gi, const float* gh, const float* hprev, float* h, int B, int H) {
+  const bool wide = tuning().gates512;
   for_rows(B, H, [=](int b0, int b1) {
-    for (int b = b0; b < b1; b++) {
-      const size_t gr = (size_t)b * 3 * H, r = (size_t)b * H;
-      int j = 0;
-      for (; j + 8 <= H; j += 8) gru_fwd8(gi + gr, gh + gr, hprev + r, h + r, H, j, 8);
-      if (j < H) gru_fwd8(gi + gr, gh + gr, hprev + r, h + r, H, j, H - j);
-    }
+    if (wide) gru_rows512(gi, gh, hprev, h, b0, b1, H);
+    else GateRows<W256>::gru(gi, gh, hprev, h, b0, b1, H);
   });
 }
 

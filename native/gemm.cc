@@ -5,6 +5,7 @@
 #pragma GCC target("avx2,fma")
 #include "gemm.h"
 #include "cpu.h"
+#include "gates-rows.h"
 #include "gemm-kernel.h"
 #include "simd.h"
 
@@ -297,7 +298,9 @@ template void sum_rows<double>(double*, const double*, size_t, size_t);
 template <>
 void activate<float>(int act, float* x, size_t n) {
   size_t i = 0;
-  if (act == TANH) {
+  if (act == TANH && tuning().gates512) {
+    tanh512(x, n);
+  } else if (act == TANH) {
     for (; i + 8 <= n; i += 8) storeu(x + i, tanh_v(loadu(x + i)));
     if (i < n) store_part(x + i, tanh_v(load_part(x + i, (int)(n - i))), (int)(n - i));
   } else if (act == RELU) {

@@ -21,9 +21,11 @@ inline Vec<float>::v load_part(const float* p, int n) { return (Vec<float>::v)_m
 inline void store_part(float* p, Vec<float>::v v, int n) { _mm256_maskstore_ps(p, lanes(n), (__m256)v); }
 
 // tanh for float32, vectorised: the rational approximation Eigen uses (|error| ≈ 1 ulp on
-// [-9, 9], ±1 beyond), so the whole window's nonlinearity costs a few ns per 8 values.
-inline Vec<float>::v tanh_v(Vec<float>::v x) {
-  typedef Vec<float>::v V;
+// [-9, 9], ±1 beyond), so the whole window's nonlinearity costs a few ns per 8 values. Written
+// once over the GCC vector type V (8 floats here, 16 in gates512.cc): the same operations lane
+// by lane, so the same bits at either width.
+template <typename V>
+inline V tanh_t(V x) {
   const V hi = V{} + 7.90531110763549805f, lo = V{} - 7.90531110763549805f;
   x = x > hi ? hi : (x < lo ? lo : x);
   const V x2 = x * x;
@@ -41,5 +43,6 @@ inline Vec<float>::v tanh_v(Vec<float>::v x) {
   q = q * x2 + 4.89352518554385e-03f;
   return p / q;
 }
+inline Vec<float>::v tanh_v(Vec<float>::v x) { return tanh_t(x); }
 
 }  // namespace rnnk

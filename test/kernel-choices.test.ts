@@ -65,6 +65,30 @@ describe.skipIf(!native)("kernel choices (native)", () => {
     addon.cpuTuning({ parallelMin: initial.parallelMin });
   });
 
+  it("float32 gates and Elman's tanh give the same bits on 16 lanes as on 8 (tanh and sigmoid lane by lane), H not a multiple of either", () => {
+    if (!addon.cpuTuning().cpu.avx512f) { expect(addon.cpuTuning({ gates512: 1 }).kernels.gatesIsa).toBe("avx2"); return; }
+    for (const [B, H] of [[1, 1], [3, 5], [2, 16], [4, 17], [7, 67], [64, 256], [5, 1000]] as const) {
+      const BH = B * H;
+      // Pre-activations over [-12, 12]: the gates' tails and tanh's clamp at ±7.9 included.
+      const g0 = rand("float32", 4 * BH).map((v) => 12 * v), cs0 = rand("float32", 2 * BH).map((v) => 3 * v);
+      const gi0 = rand("float32", 3 * BH).map((v) => 12 * v), gh = rand("float32", 3 * BH).map((v) => 6 * v), hp = rand("float32", BH);
+      const run = (wide: 0 | 1): Float32Array[] => {
+        addon.cpuTuning({ gates512: wide });
+        const g = Float32Array.from(g0), cs = Float32Array.from(cs0), tc = new Float32Array(BH), hs = new Float32Array(BH);
+        addon.lstmForward(g, 0, cs, 0, BH, tc, 0, hs, 0, B, H);
+        const gi = Float32Array.from(gi0), h = new Float32Array(2 * BH);
+        h.set(hp);
+        addon.gruForward(gi, gh, 0, h, 0, BH, B, H);
+        const e = Float32Array.from(g0);
+        addon.activate(0, e, 0, e.length); // Elman's tanh
+        return [g, cs, tc, hs, gi, h, e];
+      };
+      const narrow = run(0), wide = run(1);
+      narrow.forEach((a, i) => expect(same(wide[i], a), `B=${B} H=${H} buffer ${i}`).toBe(true));
+    }
+    addon.cpuTuning({ gates512: initial.gatesIsa === "avx512" ? 1 : 0 });
+  });
+
   // Every way a window's recurrence can be split: one thread; per step by columns; by batch rows.
   const ways: [string, number, number][] = [["1 thread", 1, initial.rowsSplitMaxBytes], ["2 threads by columns", 2, 0],
     ["2 threads by rows", 2, 1e12], ["3 threads by rows", 3, 1e12]];

@@ -226,7 +226,7 @@ export function machineLine(m: MachineReport): string {
   const mb = (b: number | undefined): string => (b === undefined ? "?" : b >= 1 << 20 ? `${b / (1 << 20)} MB` : `${b / 1024} KB`);
   const cpu = c.arch ? `${c.name} (${c.arch}, family ${c.family} model ${c.model}; L1d ${mb(c.l1dBytes)}, L2 ${mb(c.l2Bytes)}, L3 ${mb(c.l3Bytes)})` : c.name;
   if (k.backend === "js") return `cpu: ${cpu}; kernels: js reference`;
-  return `cpu: ${cpu}; kernels: ${k.gemmIsa} GEMM, ${k.threads} thread(s), window split by batch rows while W_hh ≤ ${mb(k.rowsSplitMaxBytes)}`;
+  return `cpu: ${cpu}; kernels: ${k.gemmIsa} GEMM, ${k.gatesIsa} gates, ${k.threads} thread(s), window split by batch rows while W_hh ≤ ${mb(k.rowsSplitMaxBytes)}`;
 }
 
 /** "rnn  onnxruntime  rnn/ort" of one way of calling, rows/s. */

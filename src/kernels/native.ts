@@ -17,7 +17,10 @@ export interface CpuReport {
 
 /** The kernel choices made from the CPU; none of them changes a bit of any result. */
 export interface KernelChoices {
-  readonly gemmIsa: "avx2" | "avx512"; readonly threads: number;
+  readonly gemmIsa: "avx2" | "avx512";
+  /** The float32 forward gates' width (tanh and sigmoid lane by lane: the same bits either way). */
+  readonly gatesIsa: "avx2" | "avx512";
+  readonly threads: number;
   /** Multiply-adds from which a product splits over the threads (one-row products: parallelMinRow). */
   readonly parallelMin: number; readonly parallelMinRow: number;
   /** Elements (B·H) from which a gate step splits over the threads. */
@@ -28,7 +31,8 @@ export interface KernelChoices {
   readonly why: string;
 }
 
-export type TuningChanges = Partial<Pick<KernelChoices, "parallelMin" | "parallelMinRow" | "gatesParallelMin" | "rowsSplitMaxBytes">>;
+export type TuningChanges = Partial<Pick<KernelChoices, "parallelMin" | "parallelMinRow" | "gatesParallelMin" | "rowsSplitMaxBytes">>
+  & { readonly gates512?: 0 | 1 };
 
 /** The compiled addon (native/addon.cc), built at install by scripts/build-native.mjs. */
 export interface Addon extends GateKernels {
