@@ -139,7 +139,9 @@ function main() {
     }
   }
   res.load.after = loadavg();
-  // As bench/readme.mjs marks it: past 1.5 × the cores, the figures were taken under load.
+  // As bench/readme.mjs marks it: past 1.5 × the cores, the figures were taken under load. The
+  // 1-minute load before each run counts too: it sees a session that comes and goes, though it
+  // also holds the previous peer's own threads (so an idle machine may be taken for loaded).
   res.underLoad = Math.max(...res.load.before, ...res.load.after, ...res.runs.map((r) => r.loadBefore[0])) > 1.5 * res.cores;
   res.cells = summarise(res.runs, o.cells, o.peers);
   writeFileSync(partial, JSON.stringify(res, null, 1) + "\n");

@@ -32,7 +32,9 @@ export const compareFiles = (dir = path.join(root, "bench/results")) =>
 const ratio = (x) => `${x.toFixed(2)}×`;
 const kilo = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e4 ? `${Math.round(n / 1e3)}k` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : `${n}`);
 const when = (r, row) => {
-  const load = r.underLoad ? `, under load (load average up to ${Math.max(...r.load.before, ...r.load.after).toFixed(1)} on ${r.cores} cores)` : "";
+  // compare-*.json also holds the load before each of its runs, and counts it.
+  const peak = Math.max(...r.load.before, ...r.load.after, ...(r.runs ?? []).map((x) => x.loadBefore[0]));
+  const load = r.underLoad ? `, under load (load average up to ${peak.toFixed(1)} on ${r.cores} cores)` : "";
   return `${r.date.slice(0, 10)}, ${r.cpu}${row?.quick ? ", quick run" : ""}${load}`;
 };
 const cmd = (c) => `\`${c}\``;
