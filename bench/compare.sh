@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Same-session comparison of `rnn bench` with PyTorch (bench/pytorch_bench.py), alternating
-# the two so that both see the same machine load. Usage, from the project root:
+# the two so that both see the same machine load, one cell at a time. Its successor,
+# bench/compare-all.mjs, adds Keras and writes one results file for every cell; the README's
+# table reads that one. Usage, from the project root:
 #   bench/compare.sh [--cell elman|lstm|gru] [ROUNDS] [BLAS_DIR]
 # BLAS_DIR: a folder holding an OpenBLAS libblas.so.3 for PyTorch (Debian's python3-torch runs on
 # whatever libblas.so.3 the system's alternatives name; with libopenblas0-pthread, OpenBLAS).

@@ -52,7 +52,8 @@ How to run
 Flags: --workload small|medium|large (repeatable or comma list; default all),
 --seconds S (timed wall time per setting, default 3), --settings a,b,c,
 --json, --unset-coretype, --blas-dir DIR, --cell elman|lstm|gru (nn.RNN, nn.LSTM, nn.GRU;
-the GFLOP/s count G gate blocks: 4 LSTM, 3 GRU). (--child is internal.)
+the GFLOP/s count G gate blocks: 4 LSTM, 3 GRU), --reference OUT (write the float64 reference
+bench/keras_bench.py --check compares Keras with, then exit). (--child is internal.)
 
 Output
 ------
@@ -150,48 +151,14 @@ def openblas_info(libs):
 # --------------------------------------------------------------------------- child
 
 
-def run_child(workload, setting, seconds, cell="elman"):
-    """Benchmark one workload under one setting; env already prepared by the parent."""
-    import resource
+def time_updates(update, seconds):
+    """The timing protocol (shared with bench/keras_bench.py): warm-up, then >= 5 timed rounds.
 
-    import torch
-    import torch.nn as nn
-
-    s = SETTINGS[setting]
-    torch.set_num_threads(s["torch_threads"])
-    torch.manual_seed(0)
-    w = WORKLOADS[workload]
-    I, H, O, B, T = w["I"], w["H"], w["O"], w["B"], w["T"]
-
-    if cell == "lstm":
-        rnn = nn.LSTM(I, H, num_layers=1)  # seq-first (T, B, F)
-    elif cell == "gru":
-        rnn = nn.GRU(I, H, num_layers=1)
-    else:
-        rnn = nn.RNN(I, H, num_layers=1, nonlinearity="tanh")
-    head = nn.Linear(H, O)
-    params = list(rnn.parameters()) + list(head.parameters())
-    opt = torch.optim.SGD(params, lr=0.01)
-    loss_fn = nn.MSELoss()
-    xs = [torch.randn(T, B, I) for _ in range(N_BATCHES)]
-    ys = [torch.randn(T, B, O) for _ in range(N_BATCHES)]
-    zero = torch.zeros(1, B, H)
-    state = {"h": (zero, zero.clone()) if cell == "lstm" else zero, "i": 0}
-
-    def update():
-        i = state["i"] % N_BATCHES
-        state["i"] += 1
-        h = tuple(t.detach() for t in state["h"]) if cell == "lstm" else state["h"].detach()
-        out, h = rnn(xs[i], h)
-        loss = loss_fn(head(out), ys[i])
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 5.0)
-        opt.step()
-        opt.zero_grad()
-        state["h"] = h
-        return loss
-
-    # warm-up: 5 updates or >= 0.5 s, whichever comes first (at least 1 update)
+    Warm-up runs until 5 updates or >= 0.5 s, whichever comes first (at least one update); then
+    at least ``seconds`` of wall time split into >= 5 rounds, each >= seconds/5 and >= 1 update.
+    Returns sec_per_update (the median over the rounds), rounds (each round's sec/update),
+    updates (timed), timed_s, warmup_updates, warmup_s.
+    """
     t0 = time.perf_counter()
     n_warm = 0
     while True:
@@ -201,7 +168,6 @@ def run_child(workload, setting, seconds, cell="elman"):
             break
     warm_s = time.perf_counter() - t0
 
-    # timed: >= 5 rounds, each >= seconds/5 wall time and >= 1 update
     n_rounds = 5
     round_target = seconds / n_rounds
     rounds = []
@@ -217,9 +183,83 @@ def run_child(workload, setting, seconds, cell="elman"):
                 break
         rounds.append((time.perf_counter() - r0) / n)
         total_updates += n
-    timed_s = time.perf_counter() - t_start
+    return {
+        "sec_per_update": statistics.median(rounds),
+        "rounds": rounds,
+        "updates": total_updates,
+        "timed_s": time.perf_counter() - t_start,
+        "warmup_updates": n_warm,
+        "warmup_s": warm_s,
+    }
 
-    spu = statistics.median(rounds)
+
+def make_model(cell, w, freeze_hh_bias=False):
+    """nn.RNN / nn.LSTM / nn.GRU (seq-first) and the nn.Linear read-out; returns (rnn, head, trained params).
+
+    freeze_hh_bias (the Keras check only): Keras' SimpleRNN and LSTM have one bias where PyTorch
+    has b_ih and b_hh, the same function; SGD moves the sum of two trained biases twice as fast and
+    the clip norm counts its gradient twice, so the reference trains b_ih alone to be Keras' model.
+    """
+    import torch.nn as nn
+
+    I, H, O = w["I"], w["H"], w["O"]
+    if cell == "lstm":
+        rnn = nn.LSTM(I, H, num_layers=1)  # seq-first (T, B, F)
+    elif cell == "gru":
+        rnn = nn.GRU(I, H, num_layers=1)
+    else:
+        rnn = nn.RNN(I, H, num_layers=1, nonlinearity="tanh")
+    head = nn.Linear(H, O)
+    if freeze_hh_bias:
+        rnn.bias_hh_l0.requires_grad_(False)
+    params = [p for p in list(rnn.parameters()) + list(head.parameters()) if p.requires_grad]
+    return rnn, head, params
+
+
+def make_update(cell, rnn, head, params, xs, ys):
+    """One TBPTT update per call, cycling the batches; returns (loss, grad norm before clipping)."""
+    import torch
+    import torch.nn as nn
+
+    opt = torch.optim.SGD(params, lr=0.01)
+    loss_fn = nn.MSELoss()
+    zero = torch.zeros(1, xs[0].shape[1], rnn.hidden_size)
+    state = {"h": (zero, zero.clone()) if cell == "lstm" else zero, "i": 0}
+
+    def update():
+        i = state["i"] % len(xs)
+        state["i"] += 1
+        h = tuple(t.detach() for t in state["h"]) if cell == "lstm" else state["h"].detach()
+        out, h = rnn(xs[i], h)
+        loss = loss_fn(head(out), ys[i])
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(params, 5.0)
+        opt.step()
+        opt.zero_grad()
+        state["h"] = h
+        return loss, norm
+
+    return update
+
+
+def run_child(workload, setting, seconds, cell="elman"):
+    """Benchmark one workload under one setting; env already prepared by the parent."""
+    import resource
+
+    import torch
+
+    s = SETTINGS[setting]
+    torch.set_num_threads(s["torch_threads"])
+    torch.manual_seed(0)
+    w = WORKLOADS[workload]
+    I, O, B, T = w["I"], w["O"], w["B"], w["T"]
+
+    rnn, head, params = make_model(cell, w)
+    xs = [torch.randn(T, B, I) for _ in range(N_BATCHES)]
+    ys = [torch.randn(T, B, O) for _ in range(N_BATCHES)]
+    timing = time_updates(make_update(cell, rnn, head, params, xs, ys), seconds)
+
+    spu = timing["sec_per_update"]
     ru = resource.getrusage(resource.RUSAGE_SELF)
     libs = loaded_blas_libs()
     cfg = torch.__config__.show()
@@ -232,12 +272,7 @@ def run_child(workload, setting, seconds, cell="elman"):
         "steps_per_s": B * T / spu,
         "cell": cell,
         "gflops": 3 * forward_flops(w, cell) / spu / 1e9,
-        "sec_per_update": spu,
-        "rounds": rounds,
-        "updates": total_updates,
-        "timed_s": timed_s,
-        "warmup_updates": n_warm,
-        "warmup_s": warm_s,
+        **timing,
         "peak_rss_mb": ru.ru_maxrss / 1024.0,  # Linux: KiB
         "torch_num_threads": torch.get_num_threads(),
         "env": {k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS") + CORETYPE_VARS},
@@ -247,6 +282,37 @@ def run_child(workload, setting, seconds, cell="elman"):
         "blas_loaded": libs,
         "openblas": openblas_info(libs),
     }
+
+
+REF_DIMS = dict(I=3, H=4, O=2, B=2, T=5)
+REF_UPDATES = 3
+
+
+def write_reference(path, cell):
+    """The Keras check's reference (bench/keras_bench.py --check): float64, 3 updates of a tiny model.
+
+    Writes the initial parameters (PyTorch names; the read-out as out.weight, out.bias), the
+    batches (T, B, F), each update's loss and grad norm, and the parameters after the last update.
+    Targets are 10 x N(0,1) so the clip at 5.0 acts.
+    """
+    import torch
+
+    torch.set_default_dtype(torch.float64)
+    torch.manual_seed(0)
+    w = REF_DIMS
+    rnn, head, params = make_model(cell, w, freeze_hh_bias=cell != "gru")
+    named = lambda: {**{k: v.tolist() for k, v in rnn.state_dict().items()}, **{f"out.{k}": v.tolist() for k, v in head.state_dict().items()}}
+    start = named()
+    xs = [torch.randn(w["T"], w["B"], w["I"]) for _ in range(2)]
+    ys = [10 * torch.randn(w["T"], w["B"], w["O"]) for _ in range(2)]
+    update = make_update(cell, rnn, head, params, xs, ys)
+    steps = [update() for _ in range(REF_UPDATES)]
+    ref = {
+        "cell": cell, "dims": w, "params": start, "xs": [x.tolist() for x in xs], "ys": [y.tolist() for y in ys],
+        "losses": [float(l) for l, _ in steps], "grad_norms": [float(n) for _, n in steps], "final": named(),
+    }
+    with open(path, "w") as f:
+        json.dump(ref, f)
 
 
 # --------------------------------------------------------------------------- parent
@@ -281,6 +347,35 @@ def parse_list(values, allowed, what):
     return out
 
 
+def print_progress(wname, st, r, err, extra=""):
+    """One child's line, as it finishes."""
+    print(
+        f"  {wname:<6} {st}: {r['steps_per_s']:>10.0f} steps/s {r['gflops']:>7.2f} GFLOP/s "
+        f"{r['sec_per_update'] * 1e3:>9.2f} ms/update  ({r['updates']} updates{extra})",
+        file=err,
+        flush=True,
+    )
+
+
+def print_table(workloads, settings, elapsed, err, label=lambda r: r["desc"]):
+    """The human table (bench/keras_bench.py prints it too): a row per workload x setting, * the fastest."""
+    print("", file=err)
+    hdr = f"{'workload':<8} {'set':<3} {'steps/s':>10} {'GFLOP/s':>8} {'ms/update':>10} {'spread%':>8} {'RSS MB':>7}  setting"
+    print(hdr, file=err)
+    print("-" * len(hdr), file=err)
+    for wname, wres in workloads.items():
+        for st in settings:
+            r = wres[st]
+            spread = 100.0 * (max(r["rounds"]) - min(r["rounds"])) / r["sec_per_update"]
+            mark = " *" if wres["best"] == st else ""
+            print(
+                f"{wname:<8} {st:<3} {r['steps_per_s']:>10.0f} {r['gflops']:>8.2f} {r['sec_per_update'] * 1e3:>10.2f} "
+                f"{spread:>8.1f} {r['peak_rss_mb']:>7.0f}  {label(r)}{mark}",
+                file=err,
+            )
+    print(f"(* = fastest per workload; spread = (max-min)/median of round times; wall {elapsed:.1f} s)", file=err)
+
+
 def main():
     ap = argparse.ArgumentParser(description="PyTorch CPU Elman RNN training benchmark (see module docstring).")
     ap.add_argument("--workload", action="append", default=[], help="small|medium|large; repeatable or comma list")
@@ -290,9 +385,13 @@ def main():
     ap.add_argument("--unset-coretype", action="store_true", help="unset OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE in children")
     ap.add_argument("--blas-dir", default=None, help="prepend DIR to the children's LD_LIBRARY_PATH (alternative libblas.so.3)")
     ap.add_argument("--cell", default="elman", choices=list(GATES), help="elman (nn.RNN), lstm (nn.LSTM) or gru (nn.GRU)")
+    ap.add_argument("--reference", metavar="OUT", help="write the Keras check's float64 reference for --cell to OUT, then exit")
     ap.add_argument("--child", nargs=2, metavar=("WORKLOAD", "SETTING"), help=argparse.SUPPRESS)
     args = ap.parse_args()
 
+    if args.reference:
+        write_reference(args.reference, args.cell)
+        return
     if args.child:
         res = run_child(args.child[0], args.child[1], args.seconds, args.cell)
         sys.stdout.write(json.dumps(res) + "\n")
@@ -348,34 +447,14 @@ def main():
             for k in ("workload", "setting", "torch", "parallel_info", "blas_build", "blas_loaded"):
                 r.pop(k, None)
             wres[st] = r
-            print(
-                f"  {wname:<6} {st}: {r['steps_per_s']:>10.0f} steps/s {r['gflops']:>7.2f} GFLOP/s "
-                f"{r['sec_per_update'] * 1e3:>9.2f} ms/update  ({r['updates']} updates)",
-                file=err,
-                flush=True,
-            )
+            print_progress(wname, st, r, err)
         wres["best"] = max(settings, key=lambda s: wres[s]["steps_per_s"])
         result["workloads"][wname] = wres
     elapsed = time.perf_counter() - t_all
     variant["wall_s"] = elapsed
     variant["loadavg_end"] = list(os.getloadavg())
 
-    # human table
-    print("", file=err)
-    hdr = f"{'workload':<8} {'set':<3} {'steps/s':>10} {'GFLOP/s':>8} {'ms/update':>10} {'spread%':>8} {'RSS MB':>7}  setting"
-    print(hdr, file=err)
-    print("-" * len(hdr), file=err)
-    for wname, wres in result["workloads"].items():
-        for st in settings:
-            r = wres[st]
-            spread = 100.0 * (max(r["rounds"]) - min(r["rounds"])) / r["sec_per_update"]
-            mark = " *" if wres["best"] == st else ""
-            print(
-                f"{wname:<8} {st:<3} {r['steps_per_s']:>10.0f} {r['gflops']:>8.2f} {r['sec_per_update'] * 1e3:>10.2f} "
-                f"{spread:>8.1f} {r['peak_rss_mb']:>7.0f}  {r['desc']}{mark}",
-                file=err,
-            )
-    print(f"(* = fastest per workload; spread = (max-min)/median of round times; wall {elapsed:.1f} s)", file=err)
+    print_table(result["workloads"], settings, elapsed, err)
 
     if args.json:
         sys.stdout.write(json.dumps(result, indent=1) + "\n")

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // Re-measures the README's headline table and writes bench/results/readme-<date>.json, which
 // scripts/readme-table.mjs turns into the table. Run from the project root (npm run bench:readme):
-//   node bench/readme.mjs [--quick] [--no-setup] [--no-golden] [--no-pytorch] [--no-onnx]
+//   node bench/readme.mjs [--quick] [--no-setup] [--no-golden] [--no-compare] [--no-onnx]
 //                         [--cells elman,lstm,gru] [--rounds n] [--note "…"]
 // Each part runs the project's own measurement and records the command that re-measures it:
 //   golden      vitest run of the golden suites (every tensor against PyTorch) and the contract's
 //               conformance kit (../shared/conformance/run.sh, where it exists)
-//   pytorch     bench/compare.sh --cell <cell> <rounds> (rnn bench alternating with PyTorch 1.13)
+//   compare     node bench/compare-all.mjs --cell <cells> --rounds <rounds> (rnn bench alternating with
+//               PyTorch 1.13 and Keras 3; its own results file, which the table reads)
 //   onnxruntime rnn bench --predict --cell <cell> (the engine beside onnxruntime-node)
 //   setup       a fresh clone: git clone, npm ci, the first npx rnn train configs/sine.yaml
 // --quick: 1 round of 1 s per workload (BENCH_SECONDS, BENCH_ROUNDS) — proves the pipeline, and its
@@ -88,27 +89,19 @@ if (!flag("--no-golden")) {
   }
 }
 
-if (!flag("--no-pytorch")) {
-  const torch = { command: `bench/compare.sh --cell <cell> ${rounds}`, quick, env: {}, cells: {}, files: [] };
-  if (quick) torch.env = { BENCH_SECONDS: seconds, BENCH_ROUNDS: benchRounds };
-  for (const cell of cells) {
-    log(`PyTorch comparison, ${cell}`);
-    const before = new Set(readdirSync(path.join(root, "bench/results")));
-    const r = run("bash", ["bench/compare.sh", "--cell", cell, String(rounds)], { env: { ...process.env, ...torch.env } });
-    if (r.status !== 0) { log(`compare.sh --cell ${cell} failed: ${r.stderr.trim().split("\n").pop()}`); continue; }
-    torch.files.push(...readdirSync(path.join(root, "bench/results")).filter((f) => !before.has(f)));
-    torch.blas = (r.stderr.match(/OPENBLAS_CORETYPE=(\S+)/) ?? [])[1] ?? null;   // set from the CPU's flags unless the environment sets it
-    torch.cells[cell] = {};
-    for (const line of r.stdout.trim().split("\n")) {
-      const m = line.match(/^(\w+)\s+(\w+)\s+rnn (\d+) steps\/s\s+torch (\d+) steps\/s\s+ratio ([\d.]+)/);
-      if (m) torch.cells[cell][m[2]] = { rnn: Number(m[3]), pytorch: Number(m[4]), ratio: Number(m[5]) };
-    }
-  }
-  out.rows.pytorch = torch;
+// Training speed: bench/compare-all.mjs alternates rnn, PyTorch and Keras and writes its own
+// bench/results/compare-<date>-<HHMM>.json, which scripts/readme-table.mjs reads for the PyTorch
+// and Keras rows; this file only names it. (Keras is left out, with a warning, without .venv-keras.)
+if (!flag("--no-compare") && !flag("--no-pytorch")) {
+  log(`training speed: rnn, PyTorch and Keras alternating, ${cells.join(", ")}`);
+  const argv = ["bench/compare-all.mjs", "--cell", cells.join(","), "--rounds", String(rounds), ...(quick ? ["--seconds", seconds, "--bench-rounds", benchRounds] : [])];
+  const isCompare = (f) => /^compare-\d{4}-\d{2}-\d{2}-\d{4}\.json$/.test(f);
+  const before = new Set(readdirSync(path.join(root, "bench/results")));
+  const r = run(process.execPath, argv, { stdio: ["ignore", "inherit", "inherit"] });
+  if (r.status !== 0) log(`compare-all.mjs failed (exit ${r.status})`);
+  const file = readdirSync(path.join(root, "bench/results")).find((f) => isCompare(f) && !before.has(f)) ?? null;
+  out.rows.compare = { command: `node ${argv.join(" ")}`, quick, file: file && `bench/results/${file}`, ok: r.status === 0 };
 }
-
-// No Keras benchmark exists in bench/ yet: the row says so rather than carry a figure.
-out.rows.keras = { measured: false, command: null };
 
 if (!flag("--no-onnx")) {
   const ort = { command: `rnn bench --predict --cell <cell> --workload small,medium --seconds ${quick ? 1 : 2} --rounds 3`, quick, cells: {} };

@@ -1,0 +1,98 @@
+// The three training-speed peers bench/compare-all.mjs alternates: how each is run on one cell,
+// and its steps/s per workload read from its --json output. Every peer trains the same model
+// the same way (bench/pytorch_bench.py's docstring: the workloads, the update, the protocol).
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+
+export const WORKLOADS = ["small", "medium", "large"];
+export const PEER_NAMES = ["rnn", "torch", "keras"];
+
+/** The Python with Keras: $RNN_KERAS_PYTHON, else the venv scripts/keras-venv.sh makes. */
+export const kerasPython = (root) => process.env.RNN_KERAS_PYTHON ?? path.join(root, ".venv-keras/bin/python");
+
+/** Null when that Python imports keras and tensorflow, else why not. */
+export function kerasMissing(root) {
+  const py = kerasPython(root);
+  const r = spawnSync(py, ["-c", "import keras, tensorflow"], { encoding: "utf8" });
+  return r.status === 0 ? null : `no Python with keras and tensorflow at ${py} (run scripts/keras-venv.sh, or set RNN_KERAS_PYTHON)`;
+}
+
+/**
+ * OPENBLAS_CORETYPE for PyTorch's OpenBLAS, as bench/compare.sh sets it: OpenBLAS picks kernels by
+ * CPU model and falls back to SSE3 ones on a model it does not know (a virtual "Intel Xeon
+ * Processor"), 4–5× slower at matrix products; the environment's own value wins.
+ */
+export function openblasCoretype(cpuinfo) {
+  if (process.env.OPENBLAS_CORETYPE) return process.env.OPENBLAS_CORETYPE;
+  if (/\bavx512f\b/.test(cpuinfo)) return "SkylakeX";
+  if (/\bavx2\b/.test(cpuinfo)) return "Haswell";
+  return null;
+}
+
+/** The first processor's identity in /proc/cpuinfo: model name, vendor, family, model, stepping, vector ISA. */
+export function cpuIdentity(cpuinfo) {
+  const block = cpuinfo.split(/\n\s*\n/)[0];
+  const field = (k) => block.match(new RegExp(`^${k}\\s*:\\s*(.*)$`, "m"))?.[1].trim() ?? null;
+  const flags = new Set((field("flags") ?? "").split(/\s+/));
+  return {
+    model: field("model name") ?? "unknown",
+    id: {
+      vendor: field("vendor_id"), family: Number(field("cpu family")), model: Number(field("model")), stepping: Number(field("stepping")),
+      isa: ["avx2", "fma", "avx512f", "avx512_bf16", "amx_tile"].filter((f) => flags.has(f)),
+    },
+  };
+}
+
+export const readCpuinfo = () => { try { return readFileSync("/proc/cpuinfo", "utf8"); } catch { return ""; } };
+
+/** The best thread setting per workload of pytorch_bench.py / keras_bench.py --json. */
+function bestOf(json, extra) {
+  const steps = {}, detail = {};
+  for (const w of WORKLOADS) {
+    const ws = json.workloads[w];
+    if (!ws) continue;
+    const r = ws[ws.best];
+    steps[w] = r.steps_per_s;
+    detail[w] = { setting: ws.best, gflops: r.gflops, ...extra(r) };
+  }
+  return { steps, detail };
+}
+
+/**
+ * Each peer: the command for one cell, and what its stdout says — steps/s per workload, the
+ * detail behind each figure, the versions, and (first run only kept) its note.
+ */
+export const PEERS = {
+  rnn: {
+    command: (o) => [process.execPath, ["bin/rnn.js", "bench", "--json", "--cell", o.cell, "--workload", o.workloads.join(","), "--seconds", String(o.seconds), "--rounds", String(o.benchRounds)]],
+    read: (j) => ({
+      steps: Object.fromEntries(j.results.map((r) => [r.workload, r.stepsPerSecond])),
+      detail: Object.fromEntries(j.results.map((r) => [r.workload, { threads: r.threads, backend: r.backend, gflops: r.gflops }])),
+      versions: { node: j.node },
+      // `rnn bench --json` may name the CPU it ran on; kept as it says it.
+      note: { threads: j.threads, backend: j.backend, ...(j.cpu !== undefined ? { cpu: j.cpu } : {}) },
+    }),
+  },
+  torch: {
+    command: (o) => ["/usr/bin/python3", ["bench/pytorch_bench.py", "--json", "--cell", o.cell, "--workload", o.workloads.join(","), "--seconds", String(o.seconds), "--settings", "a,b,c", ...(o.blasDir ? ["--blas-dir", o.blasDir] : [])]],
+    env: (o) => (o.coretype ? { OPENBLAS_CORETYPE: o.coretype } : {}),
+    read: (j) => ({ ...bestOf(j, () => ({})), versions: { torch: j.torch }, note: j.note }),
+  },
+  keras: {
+    command: (o) => [kerasPython(o.root), ["bench/keras_bench.py", "--json", "--cell", o.cell, "--workload", o.workloads.join(","), "--seconds", String(o.seconds), "--settings", "a,b,c,d"]],
+    read: (j) => ({ ...bestOf(j, (r) => ({ mode: r.mode })), versions: { keras: j.keras, tensorflow: j.tensorflow }, note: j.note }),
+  },
+};
+
+/** Runs one peer on one cell (its table goes to our stderr); throws when it fails. */
+export function runPeer(name, o) {
+  const peer = PEERS[name];
+  const [cmd, argv] = peer.command(o);
+  const r = spawnSync(cmd, argv, {
+    cwd: o.root, encoding: "utf8", maxBuffer: 1 << 28, stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, ...(peer.env?.(o) ?? {}) },
+  });
+  if (r.status !== 0) throw new Error(`${name} --cell ${o.cell} failed (exit ${r.status ?? r.signal}): ${cmd} ${argv.join(" ")}`);
+  return peer.read(JSON.parse(r.stdout));
+}
