@@ -19,12 +19,15 @@ export function kerasMissing(root) {
 }
 
 /**
- * OPENBLAS_CORETYPE for PyTorch's OpenBLAS, as bench/compare.sh sets it: OpenBLAS picks kernels by
- * CPU model and falls back to SSE3 ones on a model it does not know (a virtual "Intel Xeon
- * Processor"), 4–5× slower at matrix products; the environment's own value wins.
+ * OPENBLAS_CORETYPE for PyTorch's OpenBLAS: the best kernels the CPU can run, from its flags.
+ * OpenBLAS picks kernels by CPU model and falls back to SSE3 ones on a model it does not know (a
+ * virtual "Intel Xeon Processor"), 4–5× slower at matrix products; and an OPENBLAS_CORETYPE
+ * inherited from the environment may name slower ones than the CPU has (this project's AMD
+ * EPYC sessions inherit Haswell: 105 GFLOP/s on a 1024² float32 product on one thread, where
+ * SkylakeX gives 187). So the flags decide; RNN_BENCH_CORETYPE overrides them.
  */
 export function openblasCoretype(cpuinfo) {
-  if (process.env.OPENBLAS_CORETYPE) return process.env.OPENBLAS_CORETYPE;
+  if (process.env.RNN_BENCH_CORETYPE) return process.env.RNN_BENCH_CORETYPE;
   if (/\bavx512f\b/.test(cpuinfo)) return "SkylakeX";
   if (/\bavx2\b/.test(cpuinfo)) return "Haswell";
   return null;
