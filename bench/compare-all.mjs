@@ -10,7 +10,7 @@
 // bench's rounds (PyTorch and Keras always time 5). BENCH_SECONDS / BENCH_ROUNDS set their
 // defaults, as for bench/compare.sh. A run with fewer seconds or rounds is marked quick.
 // The peers (bench/compare-peers.mjs): `rnn bench --json`; bench/pytorch_bench.py with its best of
-// settings a,b,c per workload, OPENBLAS_CORETYPE as compare.sh sets it; bench/keras_bench.py in
+// settings a,b,c per workload, OPENBLAS_CORETYPE from the CPU flags (compare-peers.mjs); bench/keras_bench.py in
 // .venv-keras (scripts/keras-venv.sh; or $RNN_KERAS_PYTHON) with its best of settings a–d and of
 // its two step modes. Without --peers, a missing Keras is left out with a warning; named, it fails.
 import { execFileSync } from "node:child_process";
