@@ -37,10 +37,14 @@ class SGD implements Optimizer {
     const { momentum, weightDecay: wd } = this.config;
     const lr = this.lr;
     const buf = this.state.momentum_buffer;
-    for (let i = 0; i < p.length; i++) {
-      const d = wd !== 0 ? g[i] + wd * p[i] : g[i];
-      // torch starts the buffer as a copy of the first gradient: μ·0 + d is the same value.
-      if (buf) { buf[i] = buf[i] * momentum + d; p[i] -= lr * buf[i]; } else p[i] -= lr * d;
+    if (!buf && wd === 0) { // plain SGD, the same operations without the per-element tests
+      for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    } else {
+      for (let i = 0; i < p.length; i++) {
+        const d = wd !== 0 ? g[i] + wd * p[i] : g[i];
+        // torch starts the buffer as a copy of the first gradient: μ·0 + d is the same value.
+        if (buf) { buf[i] = buf[i] * momentum + d; p[i] -= lr * buf[i]; } else p[i] -= lr * d;
+      }
     }
     this.steps++;
   }
