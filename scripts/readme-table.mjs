@@ -3,9 +3,10 @@
 // <!-- readme-table:end -->, from the results files bench/readme.mjs writes
 // (bench/results/readme-<date>.json) and those bench/compare-all.mjs writes
 // (bench/results/compare-<date>-<HHMM>.json: rnn, PyTorch and Keras alternating). Each row comes
-// from the newest file that measured it in full (a timing: also not under load); a row only a
-// --quick or loaded run measured is shown from that run and says so. The training-speed rows take
-// the newest such file of either kind.
+// from the newest file that measured it in full (a timing: also not under load — among the runs on
+// the CPU of the newest run, once one measured it in full there, loaded or not, since a timing
+// describes its machine); a row only a --quick or loaded run measured is shown from that run and
+// says so. The training-speed rows take the newest such file of either kind.
 //   node scripts/readme-table.mjs           rewrite README.md
 //   node scripts/readme-table.mjs --check   exit 1 when README.md's table differs
 //   node scripts/readme-table.mjs --print   print the table only
@@ -46,7 +47,8 @@ const cmd = (c) => `\`${c}\``;
 const TIMINGS = new Set(["pytorch", "onnxruntime", "setup"]);
 function pick(files, key, ok = () => true) {
   const has = files.filter((r) => r.rows?.[key] && ok(r.rows[key]));
-  return has.find((r) => !r.rows[key].quick && !(TIMINGS.has(key) && r.underLoad)) ?? has[0] ?? null;
+  if (!TIMINGS.has(key)) return has.find((r) => !r.rows[key].quick) ?? has[0] ?? null;
+  return choose(has.map((r) => ({ date: r.date, r, row: r.rows[key] })))?.r ?? null;
 }
 
 const CELLS = ["elman", "lstm", "gru"];
@@ -55,8 +57,18 @@ const cellName = (c) => (c === "gru" ? "GRU" : c === "lstm" ? "LSTM" : "Elman");
 const minor = (v) => v?.match(/^\d+\.\d+/)?.[0] ?? v;
 const full = (r, row) => !row.quick && !r.underLoad;
 
-/** Of the candidates (newest first), the newest measured in full and not under load, else the newest. */
-const choose = (cands) => { const c = [...cands].sort(newestFirst); return c.find((x) => full(x.r, x.row)) ?? c[0] ?? null; };
+/**
+ * Of the candidates, the newest measured in full and not under load, else the newest. A timing
+ * describes the CPU it ran on: once a full run exists on the CPU of the newest run (the machine
+ * the project is on now), the choice is made among that CPU's runs, and a loaded full run there
+ * (marked so) displaces an unloaded one from a machine the project has left.
+ */
+const choose = (cands) => {
+  const c = [...cands].sort(newestFirst);
+  const now = c[0]?.r.cpu, here = c.filter((x) => x.r.cpu === now && !x.row.quick);
+  if (here.length > 0) return here.find((x) => full(x.r, x.row)) ?? here[0];
+  return c.find((x) => full(x.r, x.row)) ?? c[0] ?? null;
+};
 
 /** rnn ÷ PyTorch on one cell: from a readme-*.json row or a compare-*.json file, whichever choose() takes. */
 function pytorchRow(files, compares, cell) {

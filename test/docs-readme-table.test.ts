@@ -71,17 +71,28 @@ describe("scripts/readme-table.mjs: the training-speed rows from bench/compare-a
     ]);
   });
 
-  it("a newer quick or loaded compare file does not displace a full PyTorch row; the Keras row says what it was", () => {
+  it("a newer quick compare file does not displace a full row; the Keras row says what it was", () => {
     const dir = tempDir();
     readmeFile(dir, "2026-11-30T12:40Z");
     compareFile(dir, "2026-12-08T02:10Z", { quick: true, medians: { elman: all(1e6, 5e5, 4e5) } });
-    compareFile(dir, "2026-12-08T01:10Z", { load: 4.2, medians: { elman: all(9e5, 5e5, 3e5) } });
     const t = rows(dir);
     expect(t["Training speed against PyTorch 1.13, Elman"][1]).toBe("2026-11-30, Intel Xeon Processor (virtual)");
-    // Neither compare file is full and unloaded: the newest of them, marked.
+    // The only compare file is quick: shown, marked.
     expect(t["Training speed against Keras"][0]).toContain("**2.50×** over Elman × small, medium, large");
     expect(t["Training speed against Keras"][1]).toBe("2026-12-08, AMD EPYC, quick run");
     compareFile(dir, "2026-12-08T03:00Z", { medians: { elman: all(1e6, 4e5, 5e5) } });
     expect(rows(dir)["Training speed against Keras"][0]).toContain("**2.00×**");
+  });
+  it("a loaded full run on the machine of the newest run displaces an unloaded one from a machine left behind, not one on the same machine", () => {
+    const dir = tempDir();
+    readmeFile(dir, "2026-11-30T12:40Z"); // Intel Xeon, unloaded
+    compareFile(dir, "2026-12-08T01:10Z", { load: 4.2, medians: { elman: all(9e5, 5e5, 3e5) } }); // AMD EPYC, loaded
+    let t = rows(dir);
+    expect(t["Training speed against PyTorch 1.13, Elman"][0]).toContain("small **1.80×** (900k / 500k)");
+    expect(t["Training speed against PyTorch 1.13, Elman"][1]).toBe("2026-12-08, AMD EPYC, under load (load average up to 4.2 on 2 cores)");
+    compareFile(dir, "2026-12-08T00:10Z", { medians: { elman: all(8e5, 5e5, 4e5) } }); // AMD EPYC, older, unloaded
+    t = rows(dir);
+    expect(t["Training speed against PyTorch 1.13, Elman"][0]).toContain("small **1.60×** (800k / 500k)");
+    expect(t["Training speed against PyTorch 1.13, Elman"][1]).toBe("2026-12-08, AMD EPYC");
   });
 });
