@@ -20,6 +20,9 @@ napi_value GatherRows(napi_env env, napi_callback_info info);
 napi_value ScatterAddRows(napi_env env, napi_callback_info info);
 // native/loss.cc
 napi_value SoftmaxCrossEntropy(napi_env env, napi_callback_info info);
+// native/heads.cc
+napi_value HeadLoss(napi_env env, napi_callback_info info);
+napi_value Vmath(napi_env env, napi_callback_info info);
 
 namespace {
 
@@ -484,6 +487,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"gatherRows", nullptr, GatherRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"scatterAddRows", nullptr, ScatterAddRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"softmaxCrossEntropy", nullptr, SoftmaxCrossEntropy, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"headLoss", nullptr, HeadLoss, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"vmath", nullptr, Vmath, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lstmForward", nullptr, LstmForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lstmBackward", nullptr, LstmBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gruForward", nullptr, GruForward, nullptr, nullptr, nullptr, napi_default, nullptr},
