@@ -71,45 +71,34 @@ inline Softplus softplus_v(V x) {
   return {above ? x : rnnk::vmath::log1p_v(z), above ? splat(1) : z / (z + splat(1))};
 }
 
-// special.ts product10 and fraction10: the same fixed trees, four lanes at a time.
-inline V product10(const V* a) {
-  return (((a[0] * a[1]) * (a[2] * a[3])) * ((a[4] * a[5]) * (a[6] * a[7]))) * (a[8] * a[9]);
-}
-inline void fraction10(V* p, V* q, V& num, V& den) {
-  for (int w = 1; w < 10; w *= 2) {
-    for (int j = 0; j + w < 10; j += 2 * w) {
-      p[j] = p[j] * q[j + w] + p[j + w] * q[j];
-      q[j] = q[j] * q[j + w];
-    }
-  }
-  num = p[0];
-  den = q[0];
-}
-
-// special.ts lgammaHalfShift, four at a time: lgamma(x) − lgamma(x + ½) into d0, ψ(x) − ψ(x + ½)
-// into d1. The shift computed in every lane, kept in those below 10 (y = x + 0 is x).
-inline void lgamma_half_shift_v(V x, V& d0, V& d1) {
+// special.ts lgammaHalfShift, four lanes at a time and in its order of operations:
+// lgamma(x) − lgamma(x + ½) + log(scale) into d0, ψ(x) − ψ(x + ½) into d1. The shift is computed
+// in every lane and kept in those below 10 (y = x + 0 is x).
+inline void lgamma_half_shift_v(V x, V scale, V& d0, V& d1) {
   using rnnk::special::HALF_SHIFT;
   using rnnk::special::HALF_SHIFT_D;
-  V h[10], t[10], p[10], q[10];
-  for (int j = 0; j < 10; j++) {
-    t[j] = x + splat(j);
-    h[j] = t[j] + splat(0.5);
-    p[j] = splat(-0.5);
-    q[j] = t[j] * (t[j] + splat(0.5));
+  V H[5], T[5], Pn[5], Q[5];
+  for (int i = 0; i < 5; i++) {
+    const V ta = x + splat(2 * i), tb = x + splat(2 * i + 1), ha = ta + splat(0.5), hb = tb + splat(0.5), qa = ta * ha, qb = tb * hb;
+    H[i] = ha * hb;
+    T[i] = ta * tb;
+    Pn[i] = splat(-0.5) * qb + splat(-0.5) * qa;
+    Q[i] = qa * qb;
   }
+  const V p01 = Pn[0] * Q[1] + Pn[1] * Q[0], q01 = Q[0] * Q[1];
+  const V p23 = Pn[2] * Q[3] + Pn[3] * Q[2], q23 = Q[2] * Q[3];
+  const V p03 = p01 * q23 + p23 * q01, q03 = q01 * q23;
   const I shift = x < splat(10);
-  const V num = shift ? product10(h) : splat(1), den = shift ? product10(t) : splat(1);
-  V fNum, fDen;
-  fraction10(p, q, fNum, fDen);
-  const V dNum = shift ? fNum : splat(0), dDen = shift ? fDen : splat(1), n = shift ? splat(10) : splat(0);
-  const V y = x + n, r = splat(1) / (y * y);
+  const V num = shift ? ((H[0] * H[1]) * (H[2] * H[3])) * H[4] : splat(1);
+  const V den = shift ? ((T[0] * T[1]) * (T[2] * T[3])) * T[4] : splat(1);
+  const V dNum = shift ? p03 * Q[4] + Pn[4] * q03 : splat(0), dDen = shift ? q03 * Q[4] : splat(1);
+  const V y = shift ? x + splat(10) : x, r = splat(1) / (y * y);
   V s = splat(0), ds = splat(0);
   for (int k = 9; k >= 0; k--) {
     s = s * r + splat(HALF_SHIFT[k]);
     ds = ds * r + splat(HALF_SHIFT_D[k]);
   }
-  d0 = rnnk::vmath::log_v(num / (den * (V)_mm256_sqrt_pd((__m256d)y))) - s / y;
+  d0 = rnnk::vmath::log_v(scale * (num / (den * (V)_mm256_sqrt_pd((__m256d)y)))) - s / y;
   d1 = dNum / dDen + (ds * r - splat(0.5) / y);
 }
 
@@ -138,14 +127,13 @@ struct StudentT {
       const V sigma = s1.v, nu = splat(2) + s2.v;
       const V z = (y - mu) / sigma, z2 = z * z, l = rnnk::vmath::log1p_v(z2 / nu);
       V shift0, shift1;
-      lgamma_half_shift_v(splat(0.5) * nu, shift0, shift1);
+      lgamma_half_shift_v(splat(0.5) * nu, sigma * (V)_mm256_sqrt_pd((__m256d)nu), shift0, shift1);
       const V w = (nu + splat(1)) / (nu + z2);
       store(c.g[0] + i, -(w * z) / sigma);
       store(c.g[1] + i, ((splat(1) - w * z2) / sigma) * s1.g);
       const V dnu = splat(0.5) * l - (splat(0.5) * w * z2) / nu + splat(0.5) / nu + splat(0.5) * shift1;
       store(c.g[2] + i, dnu * s2.g);
-      const V Z = rnnk::vmath::log_v(sigma) + splat(0.5) * rnnk::vmath::log_v(nu) + splat(HALF_LOG_PI) + shift0;
-      store(c.loss + i, splat(0.5) * (nu + splat(1)) * l + Z);
+      store(c.loss + i, splat(0.5) * (nu + splat(1)) * l + (shift0 + splat(HALF_LOG_PI)));
     }
   }
 };
@@ -245,6 +233,7 @@ struct Job {
   F* dy;             // [rows, P·O] or null
   int64_t O, tOff, r0, r1;
   const double* qs;  // quantile levels (pinball), else null
+  const double* qg;  // per level, d(cell)/dŷ when e = 0 (or NaN), e > 0, e < 0 (pinball)
   int Q;
   double* sums;      // per block
   int64_t* counts;   // per block
@@ -305,9 +294,10 @@ void likelihood_block(const Job<F>& j, int b) {
   j.sums[b] = sum;
 }
 
-// Block b of a quantile head: quantile.ts pinballCell per cell. Math.max of q·e and (q − 1)·e as
-// a comparison (the two differ only in the sign of a zero, which adding to the cell's sum from +0
-// cannot show).
+// Block b of a quantile head: quantile.ts pinballCell per cell, without a branch on the sign of
+// the error (random signs would mispredict half the time). Math.max of q·e and (q − 1)·e as
+// std::max (the two differ only in the sign of a zero, which adding to the cell's sum from +0
+// cannot show); the gradient picked from the three that pinballGrad(q, e)/Q can be.
 template <typename F>
 void pinball_block(const Job<F>& j, int b) {
   const int64_t O = j.O, Q = j.Q;
@@ -315,17 +305,18 @@ void pinball_block(const Job<F>& j, int b) {
   j.counts[b] = each_cell(j, b, Q, [&](int64_t off, double t) {
     double cell = 0;
     for (int64_t k = 0; k < Q; k++) {
-      const double q = j.qs[k], e = t - (double)j.y[off + k * O], above = q * e, below = (q - 1) * e;
-      cell += above > below ? above : below;
-      if (j.dy) j.dy[off + k * O] = (F)((e > 0 ? -q : e < 0 ? 1 - q : 0.5 - q) / (double)Q);
+      const double q = j.qs[k], e = t - (double)j.y[off + k * O];
+      cell += std::max((q - 1) * e, q * e);
+      if (j.dy) j.dy[off + k * O] = (F)j.qg[3 * k + (e > 0) + 2 * (e < 0)];
     }
     sum += cell / (double)Q;
   });
   j.sums[b] = sum;
 }
 
-// Block sums of the call, kept between calls: no allocation per window once grown.
-thread_local std::vector<double> block_sums;
+// Block sums of the call and the pinball's gradients, kept between calls: no allocation per
+// window once grown.
+thread_local std::vector<double> block_sums, pinball_grads;
 thread_local std::vector<int64_t> block_counts;
 
 template <typename F>
@@ -399,12 +390,21 @@ napi_value HeadLoss(napi_env env, napi_callback_info info) {
     return fail(env, "headLoss: out of bounds");
   }
   const double* q = hasQs ? (const double*)qs.data : nullptr;
+  if (hasQs) {  // quantile.ts pinballGrad(q, e) / Q for e = 0 (or NaN), e > 0, e < 0
+    pinball_grads.resize(3 * P);
+    for (int64_t k = 0; k < P; k++) {
+      pinball_grads[3 * k] = (0.5 - q[k]) / (double)P;
+      pinball_grads[3 * k + 1] = -q[k] / (double)P;
+      pinball_grads[3 * k + 2] = (1 - q[k]) / (double)P;
+    }
+  }
+  const double* qg = hasQs ? pinball_grads.data() : nullptr;
   const double* vals = (const double*)v.data;
   if (y.type == napi_float32_array) {
-    dispatch(kind, Job<float>{(const float*)y.data, vals, hasDy ? (float*)dy.data : nullptr, O, tOff, r0, r1, q, (int)P, nullptr, nullptr},
+    dispatch(kind, Job<float>{(const float*)y.data, vals, hasDy ? (float*)dy.data : nullptr, O, tOff, r0, r1, q, qg, (int)P, nullptr, nullptr},
              (double*)out.data);
   } else {
-    dispatch(kind, Job<double>{(const double*)y.data, vals, hasDy ? (double*)dy.data : nullptr, O, tOff, r0, r1, q, (int)P, nullptr, nullptr},
+    dispatch(kind, Job<double>{(const double*)y.data, vals, hasDy ? (double*)dy.data : nullptr, O, tOff, r0, r1, q, qg, (int)P, nullptr, nullptr},
              (double*)out.data);
   }
   return nullptr;

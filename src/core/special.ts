@@ -137,51 +137,39 @@ const HALF_SHIFT = [[1, 6], [-1, 30], [1, 42], [-1, 30], [5, 66], [-691, 2730], 
 /** (n − 1)·c_n: the same series differentiated, for ψ(y) − ψ(y + ½). */
 const HALF_SHIFT_D = HALF_SHIFT.map((c, i) => (2 * i + 1) * c);
 
-/** Π a[0 … 9] in a fixed pairwise order (short dependency chains, as the native kernel wants). */
-function product10(a: Float64Array): number {
-  return (((a[0] * a[1]) * (a[2] * a[3])) * ((a[4] * a[5]) * (a[6] * a[7]))) * (a[8] * a[9]);
-}
+/** lgammaHalfShift's five pairs of shift factors: their products and their ψ terms' fraction, reused. */
+const PAIR_H = new Float64Array(5), PAIR_T = new Float64Array(5), PAIR_P = new Float64Array(5), PAIR_Q = new Float64Array(5);
 
 /**
- * Σ p[j]/q[j] over j < 10 as one fraction, added pairwise in product10's order (p/q + r/s =
- * (p·s + r·q)/(q·s)), into out[0] / out[1].
+ * lgamma(x) − lgamma(x + ½) + log(scale) into out[0] and ψ(x) − ψ(x + ½) into out[1], for x > 0
+ * and scale > 0 (Student's t normaliser at x = ν/2 with its log σ + ½·log ν folded in, and its
+ * ν-derivative). One logarithm instead of four special functions and two more: x below 10 is
+ * shifted to y = x + 10 by Γ(x + 1) = x·Γ(x) — the ten factors t = x + j kept as one fraction
+ * Π(t + ½)/Π t, the ψ terms Σ −½/(t(t + ½)) as one fraction too (all of one sign: nothing cancels)
+ * — then the two differenced Stirling series at y. The factors are multiplied in pairs, then the
+ * pairs in a fixed tree: short chains of dependent operations, which the native kernel
+ * (native/heads.cc) runs four lanes at a time in this very order.
  */
-function fraction10(p: Float64Array, q: Float64Array, out: Float64Array): void {
-  for (let w = 1; w < 10; w *= 2) {
-    for (let j = 0; j + w < 10; j += 2 * w) {
-      p[j] = p[j] * q[j + w] + p[j + w] * q[j]; q[j] = q[j] * q[j + w];
-    }
-  }
-  out[0] = p[0]; out[1] = q[0];
-}
-
-/** lgammaHalfShift's ten shift factors, reused. */
-const SHIFT_H = new Float64Array(10), SHIFT_T = new Float64Array(10), SHIFT_P = new Float64Array(10), SHIFT_Q = new Float64Array(10);
-
-/**
- * lgamma(x) − lgamma(x + ½) into out[0] and ψ(x) − ψ(x + ½) into out[1], for x > 0 (Student's t
- * normaliser at x = ν/2 and its ν-derivative). One logarithm instead of four special functions:
- * x below 10 is shifted to y = x + 10 by Γ(x + 1) = x·Γ(x) — the ten factors t = x + j kept as one
- * fraction Π(t + ½)/Π t, the ψ terms Σ −½/(t(t + ½)) as one fraction too (all of one sign: nothing
- * cancels), each multiplied out in a fixed tree — then the two differenced Stirling series at y.
- * The native kernel runs the same operations four lanes at a time, so every lane takes the whole
- * shift or none.
- */
-export function lgammaHalfShift(x: number, out: Float64Array): void {
+export function lgammaHalfShift(x: number, out: Float64Array, scale = 1): void {
   let num = 1, den = 1, dNum = 0, dDen = 1, y = x;
   if (x < 10) {
-    for (let j = 0; j < 10; j++) {
-      const t = x + j;
-      SHIFT_H[j] = t + 0.5; SHIFT_T[j] = t; SHIFT_P[j] = -0.5; SHIFT_Q[j] = t * (t + 0.5);
+    for (let i = 0; i < 5; i++) {
+      const ta = x + 2 * i, tb = x + (2 * i + 1), ha = ta + 0.5, hb = tb + 0.5, qa = ta * ha, qb = tb * hb;
+      PAIR_H[i] = ha * hb; PAIR_T[i] = ta * tb; PAIR_P[i] = -0.5 * qb + -0.5 * qa; PAIR_Q[i] = qa * qb;
     }
-    num = product10(SHIFT_H); den = product10(SHIFT_T);
-    fraction10(SHIFT_P, SHIFT_Q, out);
-    dNum = out[0]; dDen = out[1]; y = x + 10;
+    num = ((PAIR_H[0] * PAIR_H[1]) * (PAIR_H[2] * PAIR_H[3])) * PAIR_H[4];
+    den = ((PAIR_T[0] * PAIR_T[1]) * (PAIR_T[2] * PAIR_T[3])) * PAIR_T[4];
+    // p/q + r/s = (p·s + r·q)/(q·s), over the pairs in the products' tree.
+    const p01 = PAIR_P[0] * PAIR_Q[1] + PAIR_P[1] * PAIR_Q[0], q01 = PAIR_Q[0] * PAIR_Q[1];
+    const p23 = PAIR_P[2] * PAIR_Q[3] + PAIR_P[3] * PAIR_Q[2], q23 = PAIR_Q[2] * PAIR_Q[3];
+    const p03 = p01 * q23 + p23 * q01, q03 = q01 * q23;
+    dNum = p03 * PAIR_Q[4] + PAIR_P[4] * q03; dDen = q03 * PAIR_Q[4];
+    y = x + 10;
   }
   const r = 1 / (y * y);
   let s = 0, ds = 0;
   for (let k = HALF_SHIFT.length - 1; k >= 0; k--) { s = s * r + HALF_SHIFT[k]; ds = ds * r + HALF_SHIFT_D[k]; }
-  out[0] = Math.log(num / (den * Math.sqrt(y))) - s / y;
+  out[0] = Math.log(scale * (num / (den * Math.sqrt(y)))) - s / y;
   out[1] = dNum / dDen + (ds * r - 0.5 / y);
 }
 
