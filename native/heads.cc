@@ -47,12 +47,11 @@ constexpr int CHUNK = 256;
 constexpr double LOG_SQRT_2PI = 0.9189385332046727;
 constexpr double HALF_LOG_PI = 0.5723649429247001;
 
-// One vector pass's cells: raw parameters a[k], target t, log t! (negative binomial) in; the
-// loss and d(loss)/da[k] out; off: where the cell's parameters are in y.
+// One vector pass's cells: raw parameters a[k] and target t in; the loss and d(loss)/da[k] out;
+// off: where the cell's parameters are in y.
 struct Chunk {
   alignas(32) double a[3][CHUNK];
   alignas(32) double t[CHUNK];
-  alignas(32) double lf[CHUNK];
   alignas(32) double loss[CHUNK];
   alignas(32) double g[3][CHUNK];
   int64_t off[CHUNK];
@@ -71,6 +70,14 @@ inline Softplus softplus_v(V x) {
   return {above ? x : rnnk::vmath::log1p_v(z), above ? splat(1) : z / (z + splat(1))};
 }
 
+// special.ts estrin10: Σ c[k]·rᵏ for k < 10, in its order.
+inline V estrin10(const double* c, V r) {
+  const V r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+  const V p03 = (splat(c[0]) + splat(c[1]) * r) + (splat(c[2]) + splat(c[3]) * r) * r2;
+  const V p47 = (splat(c[4]) + splat(c[5]) * r) + (splat(c[6]) + splat(c[7]) * r) * r2;
+  return (p03 + p47 * r4) + (splat(c[8]) + splat(c[9]) * r) * r8;
+}
+
 // special.ts lgammaHalfShift, four lanes at a time and in its order of operations:
 // lgamma(x) − lgamma(x + ½) + log(scale) into d0, ψ(x) − ψ(x + ½) into d1. The shift is computed
 // in every lane and kept in those below 10 (y = x + 0 is x).
@@ -82,7 +89,7 @@ inline void lgamma_half_shift_v(V x, V scale, V& d0, V& d1) {
     const V ta = x + splat(2 * i), tb = x + splat(2 * i + 1), ha = ta + splat(0.5), hb = tb + splat(0.5), qa = ta * ha, qb = tb * hb;
     H[i] = ha * hb;
     T[i] = ta * tb;
-    Pn[i] = splat(-0.5) * qb + splat(-0.5) * qa;
+    Pn[i] = qa + qb;
     Q[i] = qa * qb;
   }
   const V p01 = Pn[0] * Q[1] + Pn[1] * Q[0], q01 = Q[0] * Q[1];
@@ -91,15 +98,11 @@ inline void lgamma_half_shift_v(V x, V scale, V& d0, V& d1) {
   const I shift = x < splat(10);
   const V num = shift ? ((H[0] * H[1]) * (H[2] * H[3])) * H[4] : splat(1);
   const V den = shift ? ((T[0] * T[1]) * (T[2] * T[3])) * T[4] : splat(1);
-  const V dNum = shift ? p03 * Q[4] + Pn[4] * q03 : splat(0), dDen = shift ? q03 * Q[4] : splat(1);
-  const V y = shift ? x + splat(10) : x, r = splat(1) / (y * y);
-  V s = splat(0), ds = splat(0);
-  for (int k = 9; k >= 0; k--) {
-    s = s * r + splat(HALF_SHIFT[k]);
-    ds = ds * r + splat(HALF_SHIFT_D[k]);
-  }
-  d0 = rnnk::vmath::log_v(scale * (num / (den * (V)_mm256_sqrt_pd((__m256d)y)))) - s / y;
-  d1 = dNum / dDen + (ds * r - splat(0.5) / y);
+  const V dNum = shift ? splat(-0.5) * (p03 * Q[4] + Pn[4] * q03) : splat(0), dDen = shift ? q03 * Q[4] : splat(1);
+  const V y = shift ? x + splat(10) : x, iy = splat(1) / y, r = iy * iy;
+  const V s = estrin10(HALF_SHIFT, r), ds = estrin10(HALF_SHIFT_D, r);
+  d0 = rnnk::vmath::log_v(scale * (num / (den * (V)_mm256_sqrt_pd((__m256d)y)))) - s * iy;
+  d1 = dNum / dDen + (ds * r - splat(0.5) * iy);
 }
 
 // gaussian.ts nllRaw: μ = a₀, σ = softplus(a₁).
@@ -152,13 +155,21 @@ struct LogFactorial {
 };
 const LogFactorial log_factorial;
 
+// log k! of four counts: one gather from the table where all four are in it, else one by one.
+inline V log_factorial_v(V k) {
+  if (rnnk::vmath::all((k >= splat(0)) & (k < splat(1024)) & (k == (V)_mm256_floor_pd((__m256d)k)))) {
+    return (V)_mm256_i32gather_pd(log_factorial.table, _mm256_cvttpd_epi32((__m256d)k), 8);
+  }
+  return V{log_factorial(k[0]), log_factorial(k[1]), log_factorial(k[2]), log_factorial(k[3])};
+}
+
 // Where negative-binomial.ts's rises leave the product of the factors r + j: a count of 16 or
 // more, or r past 1e18.
 constexpr double SMALL_COUNT = 16, PRODUCT_MAX_R = 1e18;
 
 // negative-binomial.ts nllRaw for one cell off the product path, with the library's exp, log and
 // log1p: its loss, and d/da₀, d/da₁ into g0, g1.
-double negative_binomial_cell(double a0, double a1, double k, double lf, double& g0, double& g1) {
+double negative_binomial_cell(double a0, double a1, double k, double& g0, double& g1) {
   const double z0 = std::exp(a0), z1 = std::exp(a1);
   const double mu = a0 > 20 ? a0 : std::log1p(z0), alpha = a1 > 20 ? a1 : std::log1p(z1);
   const double sg0 = a0 > 20 ? 1 : z0 / (z0 + 1), sg1 = a1 > 20 ? 1 : z1 / (z1 + 1);
@@ -189,7 +200,7 @@ double negative_binomial_cell(double a0, double a1, double k, double lf, double&
   const double dlogp = r * r * l1 - mu / (alpha * (1 + am)) + k / alpha - (k * mu) / (1 + am) - r * r * rise1;
   g1 = -dlogp * sg1;
   const double logP = k == 0 ? 0 : k * (std::log(am) - l1);
-  return r * l1 - logP - rise0 + lf;
+  return r * l1 - logP - rise0 + log_factorial(k);
 }
 
 // negative-binomial.ts nllRaw: μ = softplus(a₀), α = softplus(a₁), count k; rises by the product
@@ -215,11 +226,11 @@ struct NegativeBinomial {
       const V dlogp = r * r * l1 - mu / (alpha * (splat(1) + am)) + k / alpha - (k * mu) / (splat(1) + am) - r * r * rise1;
       store(c.g[1] + i, -dlogp * s1.g);
       const V logP = k == splat(0) ? splat(0) : k * (rnnk::vmath::log_v(am) - l1);
-      store(c.loss + i, r * l1 - logP - rise0 + load(c.lf + i));
+      store(c.loss + i, r * l1 - logP - rise0 + log_factorial_v(k));
       const int off = _mm256_movemask_pd((__m256d)((k >= splat(SMALL_COUNT)) | (r > splat(PRODUCT_MAX_R))));
       for (int q = 0; q < 4; q++) {
         if (off >> q & 1) {
-          c.loss[i + q] = negative_binomial_cell(c.a[0][i + q], c.a[1][i + q], c.t[i + q], c.lf[i + q], c.g[0][i + q], c.g[1][i + q]);
+          c.loss[i + q] = negative_binomial_cell(c.a[0][i + q], c.a[1][i + q], c.t[i + q], c.g[0][i + q], c.g[1][i + q]);
         }
       }
     }
@@ -274,7 +285,6 @@ void likelihood_block(const Job<F>& j, int b) {
     for (int i = n; i < padded; i++) {  // harmless values for the unused lanes
       for (int k = 0; k < P; k++) c.a[k][i] = 0;
       c.t[i] = 0;
-      c.lf[i] = 0;
     }
     H::pass(c, padded);
     for (int i = 0; i < n; i++) {
@@ -286,7 +296,6 @@ void likelihood_block(const Job<F>& j, int b) {
   j.counts[b] = each_cell(j, b, P, [&](int64_t off, double t) {
     for (int k = 0; k < P; k++) c.a[k][n] = j.y[off + k * O];
     c.t[n] = t;
-    if (H::P == NegativeBinomial::P) c.lf[n] = log_factorial(t);
     c.off[n] = off;
     if (++n == CHUNK) flush();
   });
