@@ -47,14 +47,21 @@ constexpr int CHUNK = 256;
 constexpr double LOG_SQRT_2PI = 0.9189385332046727;
 constexpr double HALF_LOG_PI = 0.5723649429247001;
 
+// A run of present cells of one row of y: the first one's first parameter at y[off], its cells
+// at a[k][at … at + len) of the chunk.
+struct Run {
+  int64_t off;
+  int at, len;
+};
+
 // One vector pass's cells: raw parameters a[k] and target t in; the loss and d(loss)/da[k] out;
-// off: where the cell's parameters are in y.
+// the runs they were copied from, in order.
 struct Chunk {
   alignas(32) double a[3][CHUNK];
   alignas(32) double t[CHUNK];
   alignas(32) double loss[CHUNK];
   alignas(32) double g[3][CHUNK];
-  int64_t off[CHUNK];
+  Run runs[CHUNK];
 };
 
 inline V load(const double* p) { return *reinterpret_cast<const V*>(p); }
@@ -155,14 +162,6 @@ struct LogFactorial {
 };
 const LogFactorial log_factorial;
 
-// log k! of four counts: one gather from the table where all four are in it, else one by one.
-inline V log_factorial_v(V k) {
-  if (rnnk::vmath::all((k >= splat(0)) & (k < splat(1024)) & (k == (V)_mm256_floor_pd((__m256d)k)))) {
-    return (V)_mm256_i32gather_pd(log_factorial.table, _mm256_cvttpd_epi32((__m256d)k), 8);
-  }
-  return V{log_factorial(k[0]), log_factorial(k[1]), log_factorial(k[2]), log_factorial(k[3])};
-}
-
 // Where negative-binomial.ts's rises leave the product of the factors r + j: a count of 16 or
 // more, or r past 1e18.
 constexpr double SMALL_COUNT = 16, PRODUCT_MAX_R = 1e18;
@@ -176,7 +175,7 @@ double negative_binomial_cell(double a0, double a1, double k, double& g0, double
   const double am = alpha * mu, l1 = std::log1p(am), r = 1 / alpha;
   double rise0, rise1;
   if (k >= SMALL_COUNT) {
-    rise0 = rnnk::special::lgamma(r + k) - rnnk::special::lgamma(r);
+    rise0 = rnnk::special::lgamma(r + k) - rnnk::special::lgamma(r) - log_factorial(k);
     rise1 = rnnk::special::digamma(r + k) - rnnk::special::digamma(r);
   } else if (r > PRODUCT_MAX_R) {
     double s = 0, q = 0;
@@ -184,23 +183,24 @@ double negative_binomial_cell(double a0, double a1, double k, double& g0, double
       s += std::log(r + j);
       q += 1 / (r + j);
     }
-    rise0 = s;
+    rise0 = s - log_factorial(k);
     rise1 = q;
   } else {
-    double p = 1, dp = 0;
+    double p = 1, dp = 0, f = 1;
     for (double j = 0; j < k; j++) {
-      const double f = r + j;
-      dp = dp * f + p;
-      p *= f;
+      const double t = r + j;
+      dp = dp * t + p;
+      p *= t;
+      f *= j + 1;
     }
-    rise0 = std::log(p);
+    rise0 = std::log(p / f);
     rise1 = dp / p;
   }
   g0 = ((mu - k) / (mu * (1 + am))) * sg0;
   const double dlogp = r * r * l1 - mu / (alpha * (1 + am)) + k / alpha - (k * mu) / (1 + am) - r * r * rise1;
   g1 = -dlogp * sg1;
   const double logP = k == 0 ? 0 : k * (std::log(am) - l1);
-  return r * l1 - logP - rise0 + log_factorial(k);
+  return r * l1 - logP - rise0;
 }
 
 // negative-binomial.ts nllRaw: μ = softplus(a₀), α = softplus(a₁), count k; rises by the product
@@ -214,20 +214,22 @@ struct NegativeBinomial {
       const V mu = s0.v, alpha = s1.v;
       const V am = alpha * mu, l1 = rnnk::vmath::log1p_v(am), r = splat(1) / alpha;
       const int steps = (int)std::min(SMALL_COUNT, std::max(std::max(k[0], k[1]), std::max(k[2], k[3])));
-      V p = splat(1), dp = splat(0);
+      V p = splat(1), dp = splat(0), f = splat(1);
       for (int j = 0; j < steps; j++) {
         const I m = splat(j) < k;
-        const V f = r + splat(j);
-        dp = m ? dp * f + p : dp;
-        p = m ? p * f : p;
+        const V t = r + splat(j);
+        dp = m ? dp * t + p : dp;
+        p = m ? p * t : p;
+        f = m ? f * splat(j + 1) : f;
       }
-      const V rise0 = rnnk::vmath::log_v(p), rise1 = dp / p;
+      const V rise0 = rnnk::vmath::log_v(p / f), rise1 = dp / p;
       store(c.g[0] + i, ((mu - k) / (mu * (splat(1) + am))) * s0.g);
       const V dlogp = r * r * l1 - mu / (alpha * (splat(1) + am)) + k / alpha - (k * mu) / (splat(1) + am) - r * r * rise1;
       store(c.g[1] + i, -dlogp * s1.g);
       const V logP = k == splat(0) ? splat(0) : k * (rnnk::vmath::log_v(am) - l1);
-      store(c.loss + i, r * l1 - logP - rise0 + log_factorial_v(k));
+      store(c.loss + i, r * l1 - logP - rise0);
       const int off = _mm256_movemask_pd((__m256d)((k >= splat(SMALL_COUNT)) | (r > splat(PRODUCT_MAX_R))));
+      if (off == 0) continue;
       for (int q = 0; q < 4; q++) {
         if (off >> q & 1) {
           c.loss[i + q] = negative_binomial_cell(c.a[0][i + q], c.a[1][i + q], c.t[i + q], c.g[0][i + q], c.g[1][i + q]);
@@ -250,9 +252,9 @@ struct Job {
   int64_t* counts;   // per block
 };
 
-// head.ts cellLossSum's walk over block b: rows [r0 + b·LOSS_BLOCK, …), their cells in order; an
-// absent cell's P gradients set to 0, a present one handed to visit(off, t) (off: its first
-// parameter in y). Returns the present cells.
+// head.ts cellLossSum's walk over block b, cell by cell: rows [r0 + b·LOSS_BLOCK, …), their cells
+// in order; an absent cell's P gradients set to 0, a present one handed to visit(off, t) (off: its
+// first parameter in y). Returns the present cells.
 template <typename F, typename Visit>
 int64_t each_cell(const Job<F>& j, int b, int64_t P, Visit visit) {
   const int64_t b0 = j.r0 + (int64_t)b * LOSS_BLOCK, b1 = std::min(j.r1, b0 + LOSS_BLOCK), O = j.O;
@@ -272,14 +274,16 @@ int64_t each_cell(const Job<F>& j, int b, int64_t P, Visit visit) {
   return count;
 }
 
-// Block b of a likelihood: its present cells packed into chunks, each chunk one vector pass, the
-// chunk's losses added to the block's sum in cell order.
+// Block b of a likelihood (head.ts cellLossSum): its present cells copied into chunks a run of a
+// row at a time (a row's cells hold each parameter contiguously), each chunk one vector pass, the
+// chunk's losses added to the block's sum in cell order and its gradients copied back run by run.
 template <typename F, typename H>
 void likelihood_block(const Job<F>& j, int b) {
-  const int64_t O = j.O, P = H::P;
+  const int64_t b0 = j.r0 + (int64_t)b * LOSS_BLOCK, b1 = std::min(j.r1, b0 + LOSS_BLOCK), O = j.O, P = H::P;
   Chunk c;
-  int n = 0;
+  int n = 0, runs = 0;
   double sum = 0;
+  int64_t count = 0;
   const auto flush = [&] {
     const int padded = (n + 3) & ~3;
     for (int i = n; i < padded; i++) {  // harmless values for the unused lanes
@@ -287,20 +291,47 @@ void likelihood_block(const Job<F>& j, int b) {
       c.t[i] = 0;
     }
     H::pass(c, padded);
-    for (int i = 0; i < n; i++) {
-      sum += c.loss[i];
-      if (j.dy) for (int k = 0; k < P; k++) j.dy[c.off[i] + k * O] = (F)c.g[k][i];
+    for (int i = 0; i < n; i++) sum += c.loss[i];
+    if (j.dy) {
+      for (int q = 0; q < runs; q++) {
+        const Run& run = c.runs[q];
+        for (int64_t k = 0; k < P; k++) {
+          F* d = j.dy + run.off + k * O;
+          const double* g = c.g[k] + run.at;
+          for (int i = 0; i < run.len; i++) d[i] = (F)g[i];
+        }
+      }
     }
-    n = 0;
+    n = runs = 0;
   };
-  j.counts[b] = each_cell(j, b, P, [&](int64_t off, double t) {
-    for (int k = 0; k < P; k++) c.a[k][n] = j.y[off + k * O];
-    c.t[n] = t;
-    c.off[n] = off;
-    if (++n == CHUNK) flush();
-  });
+  for (int64_t r = b0; r < b1; r++) {
+    const double* t = j.v + (j.tOff + r) * O;
+    const int64_t row = r * P * O;
+    for (int64_t o = 0; o < O;) {
+      if (std::isnan(t[o])) {
+        if (j.dy) for (int64_t k = 0; k < P; k++) j.dy[row + k * O + o] = 0;
+        o++;
+        continue;
+      }
+      int64_t e = o + 1;
+      while (e < O && e - o < CHUNK - n && !std::isnan(t[e])) e++;
+      const int len = (int)(e - o);
+      for (int64_t k = 0; k < P; k++) {
+        const F* y = j.y + row + k * O + o;
+        double* a = c.a[k] + n;
+        for (int i = 0; i < len; i++) a[i] = y[i];
+      }
+      for (int i = 0; i < len; i++) c.t[n + i] = t[o + i];
+      c.runs[runs++] = {row + o, n, len};
+      n += len;
+      count += len;
+      o = e;
+      if (n == CHUNK) flush();
+    }
+  }
   if (n > 0) flush();
   j.sums[b] = sum;
+  j.counts[b] = count;
 }
 
 // Block b of a quantile head: quantile.ts pinballCell per cell, without a branch on the sign of

@@ -3,7 +3,7 @@ import { digamma, lgamma } from "../special.js";
 import type { Likelihood } from "./likelihood.js";
 import { softplus, softplusGrad } from "./softplus.js";
 
-/** Below this count, lgamma(r + k) − lgamma(r) and ψ(r + k) − ψ(r) come from the k factors r + j. */
+/** Below this count, log C(r + k − 1, k) and ψ(r + k) − ψ(r) come from the k factors r + j. */
 const SMALL_COUNT = 16;
 /** Up to here the product of fewer than SMALL_COUNT factors r + j stays below 1e270, far from overflow. */
 const PRODUCT_MAX_R = 1e18;
@@ -12,23 +12,23 @@ const LOG_FACTORIAL = Float64Array.from({ length: 1024 }, (_, k) => lgamma(k + 1
 const logFactorial = (k: number): number => (k < LOG_FACTORIAL.length ? LOG_FACTORIAL[k] : lgamma(k + 1));
 
 /**
- * lgamma(r + k) − lgamma(r) into out[0] and ψ(r + k) − ψ(r) into out[1] for a count k. For a
- * small k (the common case) they are log P(r) and P′(r)/P(r) of P(r) = Π_{j<k} (r + j)
- * (Γ(r + 1) = r·Γ(r)): one logarithm, one division, no cancellation between two large lgammas;
- * past PRODUCT_MAX_R, where P could overflow, Σ log(r + j) and Σ 1/(r + j); for a large k the
- * differences of the functions.
+ * lgamma(r + k) − lgamma(r) − lgamma(k + 1) (the log of the binomial coefficient C(r + k − 1, k))
+ * into out[0] and ψ(r + k) − ψ(r) into out[1] for a count k. For a small k (the common case) they
+ * are log(P(r)/k!) and P′(r)/P(r) of P(r) = Π_{j<k} (r + j) (Γ(r + 1) = r·Γ(r)): one logarithm,
+ * one division, no cancellation between large lgammas; past PRODUCT_MAX_R, where P could
+ * overflow, Σ log(r + j) − log k! and Σ 1/(r + j); for a large k the differences of the functions.
  */
 function rises(r: number, k: number, out: Float64Array): void {
   if (k >= SMALL_COUNT) {
-    out[0] = lgamma(r + k) - lgamma(r); out[1] = digamma(r + k) - digamma(r);
+    out[0] = lgamma(r + k) - lgamma(r) - logFactorial(k); out[1] = digamma(r + k) - digamma(r);
   } else if (r > PRODUCT_MAX_R) {
     let s = 0, d = 0;
     for (let j = 0; j < k; j++) { s += Math.log(r + j); d += 1 / (r + j); }
-    out[0] = s; out[1] = d;
+    out[0] = s - logFactorial(k); out[1] = d;
   } else {
-    let p = 1, dp = 0; // P and P′ by the product rule, every term positive
-    for (let j = 0; j < k; j++) { const f = r + j; dp = dp * f + p; p *= f; }
-    out[0] = Math.log(p); out[1] = dp / p;
+    let p = 1, dp = 0, f = 1; // P and P′ by the product rule, every term positive; f = k!
+    for (let j = 0; j < k; j++) { const t = r + j; dp = dp * t + p; p *= t; f *= j + 1; }
+    out[0] = Math.log(p / f); out[1] = dp / p;
   }
 }
 
@@ -46,10 +46,10 @@ function nll(mu: number, alpha: number, k: number): number {
   return nllOf(am, Math.log1p(am), r, k, rise[0]);
 }
 
-/** nll from αμ, log1p(αμ), r = 1/α and lgamma(r + k) − lgamma(r). */
-function nllOf(am: number, l1: number, r: number, k: number, lgammaRise: number): number {
+/** nll from αμ, log1p(αμ), r = 1/α and lgamma(r + k) − lgamma(r) − lgamma(k + 1). */
+function nllOf(am: number, l1: number, r: number, k: number, logCoef: number): number {
   const logP = k === 0 ? 0 : k * (Math.log(am) - l1);
-  return r * l1 - logP - lgammaRise + logFactorial(k);
+  return r * l1 - logP - logCoef;
 }
 
 /**
