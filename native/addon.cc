@@ -449,8 +449,8 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   return r;
 }
 
-// gemmIsa([name]) → "avx512" or "avx2": the GEMM's ISA, set first when a name is given (a CPU
-// without AVX-512 stays on AVX2). For tests and benchmarks; both give the same bits.
+// gemmIsa([name]) → "avx512" or "avx2": the GEMM's and the head losses' ISA, set first when a name
+// is given (a CPU without AVX-512 stays on AVX2). For tests and benchmarks; both give the same bits.
 napi_value GemmIsa(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value a[1];

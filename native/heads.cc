@@ -13,6 +13,7 @@
 // rounds twice. (vmath.h's own FMAs are explicit.)
 #pragma GCC optimize("fp-contract=off")
 #pragma GCC target("avx2,fma")
+#include <immintrin.h>
 #include <node_api.h>
 
 #include <algorithm>
@@ -23,6 +24,7 @@
 #include "gemm.h"
 #include "likelihoods.h"
 #include "napi-args.h"
+#include "special.h"
 
 using napiargs::Arr;
 using napiargs::fail;
@@ -30,7 +32,57 @@ using napiargs::get_arr;
 using napiargs::i32;
 using namespace rnnk::heads;
 
+namespace rnnk {
+namespace heads {
+
+// negative-binomial.ts: lgamma(k + 1), from a table for k < 1024 (NaN off the whole numbers
+// there, as a Float64Array read at a fractional or negative index gives).
+struct LogFactorial {
+  double table[1024];
+  LogFactorial() {
+    for (int k = 0; k < 1024; k++) table[k] = special::lgamma(k + 1);
+  }
+  double operator()(double k) const {
+    if (k < 1024) return (k >= 0 && k == std::floor(k)) ? table[(int)k] : NAN;
+    return special::lgamma(k + 1);
+  }
+};
+static const LogFactorial log_factorial;
+
+void rises_off_product(double r, double k, double* d) {
+  if (k >= SMALL_COUNT) {
+    d[0] = special::lgamma(r + k) - special::lgamma(r) - log_factorial(k);
+    d[1] = special::digamma(r + k) - special::digamma(r);
+    return;
+  }
+  double s = 0, q = 0;
+  for (double j = 0; j < k; j++) {
+    s += std::log(r + j);
+    q += 1 / (r + j);
+  }
+  d[0] = s - log_factorial(k);
+  d[1] = q;
+}
+
+}  // namespace heads
+}  // namespace rnnk
+
 namespace {
+
+// AVX2's four doubles (vmath.h's S).
+struct Avx2 {
+  typedef double V __attribute__((vector_size(32)));
+  typedef int64_t I __attribute__((vector_size(32)));
+  typedef uint64_t U __attribute__((vector_size(32)));
+  static constexpr int L = 4;
+  static V fma(V a, V b, V c) { return (V)_mm256_fmadd_pd((__m256d)a, (__m256d)b, (__m256d)c); }
+  static V round(V a) { return (V)_mm256_round_pd((__m256d)a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static V floor(V a) { return (V)_mm256_floor_pd((__m256d)a); }
+  static V min(V a, V b) { return (V)_mm256_min_pd((__m256d)a, (__m256d)b); }
+  static V max(V a, V b) { return (V)_mm256_max_pd((__m256d)a, (__m256d)b); }
+  static V sqrt(V a) { return (V)_mm256_sqrt_pd((__m256d)a); }
+  static int bits(I m) { return _mm256_movemask_pd((__m256d)m); }
+};
 
 constexpr int64_t LOSS_BLOCK = 64;
 // Below this many cells the loop stays on the calling thread: waking the pool costs more.
@@ -44,6 +96,7 @@ struct Job {
   const double* qs;  // quantile levels (pinball), else null
   const double* qg;  // per level, d(cell)/dŷ when e = 0 (or NaN), e > 0, e < 0 (pinball)
   int Q;
+  void (*pass)(Chunk& c, int n);  // a likelihood's vector pass, for the ISA in use
   double* sums;      // per block
   int64_t* counts;   // per block
 };
@@ -73,20 +126,20 @@ int64_t each_cell(const Job<F>& j, int b, int64_t P, Visit visit) {
 // Block b of a likelihood (head.ts cellLossSum): its present cells copied into chunks a run of a
 // row at a time (a row's cells hold each parameter contiguously), each chunk one vector pass, the
 // chunk's losses added to the block's sum in cell order and its gradients copied back run by run.
-template <typename F, typename H>
+template <typename F, int P>
 void likelihood_block(const Job<F>& j, int b) {
-  const int64_t b0 = j.r0 + (int64_t)b * LOSS_BLOCK, b1 = std::min(j.r1, b0 + LOSS_BLOCK), O = j.O, P = H::P;
+  const int64_t b0 = j.r0 + (int64_t)b * LOSS_BLOCK, b1 = std::min(j.r1, b0 + LOSS_BLOCK), O = j.O;
   Chunk c;
   int n = 0, runs = 0;
   double sum = 0;
   int64_t count = 0;
   const auto flush = [&] {
-    const int padded = (n + 3) & ~3;
+    const int padded = (n + 7) & ~7;  // whole vectors of either ISA
     for (int i = n; i < padded; i++) {  // harmless values for the unused lanes
       for (int k = 0; k < P; k++) c.a[k][i] = 0;
       c.t[i] = 0;
     }
-    H::pass(c, padded);
+    j.pass(c, padded);
     for (int i = 0; i < n; i++) sum += c.loss[i];
     if (j.dy) {
       for (int q = 0; q < runs; q++) {
@@ -185,12 +238,24 @@ void run(void (*block)(const Job<F>&, int), Job<F> j, double* out) {
 
 enum Kind { GAUSSIAN = 0, STUDENT_T = 1, NEGATIVE_BINOMIAL = 2, QUANTILES = 3 };
 
+// The likelihoods' passes on AVX-512 where the GEMM uses it (the CPU has it, RNN_GEMM_ISA does not
+// say avx2): the same bits, twice the cells an instruction.
 template <typename F>
-void dispatch(int kind, const Job<F>& j, double* out) {
+void dispatch(int kind, Job<F> j, double* out) {
+  const bool wide = rnnk::gemm_isa_avx512();
   switch (kind) {
-    case GAUSSIAN: run(&likelihood_block<F, Gaussian>, j, out); break;
-    case STUDENT_T: run(&likelihood_block<F, StudentT>, j, out); break;
-    case NEGATIVE_BINOMIAL: run(&likelihood_block<F, NegativeBinomial>, j, out); break;
+    case GAUSSIAN:
+      j.pass = wide ? &gaussian512 : &Gaussian<Avx2>::pass;
+      run(&likelihood_block<F, Gaussian<Avx2>::P>, j, out);
+      break;
+    case STUDENT_T:
+      j.pass = wide ? &student_t512 : &StudentT<Avx2>::pass;
+      run(&likelihood_block<F, StudentT<Avx2>::P>, j, out);
+      break;
+    case NEGATIVE_BINOMIAL:
+      j.pass = wide ? &negative_binomial512 : &NegativeBinomial<Avx2>::pass;
+      run(&likelihood_block<F, NegativeBinomial<Avx2>::P>, j, out);
+      break;
     default: run(&pinball_block<F>, j, out); break;
   }
 }
@@ -237,17 +302,17 @@ napi_value HeadLoss(napi_env env, napi_callback_info info) {
   const double* qg = hasQs ? pinball_grads.data() : nullptr;
   const double* vals = (const double*)v.data;
   if (y.type == napi_float32_array) {
-    dispatch(kind, Job<float>{(const float*)y.data, vals, hasDy ? (float*)dy.data : nullptr, O, tOff, r0, r1, q, qg, (int)P, nullptr, nullptr},
+    dispatch(kind, Job<float>{(const float*)y.data, vals, hasDy ? (float*)dy.data : nullptr, O, tOff, r0, r1, q, qg, (int)P, nullptr, nullptr, nullptr},
              (double*)out.data);
   } else {
-    dispatch(kind, Job<double>{(const double*)y.data, vals, hasDy ? (double*)dy.data : nullptr, O, tOff, r0, r1, q, qg, (int)P, nullptr, nullptr},
+    dispatch(kind, Job<double>{(const double*)y.data, vals, hasDy ? (double*)dy.data : nullptr, O, tOff, r0, r1, q, qg, (int)P, nullptr, nullptr, nullptr},
              (double*)out.data);
   }
   return nullptr;
 }
 
-// vmath(fn, x, out): out[i] = exp (fn 0), log (1) or log1p (2) of x[i] by vmath.h, four at a
-// time (the tail in a padded vector); for its tests.
+// vmath(fn, x, out): out[i] = exp (fn 0), log (1) or log1p (2) of x[i] by vmath.h for the ISA in
+// use, a vector at a time (the tail in a padded one); for its tests.
 napi_value Vmath(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value a[3];
@@ -258,15 +323,7 @@ napi_value Vmath(napi_env env, napi_callback_info info) {
       out.type != napi_float64_array || out.length < x.length) {
     return fail(env, "vmath: arguments");
   }
-  const double* xs = (const double*)x.data;
-  double* ys = (double*)out.data;
-  for (size_t i = 0; i < x.length; i += 4) {
-    alignas(32) double lane[4] = {0, 0, 0, 0};
-    const size_t n = std::min<size_t>(4, x.length - i);
-    for (size_t q = 0; q < n; q++) lane[q] = xs[i + q];
-    const V v = load(lane);
-    store(lane, fn == 0 ? rnnk::vmath::exp_v(v) : fn == 1 ? rnnk::vmath::log_v(v) : rnnk::vmath::log1p_v(v));
-    for (size_t q = 0; q < n; q++) ys[i + q] = lane[q];
-  }
+  if (rnnk::gemm_isa_avx512()) vmath512(fn, (const double*)x.data, (double*)out.data, x.length);
+  else vmath_lanes<Avx2>(fn, (const double*)x.data, (double*)out.data, x.length);
   return nullptr;
 }

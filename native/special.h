@@ -1,9 +1,8 @@
-// The special functions of the likelihood heads (native/heads.cc): lgamma and digamma, ported
-// from src/core/special.ts operation for operation (the same constants, the same order of
-// operations; the includer turns FMA contraction off), for x > 0 as there, and the coefficients of
-// its lgammaHalfShift (heads.cc runs that four lanes at a time). The only difference is the
-// library's log/log1p (glibc here, V8's fdlibm port there), which may round the last bit the
-// other way; test/heads-kernel.test.ts measures what that leaves.
+// lgamma and digamma for the negative binomial's rare cells (a count of 16 or more; native/
+// heads.cc), ported from src/core/special.ts operation for operation (the same constants, the same
+// order of operations; the includer turns FMA contraction off), for x > 0 as there. The only
+// difference is the library's log/log1p (glibc here, V8's fdlibm port there), which may round the
+// last bit the other way; test/heads-kernel.test.ts measures what that leaves.
 #pragma once
 #include <cmath>
 
@@ -102,17 +101,6 @@ inline double digamma(double x) {
   for (int k = 7; k >= 0; k--) s = s * r + PSI_ASYMPTOTIC[k];
   return acc + std::log(x) - 0.5 / x - s * r;
 }
-
-// special.ts HALF_SHIFT and HALF_SHIFT_D (lgammaHalfShift's series), as TypeScript prints them
-// (shortest round trip, so the same doubles).
-constexpr double HALF_SHIFT[10] = {
-    -0.125, 0.005208333333333333, -0.0015625, 0.0011858258928571428, -0.001681857638888889,
-    0.0038341175426136365, -0.012819730318509616, 0.059100405375162764, -0.359287374159869, 2.784861777958117,
-};
-constexpr double HALF_SHIFT_D[10] = {
-    -0.125, 0.015625, -0.0078125, 0.00830078125, -0.01513671875,
-    0.04217529296875, -0.166656494140625, 0.8865060806274414, -6.107885360717773, 52.912373781204224,
-};
 
 }  // namespace special
 }  // namespace rnnk

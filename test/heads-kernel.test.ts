@@ -12,12 +12,30 @@ import { loadAddon, nativeKernels, type Addon } from "../src/kernels/native.js";
  * TypeScript reference (src/core/heads/loss-reference.ts), which the golden tests hold to
  * PyTorch: the same count, the same losses and gradients but for the last bits of exp, log and
  * log1p (native/vmath.h's against V8's, ≤ 2 ulp apart, checked below), and on the native side the
- * same bits at 1 and 2 threads.
+ * same bits at 1 and 2 threads and on AVX2 and AVX-512.
  */
 const loaded = loadAddon();
 const addon: Addon | null = loaded instanceof Error ? null : loaded;
 if (!addon && !process.env.RNN_NO_NATIVE) throw new Error(`native kernels failed to load: ${String(loaded)}`);
 const native: Kernels | null = addon ? nativeKernels(addon) : null;
+
+/** The vector ISAs this CPU runs the kernels on (AVX-512 where it has it, and AVX2), the default first. */
+const ISAS: ("avx2" | "avx512")[] = (() => {
+  if (!addon) return [];
+  const before = addon.gemmIsa(), wide = addon.gemmIsa("avx512") === "avx512";
+  addon.gemmIsa(before);
+  return wide ? [before, before === "avx2" ? "avx512" : "avx2"] : ["avx2"];
+})();
+
+/** f() under each ISA in turn (the default restored after). */
+function underEach<T>(f: () => T): T[] {
+  const before = addon!.gemmIsa();
+  try {
+    return ISAS.map((isa) => { addon!.gemmIsa(isa); return f(); });
+  } finally {
+    addon!.gemmIsa(before);
+  }
+}
 
 const P: Record<HeadLossKind, number> = { gaussian: 2, studentT: 3, negativeBinomial: 2, quantiles: 3 };
 const QS = Float64Array.from([0.1, 0.5, 0.9]);
@@ -180,6 +198,18 @@ describe.skipIf(!native)("native headLoss against the TypeScript reference", () 
     });
   }
 
+  it.skipIf(ISAS.length < 2)("the same bits on AVX2 and AVX-512 (every head, both dtypes, the edge grid)", () => {
+    for (const kind of kinds) {
+      for (const dtype of ["float64", "float32"] as DType[]) {
+        for (const c of [makeCase(kind, dtype, 300, 3, new Rng(9)), makeCase(kind, dtype, 70, 1, new Rng(10)), gridCase(kind, dtype)]) {
+          const [a, b] = underEach(() => run(native!, kind, c, true));
+          expect(Object.is(a.out[0], b.out[0]), `${kind} ${dtype} loss ${a.out[0]} vs ${b.out[0]}`).toBe(true);
+          expect(Buffer.from(a.dy!.buffer).equals(Buffer.from(b.dy!.buffer)), `${kind} ${dtype} dy`).toBe(true);
+        }
+      }
+    }
+  });
+
   it("refuses a quantile head without its levels, a likelihood with levels, rows past the buffers", () => {
     const c = makeCase("gaussian", "float64", 10, 2, new Rng(1)), out = new Float64Array(2);
     expect(() => addon!.headLoss(3, null, c.y, c.values, 2, 0, 0, 4, null, out)).toThrow(/arguments/);
@@ -207,21 +237,22 @@ describe.skipIf(!addon)("native/vmath.h against V8's Math.exp, Math.log, Math.lo
       () => (rng.uniform() - 0.5) * 1e-10, () => Math.exp(rng.uniform() * 700)]],
   ];
   for (const [name, fn, ref, maxUlps, gens] of cases) {
-    it(`${name}: within ${maxUlps} ulp over 200,000 random values per range; exact at 0, ±∞, NaN, the ends of the range`, () => {
-      const n = 200_000, x = new Float64Array(n), out = new Float64Array(n);
+    it(`${name}: within ${maxUlps} ulp over 200,000 random values per range; exact at 0, ±∞, NaN, the ends of the range; the same on every ISA`, () => {
+      const n = 200_000, x = new Float64Array(n);
       for (const g of gens) {
         for (let i = 0; i < n; i++) x[i] = g();
-        addon!.vmath(fn, x, out);
+        const [out, ...others] = underEach(() => { const o = new Float64Array(n); addon!.vmath(fn, x, o); return o; });
         for (let i = 0; i < n; i++) {
           const u = ulps(out[i], ref(x[i]));
           if (!(u <= maxUlps)) throw new Error(`${name}(${x[i]}): ${out[i]}, Math.${name} ${ref(x[i])} (${u} ulp)`);
         }
+        for (const o of others) expect(Buffer.from(o.buffer).equals(Buffer.from(out.buffer)), `${name}: AVX2 and AVX-512 differ`).toBe(true);
       }
       const special = Float64Array.from([0, -0, 1, -1, Infinity, -Infinity, NaN, Number.MIN_VALUE, 2.2250738585072014e-308,
         Number.MAX_VALUE, 709.78, 709.8, -745.1, -745.2, -746, 1e-300, 0.5, 2]);
-      const got = new Float64Array(special.length);
-      addon!.vmath(fn, special, got);
-      special.forEach((v, i) => expect(ulps(got[i], ref(v)), `${name}(${v}) = ${got[i]}`).toBeLessThanOrEqual(Number.isFinite(ref(v)) && ref(v) !== 0 ? 1 : 0));
+      for (const got of underEach(() => { const o = new Float64Array(special.length); addon!.vmath(fn, special, o); return o; })) {
+        special.forEach((v, i) => expect(ulps(got[i], ref(v)), `${name}(${v}) = ${got[i]}`).toBeLessThanOrEqual(Number.isFinite(ref(v)) && ref(v) !== 0 ? 1 : 0));
+      }
     });
   }
 });

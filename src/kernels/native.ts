@@ -14,7 +14,7 @@ export interface Addon extends GateKernels {
   activateBackward(act: number, dpre: Float, dpreOff: number, dh: Float, dhOff: number,
     dnext: Float, s: Float, sOff: number, n: number): void;
   setThreads(n: number): number;
-  /** The GEMM's ISA ("avx512" where the CPU has it, else "avx2"), set first when named; same bits either way. */
+  /** The GEMM's and the head losses' ISA ("avx512" where the CPU has it, else "avx2"), set first when named; same bits either way. */
   gemmIsa(isa?: "avx2" | "avx512"): "avx2" | "avx512";
   createPacked(): object;
   pack(p: object, b: Float, bOff: number, K: number, N: number, trans: number): void;
