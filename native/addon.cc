@@ -22,6 +22,9 @@ napi_value ScatterAddRows(napi_env env, napi_callback_info info);
 napi_value SoftmaxCrossEntropy(napi_env env, napi_callback_info info);
 // native/cpu-napi.cc
 napi_value CpuTuning(napi_env env, napi_callback_info info);
+// native/heads.cc
+napi_value HeadLoss(napi_env env, napi_callback_info info);
+napi_value Vmath(napi_env env, napi_callback_info info);
 
 namespace {
 
@@ -538,8 +541,8 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   return r;
 }
 
-// gemmIsa([name]) → "avx512" or "avx2": the GEMM's ISA, set first when a name is given (a CPU
-// without AVX-512 stays on AVX2). For tests and benchmarks; both give the same bits.
+// gemmIsa([name]) → "avx512" or "avx2": the GEMM's and the head losses' ISA, set first when a name
+// is given (a CPU without AVX-512 stays on AVX2). For tests and benchmarks; both give the same bits.
 napi_value GemmIsa(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value a[1];
@@ -577,6 +580,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"gatherRows", nullptr, GatherRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"scatterAddRows", nullptr, ScatterAddRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"softmaxCrossEntropy", nullptr, SoftmaxCrossEntropy, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"headLoss", nullptr, HeadLoss, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"vmath", nullptr, Vmath, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lstmForward", nullptr, LstmForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lstmBackward", nullptr, LstmBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gruForward", nullptr, GruForward, nullptr, nullptr, nullptr, napi_default, nullptr},

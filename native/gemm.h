@@ -46,7 +46,8 @@ int get_threads();
 // Runs fn(ctx, 0 .. parts-1) on the thread pool, the caller taking part too.
 void run_parallel(int parts, void (*fn)(void*, int), void* ctx);
 bool cpu_ok();
-// The GEMM's ISA from now on: AVX-512 (false where the CPU lacks it) or AVX2. Same bits either way.
+// The GEMM's (and the head losses', native/heads.cc) ISA from now on: AVX-512 (false where the CPU
+// lacks it) or AVX2. Same bits either way.
 bool set_gemm_isa(bool avx512);
 bool gemm_isa_avx512();
 

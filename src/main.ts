@@ -205,7 +205,7 @@ export function buildProgram(io: Io, setCode: (code: number) => void, debug = fa
     .option("--backend <name>", "native, js or auto", "auto")
     .option("--threads <n>", "threads for the native kernels (default: all cores)", intArg("--threads"))
     .option("--cell <cell>", "elman, lstm or gru", "elman")
-    .addOption(new Option("--head <head>", "train with this SPEC §10 head (model.likelihood, or quantiles 0.1,0.5,0.9) to time its cost").choices(["gaussian", "studentT", "negativeBinomial", "quantiles"]))
+    .addOption(new Option("--head <head>", "train with this SPEC §10 head (model.likelihood, or quantiles 0.1,0.5,0.9) to time its cost; the plain model runs in the rounds between, for the ratio").choices(["gaussian", "studentT", "negativeBinomial", "quantiles"]))
     .option("--recurrent-dropout <q>", "train with this recurrent dropout (model.recurrentDropout) to time its cost", (v) => {
       const q = Number(v);
       if (!(q >= 0 && q < 1)) throw new InvalidArgumentError("--recurrent-dropout must be a number in [0, 1).");

@@ -4,7 +4,8 @@ src/core/special.ts, src/core/crps.ts and src/core/forecast-metrics.ts.
 
 Writes ``test/fixtures/special/<name>.json``:
 
-- ``special.json``: for each function (lgamma, digamma, lbeta, erf, erfc, normalCdf, normalPdf,
+- ``special.json``: for each function (lgamma, digamma, lgammaHalfShift and digammaHalfShift (the
+  two halves of special.ts's lgammaHalfShift), lbeta, erf, erfc, normalCdf, normalPdf,
   normalQuantile, gammaIncP, gammaIncQ, betaInc, studentTCdf, studentTPdf, studentTQuantile) a list
   of cases ``{"args": [...], "mp": <mpmath at 50 digits, rounded to double>, "sp": <scipy>}``.
   mpmath is the truth the tests hold us to; the scipy value is kept so a test can also state how
@@ -132,6 +133,13 @@ def special_cases(rng):
     add("lgamma", [[x] for x in pos], lambda x: mp.loggamma(mpf(x)), sc.gammaln)
     near_root = [1.4616321449683622 + d for d in (-0.39, -0.1, -1e-3, -1e-8, -1e-14, 2e-16, 1e-12, 1e-6, 0.05, 0.399)]
     add("digamma", [[x] for x in pos[:-4] + near_root + [1.06, 1.87, 1.8616]], lambda x: mp.digamma(mpf(x)), sc.psi)
+    # lgammaHalfShift: lgamma(x) − lgamma(x + ½) and ψ(x) − ψ(x + ½) (Student's t at x = ν/2);
+    # the difference of scipy's two values cancels, so the scipy column is the looser check here.
+    half = [p for p in pos if 1e-3 <= p <= 1e15]
+    add("lgammaHalfShift", [[x] for x in half], lambda x: mp.loggamma(mpf(x)) - mp.loggamma(mpf(x) + mp.mpf(0.5)),
+        lambda x: sc.gammaln(x) - sc.gammaln(x + 0.5))
+    add("digammaHalfShift", [[x] for x in half], lambda x: mp.digamma(mpf(x)) - mp.digamma(mpf(x) + mp.mpf(0.5)),
+        lambda x: sc.psi(x) - sc.psi(x + 0.5))
 
     ab = [(0.5, 0.5), (0.5, 3.5), (1, 1), (2.5, 7.9), (7.9, 8.1), (8, 8), (0.5, 1e3), (0.5, 1e6),
           (3.3, 50), (20, 30), (100, 0.2), (1e4, 1e4), (1e-3, 5)]

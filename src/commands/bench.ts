@@ -64,6 +64,16 @@ export interface BenchResult {
   readonly oneRankStepsPerSecond?: number;
   /** aggregate steps/s ÷ (ranks × one rank's steps/s). */
   readonly efficiency?: number;
+  /**
+   * With --head: the plain (MSE) model timed in the rounds between the head's, its steps/s and
+   * GFLOP/s, and the median over the rounds of the head's time per step ÷ the plain model's
+   * (timeVsPlain) and of its time per FLOP ÷ the plain model's (perFlopVsPlain: what the head costs
+   * beyond the FLOPs of its P·O outputs).
+   */
+  readonly plainStepsPerSecond?: number;
+  readonly plainGflops?: number;
+  readonly timeVsPlain?: number;
+  readonly perFlopVsPlain?: number;
 }
 
 /** What a timed training run adds to the plain model: recurrent dropout, a SPEC §10 head, the reverse direction. */
@@ -108,15 +118,17 @@ function syntheticBatch(w: (typeof WORKLOADS)[WorkloadName], rng: Rng, lo: numbe
   return { T, B, x, targets: { task: "regression", values, outputs: w.O, head }, ids: [], lengths: whole ? Array<number>(B).fill(T) : [] };
 }
 
-/**
- * Times one workload through the real training loop (`trainLoop`: TBPTT window, MSE, BPTT,
- * global-norm clip 5, SGD) on random data made in memory. Each epoch is one batch of
- * WINDOWS windows of T steps; rounds of at least seconds/rounds each, after a warm-up. Under
- * MPI (`comm` of N ranks) each rank runs its share of the batch and the gradient is summed
- * after every window, as in training; the ranks agree on each round's length.
- */
-async function benchOne(name: WorkloadName, cell: CellKind, kernels: Kernels, backend: string, threads: number,
-  seconds: number, rounds: number, comm: Communicator, extras: BenchExtras = {}): Promise<BenchResult> {
+/** One workload's model, data and optimizer, ready to time. */
+interface Timed {
+  /** Trains at least `want` updates (whole batches); seconds per update, the slowest rank's. */
+  run(want: number): Promise<number>;
+  /** Windows (updates) per batch: WINDOWS, or one for a bidirectional model. */
+  readonly windows: number;
+  /** FLOPs of one update's products (forward and backward), for GFLOP/s. */
+  readonly flops: number;
+}
+
+function timedTraining(name: WorkloadName, cell: CellKind, kernels: Kernels, comm: Communicator, extras: BenchExtras): Timed {
   const w = WORKLOADS[name];
   const recurrentDropout = extras.recurrentDropout ?? 0, head = extras.head ?? pointHead, bidirectional = extras.bidirectional ?? false;
   const shape: ModelShape = { cell, inputSize: w.I, hiddenSize: w.H, outputSize: w.O * head.perTarget, layers: 1, activation: "tanh", bias: true, bidirectional };
@@ -128,38 +140,74 @@ async function benchOne(name: WorkloadName, cell: CellKind, kernels: Kernels, ba
   const batch = syntheticBatch(w, rng, lo, hi, head, windows, bidirectional);
   const opt = createOptimizer({ name: "sgd", lr: 0.01, momentum: 0, weightDecay: 0 }, net.layout.size, "float32");
   const agreed = new Float64Array(1);
-  const run = async (want: number): Promise<number> => {
-    agreed[0] = want;
-    comm.allreduce(agreed, "max"); // every rank must take the same number of updates
-    const epochs = Math.ceil(agreed[0] / windows);
-    const t0 = performance.now();
-    await trainLoop(net, opt, {
-      batches: () => [Array.from({ length: w.B }, (_, i) => i)], make: () => batch, validate: () => null,
-    }, { epochs, bptt: { truncate: w.T, stride: w.T }, clip: { norm: 5 }, schedule: null, earlyStopping: null,
-      dropout: recurrentDropout > 0 ? new DropoutMasks(1, 0, recurrentDropout, w.H, 1, "float32", D) : null },
-    { epoch: 0, step: 0, position: null, carry: null }, {
-      onUpdate: () => {}, onEpoch: () => {}, stopRequested: () => null, onStop: () => {},
-      now: () => performance.now() / 1000,
-    }, comm);
-    agreed[0] = (performance.now() - t0) / 1000 / (epochs * windows);
-    comm.allreduce(agreed, "max"); // the slowest rank sets the pace
-    return agreed[0];
-  };
-  // Warm-up, and a first estimate to size the rounds.
-  let perUpdate = await run(windows);
-  perUpdate = await run(Math.max(windows, Math.ceil(0.3 / perUpdate)));
-  const perRound = seconds / rounds;
-  const samples: number[] = [];
-  for (let r = 0; r < rounds; r++) samples.push(await run(Math.max(windows, Math.round(perRound / perUpdate))));
-  const sec = median(samples);
   // Gate blocks per step: the recurrent and input products are G times an Elman layer's.
   const G = cell === "lstm" ? 4 : cell === "gru" ? 3 : 1;
-  const flops = 3 * 2 * w.B * w.T * D * (G * (w.I * w.H + w.H * w.H) + w.H * shape.outputSize);
   return {
-    workload: name, cell, head: head.name, bidirectional, backend, threads, secondsPerUpdate: sec,
-    stepsPerSecond: (w.B * w.T) / sec, gflops: flops / sec / 1e9,
+    flops: 3 * 2 * w.B * w.T * D * (G * (w.I * w.H + w.H * w.H) + w.H * shape.outputSize),
+    windows,
+    async run(want) {
+      agreed[0] = want;
+      comm.allreduce(agreed, "max"); // every rank must take the same number of updates
+      const epochs = Math.ceil(agreed[0] / windows);
+      const t0 = performance.now();
+      await trainLoop(net, opt, {
+        batches: () => [Array.from({ length: w.B }, (_, i) => i)], make: () => batch, validate: () => null,
+      }, { epochs, bptt: { truncate: w.T, stride: w.T }, clip: { norm: 5 }, schedule: null, earlyStopping: null,
+        dropout: recurrentDropout > 0 ? new DropoutMasks(1, 0, recurrentDropout, w.H, 1, "float32", D) : null },
+      { epoch: 0, step: 0, position: null, carry: null }, {
+        onUpdate: () => {}, onEpoch: () => {}, stopRequested: () => null, onStop: () => {},
+        now: () => performance.now() / 1000,
+      }, comm);
+      agreed[0] = (performance.now() - t0) / 1000 / (epochs * windows);
+      comm.allreduce(agreed, "max"); // the slowest rank sets the pace
+      return agreed[0];
+    },
+  };
+}
+
+/** Updates in a round of `perRound` seconds at `perUpdate` seconds each (whole batches, one at least). */
+const updatesIn = (perRound: number, perUpdate: number, windows: number): number => Math.max(windows, Math.round(perRound / perUpdate));
+
+/**
+ * Times one workload through the real training loop (`trainLoop`: TBPTT window, MSE, BPTT,
+ * global-norm clip 5, SGD) on random data made in memory. Each epoch is one batch of
+ * WINDOWS windows of T steps; rounds of at least seconds/rounds each, after a warm-up. Under
+ * MPI (`comm` of N ranks) each rank runs its share of the batch and the gradient is summed
+ * after every window, as in training; the ranks agree on each round's length. With a SPEC §10
+ * head the plain model is timed too, a round of it after each of the head's, so that both see
+ * the same machine (it is shared, and its speed drifts).
+ */
+async function benchOne(name: WorkloadName, cell: CellKind, kernels: Kernels, backend: string, threads: number,
+  seconds: number, rounds: number, comm: Communicator, extras: BenchExtras = {}): Promise<BenchResult> {
+  const w = WORKLOADS[name], head = extras.head ?? pointHead;
+  const subject = timedTraining(name, cell, kernels, comm, extras);
+  const plain = head === pointHead ? null : timedTraining(name, cell, kernels, comm, { ...extras, head: pointHead });
+  // Warm-up, and a first estimate to size the rounds.
+  let perUpdate = await subject.run(subject.windows);
+  perUpdate = await subject.run(Math.max(subject.windows, Math.ceil(0.3 / perUpdate)));
+  let plainPerUpdate = 0;
+  if (plain) {
+    plainPerUpdate = await plain.run(plain.windows);
+    plainPerUpdate = await plain.run(Math.max(plain.windows, Math.ceil(0.3 / plainPerUpdate)));
+  }
+  const perRound = seconds / rounds;
+  const samples: number[] = [], plainSamples: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    samples.push(await subject.run(updatesIn(perRound, perUpdate, subject.windows)));
+    if (plain) plainSamples.push(await plain.run(updatesIn(perRound, plainPerUpdate, plain.windows)));
+  }
+  const sec = median(samples);
+  const result: BenchResult = {
+    workload: name, cell, head: head.name, bidirectional: extras.bidirectional ?? false, backend, threads, secondsPerUpdate: sec,
+    stepsPerSecond: (w.B * w.T) / sec, gflops: subject.flops / sec / 1e9,
     roundsStepsPerSecond: samples.map((s) => (w.B * w.T) / s),
     peakRssMb: process.resourceUsage().maxRSS / 1024,
+  };
+  if (!plain) return result;
+  const plainSec = median(plainSamples), ratio = median(samples.map((s, r) => s / plainSamples[r]));
+  return {
+    ...result, plainStepsPerSecond: (w.B * w.T) / plainSec, plainGflops: plain.flops / plainSec / 1e9,
+    timeVsPlain: ratio, perFlopVsPlain: ratio * plain.flops / subject.flops,
   };
 }
 
@@ -210,7 +258,9 @@ export async function bench(o: BenchOptions, io: Io): Promise<number> {
       const world = r.ranks ? ` ×${r.ranks} ranks` : "";
       const scaling = r.efficiency !== undefined
         ? `  (1 rank ${Math.round(r.oneRankStepsPerSecond!).toLocaleString("en-US")} steps/s, efficiency ${r.efficiency.toFixed(2)})` : "";
-      io.stderr.write(`${n.padEnd(7)} ${cell.padEnd(5)}${o.head ? ` ${o.head}` : ""}${o.bidirectional ? " bidirectional" : ""} ${backend.name}×${backend.threads}${world}  ${Math.round(r.stepsPerSecond).toLocaleString("en-US").padStart(10)} steps/s  ${r.gflops.toFixed(2).padStart(6)} GFLOP/s  ${(r.secondsPerUpdate * 1e3).toFixed(3)} ms/update  peak RSS ${r.peakRssMb.toFixed(0)} MB${scaling}\n`);
+      const vsPlain = r.timeVsPlain !== undefined
+        ? `  (plain ${Math.round(r.plainStepsPerSecond!).toLocaleString("en-US")} steps/s; time per step ×${r.timeVsPlain.toFixed(3)}, per FLOP ×${r.perFlopVsPlain!.toFixed(3)} the plain model's)` : "";
+      io.stderr.write(`${n.padEnd(7)} ${cell.padEnd(5)}${o.head ? ` ${o.head}` : ""}${o.bidirectional ? " bidirectional" : ""} ${backend.name}×${backend.threads}${world}  ${Math.round(r.stepsPerSecond).toLocaleString("en-US").padStart(10)} steps/s  ${r.gflops.toFixed(2).padStart(6)} GFLOP/s  ${(r.secondsPerUpdate * 1e3).toFixed(3)} ms/update  peak RSS ${r.peakRssMb.toFixed(0)} MB${scaling}${vsPlain}\n`);
     }
     backend.dispose();
     if (o.json && lead) await writeOut(io, JSON.stringify({ node: process.version, backend: backend.name, threads: backend.threads, ranks: comm.size, ...machine, results }) + "\n");

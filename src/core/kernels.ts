@@ -1,5 +1,9 @@
 import { activations, type ActivationName } from "./activations.js";
+import { headLossReference } from "./heads/loss-reference.js";
 import type { Float } from "./tensor.js";
+
+/** The SPEC §10 heads whose loss is a kernel: the three likelihoods and quantile regression. */
+export type HeadLossKind = "gaussian" | "studentT" | "negativeBinomial" | "quantiles";
 
 /**
  * A right-hand matrix prepared once for many products with it: the recurrent W_hh is the
@@ -108,6 +112,16 @@ export interface Kernels {
    */
   softmaxCrossEntropy(y: Float, yOff: number, labels: Int32Array, labOff: number, rows: number, C: number,
     dy: Float | null, dyOff: number, out: Float64Array): void;
+  /**
+   * A SPEC §10 head's loss (RegressionHead.lossSum): −log p of the likelihood `kind`, or the
+   * pinball loss averaged over the quantile levels `qs` (kind "quantiles"; null otherwise),
+   * summed over the present target cells of rows [r0, r1) of y [rows, P·O] (output k·O + o is raw
+   * parameter k of target o), row r against target row tOff + r of `values` [.., O] (NaN: absent):
+   * out[0] = the sum, added in blocks of LOSS_BLOCK rows from r0 (heads/head.ts), out[1] = the
+   * cells. When dy is given, dy [rows, P·O] = d(sum)/dy on those rows (zero for absent cells).
+   */
+  headLoss(kind: HeadLossKind, qs: Float64Array | null, y: Float, values: Float64Array, O: number, tOff: number,
+    r0: number, r1: number, dy: Float | null, out: Float64Array): void;
   /** LSTM: G [T,B,4H] input projections (+ biases), Hs and Cs [(T+1),B,H] with h_0 and c_0 first, tanhC [T,B,H]. */
   lstmSteps(G: Float, Hs: Float, Cs: Float, tanhC: Float, p: Packed, T: number, B: number, H: number, mask: Float | null, R: Float | null): void;
   /** GRU: GI [T,B,3H] input part, GH [T,B,3H] the recurrent part (+ bHh when given), Hs [(T+1),B,H] with h_0 first. */
@@ -247,6 +261,7 @@ export const referenceKernels: Kernels = {
     }
     out[0] = sum; out[1] = count;
   },
+  headLoss: headLossReference,
   // The four gate loops below are the cells' original loops, moved here unchanged (the same
   // reads back from the buffers), so the js backend computes the same bits as before.
   lstmForward(G, gOff, Cs, cPrevOff, cOff, tanhC, tcOff, Hs, hOff, B, H) {

@@ -18,7 +18,7 @@ export type Targets =
 /**
  * Loss summed over rows [r0, r1) of y ([rows, outputs], row r ↔ target row `tOff + r`):
  * regression the head's loss over present cells (the MSE point model: Σ (y − target)²,
- * `nn.MSELoss` before its mean; SPEC §10's −log p or pinball otherwise), classification
+ * `nn.MSELoss` before its mean; SPEC §10's −log p or pinball otherwise, the kernels' headLoss), classification
  * Σ −log softmax(y)[label] over labelled rows (`nn.CrossEntropyLoss` before its mean; the
  * kernels' softmaxCrossEntropy, native when `k` is).
  * When `dy` is given it receives d(sum)/dy for those rows (zero elsewhere in the range);
@@ -26,7 +26,7 @@ export type Targets =
  */
 export function lossSum(y: Float, targets: Targets, tOff: number, r0: number, r1: number,
   dy: Float | null, k: Kernels = referenceKernels): LossSum {
-  if (targets.task === "regression") return targets.head.lossSum(y, targets.values, targets.outputs, tOff, r0, r1, dy);
+  if (targets.task === "regression") return targets.head.lossSum(y, targets.values, targets.outputs, tOff, r0, r1, dy, k);
   const C = targets.classes, out = SUMS;
   k.softmaxCrossEntropy(y, r0 * C, targets.labels, tOff + r0, r1 - r0, C, dy, r0 * C, out);
   return { sum: out[0], count: out[1] };

@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import type { ActivationName } from "../core/activations.js";
-import type { Kernels, Packed } from "../core/kernels.js";
+import type { HeadLossKind, Kernels, Packed } from "../core/kernels.js";
 import type { Float } from "../core/tensor.js";
 
 /** The fused gate kernels, whose native arguments are exactly the interface's. */
@@ -42,7 +42,7 @@ export interface Addon extends GateKernels {
   activateBackward(act: number, dpre: Float, dpreOff: number, dh: Float, dhOff: number,
     dnext: Float, s: Float, sOff: number, n: number): void;
   setThreads(n: number): number;
-  /** The GEMM's ISA ("avx512" where the CPU has it, else "avx2"), set first when named; same bits either way. */
+  /** The GEMM's and the head losses' ISA ("avx512" where the CPU has it, else "avx2"), set first when named; same bits either way. */
   gemmIsa(isa?: "avx2" | "avx512"): "avx2" | "avx512";
   /** The CPU and the kernel choices, after applying `changes` (for measuring one against another). */
   cpuTuning(changes?: TuningChanges): { cpu: CpuReport; kernels: KernelChoices };
@@ -56,6 +56,11 @@ export interface Addon extends GateKernels {
   scatterAddRows(gw: Float, dout: Float, dOff: number, ids: Int32Array, idsOff: number, rows: number, E: number, dStride: number, idsStride: number): void;
   softmaxCrossEntropy(y: Float, yOff: number, labels: Int32Array, labOff: number, rows: number, C: number,
     dy: Float | null, dyOff: number, out: Float64Array): void;
+  /** Kernels.headLoss with the kind as HEAD numbers it (native/heads.cc). */
+  headLoss(kind: number, qs: Float64Array | null, y: Float, values: Float64Array, O: number, tOff: number,
+    r0: number, r1: number, dy: Float | null, out: Float64Array): void;
+  /** The heads' vectorised exp (fn 0), log (1), log1p (2) of x into out (native/vmath.h; for its tests). */
+  vmath(fn: number, x: Float64Array, out: Float64Array): void;
   elmanSteps(act: number, S: Float, p: object, T: number, B: number, H: number, mask: Float | null, R: Float | null): void;
   lstmSteps(G: Float, Hs: Float, Cs: Float, tanhC: Float, p: object, T: number, B: number, H: number, mask: Float | null, R: Float | null): void;
   gruSteps(GI: Float, GH: Float, Hs: Float, p: object, bHh: Float | null, T: number, B: number, H: number, mask: Float | null, R: Float | null): void;
@@ -75,6 +80,7 @@ interface NativePacked extends Packed {
 }
 
 const ACT: Record<ActivationName, number> = { tanh: 0, relu: 1, sigmoid: 2 };
+const HEAD: Record<HeadLossKind, number> = { gaussian: 0, studentT: 1, negativeBinomial: 2, quantiles: 3 };
 
 /** Loads the addon, or returns why it cannot be used. */
 export function loadAddon(): Addon | Error {
@@ -119,6 +125,7 @@ export function nativeKernels(addon: Addon): Kernels {
     gatherRows: (out, oo, w, ids, io, rows, E, os = E, is = 1) => addon.gatherRows(out, oo, w, ids, io, rows, E, os, is),
     scatterAddRows: (gw, d, dOff, ids, io, rows, E, ds = E, is = 1) => addon.scatterAddRows(gw, d, dOff, ids, io, rows, E, ds, is),
     softmaxCrossEntropy: (y, yo, l, lo, rows, C, dy, dyo, out) => addon.softmaxCrossEntropy(y, yo, l, lo, rows, C, dy, dyo, out),
+    headLoss: (kind, qs, y, v, O, tOff, r0, r1, dy, out) => addon.headLoss(HEAD[kind], qs, y, v, O, tOff, r0, r1, dy, out),
     elmanSteps: (act, S, p, T, B, H, m, R) => addon.elmanSteps(ACT[act], S, (p as NativePacked).handle, T, B, H, m, R),
     lstmSteps: (G, Hs, Cs, tc, p, T, B, H, m, R) => addon.lstmSteps(G, Hs, Cs, tc, (p as NativePacked).handle, T, B, H, m, R),
     gruSteps: (GI, GH, Hs, p, b, T, B, H, m, R) => addon.gruSteps(GI, GH, Hs, (p as NativePacked).handle, b, T, B, H, m, R),

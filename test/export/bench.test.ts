@@ -21,13 +21,28 @@ describe("rnn bench --predict", () => {
 
 /** `rnn bench --head h` trains the workload with a SPEC §10 head (the shape of the report, not the speed). */
 describe("rnn bench --head", () => {
-  it.each(["gaussian", "studentT", "negativeBinomial", "quantiles"])("%s: steps/s with the head, FLOPs counting its P·O outputs", (head) => {
+  it.each(["gaussian", "studentT", "negativeBinomial", "quantiles"])("%s: steps/s with the head, FLOPs counting its P·O outputs, the ratio to the plain model", (head) => {
     const r = rnn(["bench", "--head", head, "--cell", "gru", "--workload", "small", "--seconds", "0.1", "--rounds", "1", "--json"]);
     expect(r.code, r.stderr).toBe(0);
-    const j = JSON.parse(r.stdout) as { results: { head: string; stepsPerSecond: number; gflops: number }[] };
-    expect(j.results.map((x) => x.head)).toEqual([head]);
-    expect(j.results[0].stepsPerSecond).toBeGreaterThan(0);
+    const j = JSON.parse(r.stdout) as { results: { head: string; stepsPerSecond: number; gflops: number; plainStepsPerSecond: number;
+      plainGflops: number; timeVsPlain: number; perFlopVsPlain: number }[] };
+    const x = j.results[0];
+    expect(j.results.map((y) => y.head)).toEqual([head]);
+    expect(x.stepsPerSecond).toBeGreaterThan(0);
+    expect(x.plainStepsPerSecond).toBeGreaterThan(0);
+    // One round each: the ratio is exactly the two rounds' times (the plain model has fewer FLOPs).
+    expect(x.timeVsPlain).toBeCloseTo(x.plainStepsPerSecond / x.stepsPerSecond, 10);
+    expect(x.perFlopVsPlain).toBeCloseTo(x.plainGflops / x.gflops, 10);
+    expect(x.perFlopVsPlain).toBeLessThan(x.timeVsPlain);
     expect(r.stderr).toContain(`small   gru   ${head} `);
+    expect(r.stderr).toMatch(/time per step ×\d\.\d{3}, per FLOP ×\d\.\d{3} the plain model's/);
+  });
+  it("without --head: no plain model beside it", () => {
+    const r = rnn(["bench", "--cell", "gru", "--workload", "small", "--seconds", "0.1", "--rounds", "1", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const x = (JSON.parse(r.stdout) as { results: Record<string, unknown>[] }).results[0];
+    expect(x.head).toBe("mse");
+    expect(x.timeVsPlain).toBeUndefined();
   });
   it("refuses a head it does not know (exit 2)", () => {
     const r = rnn(["bench", "--head", "poisson", "--workload", "small"]);

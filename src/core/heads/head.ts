@@ -1,3 +1,4 @@
+import type { Kernels } from "../kernels.js";
 import type { Float } from "../tensor.js";
 
 /** Sum of per-element losses and the number of supervised elements they came from. */
@@ -33,9 +34,9 @@ export interface RegressionHead {
   /**
    * The loss summed over the present target cells of rows [r0, r1) of y ([rows, P·O]; row r
    * pairs with target row tOff + r of `values` [.., O], NaN where absent). When `dy` is given
-   * it receives d(sum)/dy for those rows (zero for absent cells).
+   * it receives d(sum)/dy for those rows (zero for absent cells). `k` computes it (its headLoss).
    */
-  lossSum(y: Float, values: Float64Array, O: number, tOff: number, r0: number, r1: number, dy: Float | null): LossSum;
+  lossSum(y: Float, values: Float64Array, O: number, tOff: number, r0: number, r1: number, dy: Float | null, k: Kernels): LossSum;
   /** predict's columns after `t` for these targets (SPEC §10). */
   predictColumns(targets: readonly string[]): string[];
   /** predict's values of output row `r` of y, in original units, into out[at … at + P·O). */
@@ -72,20 +73,33 @@ export interface Scorer {
 }
 
 /**
+ * Rows per block of a head's loss sum: the cells' losses are summed block by block and the
+ * blocks' sums added in order, so a kernel that shares the blocks out among threads
+ * (native/heads.cc) gets the same sum at any number of them.
+ */
+export const LOSS_BLOCK = 64;
+
+/**
  * The loss of a head whose P outputs per target score each target cell on their own: the sum of
  * `cell(off, t)` over the present cells of rows [r0, r1) (off: the cell's first output in y, its
- * parameters at off + k·O; t: the target), as RegressionHead.lossSum; an absent cell's P
- * gradients are zero. `cell` writes its own gradients into dy when dy is given.
+ * parameters at off + k·O; t: the target), as RegressionHead.lossSum, in blocks of LOSS_BLOCK rows
+ * from r0; an absent cell's P gradients are zero. `cell` writes its own gradients into dy when dy
+ * is given.
  */
 export function cellLossSum(P: number, v: Float64Array, O: number, tOff: number, r0: number, r1: number,
   dy: Float | null, cell: (off: number, t: number) => number): LossSum {
   let sum = 0, count = 0;
-  for (let r = r0; r < r1; r++) {
-    for (let o = 0; o < O; o++) {
-      const t = v[(tOff + r) * O + o], off = r * P * O + o;
-      if (Number.isNaN(t)) { if (dy) for (let k = 0; k < P; k++) dy[off + k * O] = 0; continue; }
-      sum += cell(off, t); count++;
+  for (let b0 = r0; b0 < r1; b0 += LOSS_BLOCK) {
+    const b1 = Math.min(r1, b0 + LOSS_BLOCK);
+    let block = 0;
+    for (let r = b0; r < b1; r++) {
+      for (let o = 0; o < O; o++) {
+        const t = v[(tOff + r) * O + o], off = r * P * O + o;
+        if (Number.isNaN(t)) { if (dy) for (let k = 0; k < P; k++) dy[off + k * O] = 0; continue; }
+        block += cell(off, t); count++;
+      }
     }
+    sum += block;
   }
   return { sum, count };
 }

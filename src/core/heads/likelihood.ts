@@ -1,8 +1,9 @@
+import type { Kernels } from "../kernels.js";
 import type { Rng } from "../rng.js";
 import type { NormalSpare } from "../sample.js";
 import type { Float } from "../tensor.js";
 import { addError, ERROR_COLUMNS, errorMetrics } from "./errors.js";
-import { cellLossSum, type LossSum, type ParamForm, type RegressionHead, type Scale, type Scorer } from "./head.js";
+import type { LossSum, ParamForm, RegressionHead, Scale, Scorer } from "./head.js";
 
 /**
  * A distribution over one target (SPEC §10), its P parameters θ read from P raw outputs of the
@@ -66,14 +67,16 @@ function likelihoodScorer(lik: Likelihood): Scorer {
 
 /** The head of a likelihood model: the loss is −log p, pooled over the present target cells. */
 export function likelihoodHead(lik: Likelihood): RegressionHead {
-  const P = lik.P, theta = new Float64Array(P);
+  const P = lik.P, theta = new Float64Array(P), sums = new Float64Array(2);
   return {
     name: lik.name,
     perTarget: P,
     normalisesTargets: lik.normalisesTargets,
     forms: lik.forms,
-    lossSum(y: Float, v: Float64Array, O: number, tOff: number, r0: number, r1: number, dy: Float | null): LossSum {
-      return cellLossSum(P, v, O, tOff, r0, r1, dy, (off, t) => lik.nllRaw(y, off, O, t, dy));
+    // The kernel's reference (heads/loss-reference.ts) is lik.nllRaw cell by cell.
+    lossSum(y: Float, v: Float64Array, O: number, tOff: number, r0: number, r1: number, dy: Float | null, k: Kernels): LossSum {
+      k.headLoss(lik.name, null, y, v, O, tOff, r0, r1, dy, sums);
+      return { sum: sums[0], count: sums[1] };
     },
     predictColumns: (targets) => [...targets.map((c) => `pred_${c}`), ...lik.extra.flatMap((p) => targets.map((c) => `${p}_${c}`))],
     predictRow(y, r, O, stats, out, at) {

@@ -11,6 +11,7 @@ export const pointHead: RegressionHead = {
   perTarget: 1,
   normalisesTargets: true,
   forms: [{ kind: "location" }],
+  // A loop too cheap for a kernel call to pay off.
   lossSum(y: Float, v: Float64Array, O: number, tOff: number, r0: number, r1: number, dy: Float | null): LossSum {
     let sum = 0, count = 0;
     for (let i = r0 * O; i < r1 * O; i++) {

@@ -1,6 +1,7 @@
+import type { Kernels } from "../kernels.js";
 import type { Float } from "../tensor.js";
 import { addError, ERROR_COLUMNS, errorMetrics } from "./errors.js";
-import { cellLossSum, type LossSum, type RegressionHead, type Scorer } from "./head.js";
+import type { LossSum, RegressionHead, Scorer } from "./head.js";
 
 /** ρ_q(e) = max(q·e, (q − 1)·e), the pinball (quantile) loss of the error e = y − ŷ_q. */
 export function pinball(q: number, e: number): number {
@@ -13,6 +14,21 @@ export function pinball(q: number, e: number): number {
  */
 function pinballGrad(q: number, e: number): number {
   return e > 0 ? -q : e < 0 ? 1 - q : 0.5 - q;
+}
+
+/**
+ * The loss of one target cell t: ρ_q(t − ŷ_q) averaged over the Q levels, ŷ_q = y[off + k·O];
+ * with dy, its gradients into dy[off + k·O] (assigned).
+ */
+export function pinballCell(qs: Float64Array, y: Float, off: number, O: number, t: number, dy: Float | null): number {
+  const Q = qs.length;
+  let cell = 0;
+  for (let k = 0; k < Q; k++) {
+    const e = t - y[off + k * O];
+    cell += pinball(qs[k], e);
+    if (dy) dy[off + k * O] = pinballGrad(qs[k], e) / Q;
+  }
+  return cell / Q;
 }
 
 /** How `predict` names quantile q (SPEC §10: String(q)). */
@@ -52,22 +68,15 @@ function quantileScorer(qs: readonly number[]): Scorer {
  * a target cell is the pinball loss averaged over the Q quantiles.
  */
 export function quantileHead(qs: readonly number[]): RegressionHead {
-  const Q = qs.length, median = qs.indexOf(0.5);
+  const Q = qs.length, median = qs.indexOf(0.5), levels = Float64Array.from(qs), sums = new Float64Array(2);
   return {
     name: "quantiles",
     perTarget: Q,
     normalisesTargets: true,
     forms: qs.map(() => ({ kind: "location" as const })),
-    lossSum(y: Float, v: Float64Array, O: number, tOff: number, r0: number, r1: number, dy: Float | null): LossSum {
-      return cellLossSum(Q, v, O, tOff, r0, r1, dy, (off, t) => {
-        let cell = 0;
-        for (let k = 0; k < Q; k++) {
-          const e = t - y[off + k * O];
-          cell += pinball(qs[k], e);
-          if (dy) dy[off + k * O] = pinballGrad(qs[k], e) / Q;
-        }
-        return cell / Q;
-      });
+    lossSum(y: Float, v: Float64Array, O: number, tOff: number, r0: number, r1: number, dy: Float | null, k: Kernels): LossSum {
+      k.headLoss("quantiles", levels, y, v, O, tOff, r0, r1, dy, sums);
+      return { sum: sums[0], count: sums[1] };
     },
     predictColumns: (targets) => qs.flatMap((q) => targets.map((c) => `pred_${c}_q${quantileName(q)}`)),
     predictRow(y, r, O, stats, out, at) {

@@ -1,16 +1,26 @@
 import { crpsStudentT } from "../crps.js";
 import { sampleStudentT } from "../sample.js";
-import { digamma, lgamma, studentTQuantile } from "../special.js";
+import { lgammaHalfShift, studentTQuantile } from "../special.js";
 import type { Likelihood } from "./likelihood.js";
 import { softplus, softplusGrad } from "./softplus.js";
 
 const HALF_LOG_PI = 0.5 * Math.log(Math.PI);
+/** lgamma(ν/2) − lgamma((ν+1)/2) + log σ + ½·log ν and ψ(ν/2) − ψ((ν+1)/2), reused. */
+const shift = new Float64Array(2);
 
-/** −log p(y) of `torch.distributions.StudentT(ν, μ, σ)`, written as torch's log_prob is. */
+/**
+ * −log p(y) of `torch.distributions.StudentT(ν, μ, σ)` as torch's log_prob writes it,
+ * ½(ν+1)·log1p(z²/ν) + log σ + ½·log ν + ½·log π + lgamma(ν/2) − lgamma((ν+1)/2), given l =
+ * log1p(z²/ν) and `norm` = lgammaHalfShift(ν/2, ·, σ·√ν)'s first value (all the logarithms but l).
+ */
+function nllOf(nu: number, l: number, norm: number): number {
+  return 0.5 * (nu + 1) * l + (norm + HALF_LOG_PI);
+}
+
 function nll(mu: number, sigma: number, nu: number, y: number): number {
   const z = (y - mu) / sigma;
-  const Z = Math.log(sigma) + 0.5 * Math.log(nu) + HALF_LOG_PI + lgamma(0.5 * nu) - lgamma(0.5 * (nu + 1));
-  return 0.5 * (nu + 1) * Math.log1p((z * z) / nu) + Z;
+  lgammaHalfShift(0.5 * nu, shift, sigma * Math.sqrt(nu));
+  return nllOf(nu, Math.log1p((z * z) / nu), shift[0]);
 }
 
 /**
@@ -33,15 +43,17 @@ export const studentT: Likelihood = {
   nllRaw(a, off, O, y, da) {
     const mu = a[off], a1 = a[off + O], a2 = a[off + 2 * O];
     const sigma = softplus(a1), nu = 2 + softplus(a2);
+    const z = (y - mu) / sigma, z2 = z * z, l = Math.log1p(z2 / nu);
+    lgammaHalfShift(0.5 * nu, shift, sigma * Math.sqrt(nu));
     if (da) {
-      const z = (y - mu) / sigma, z2 = z * z, w = (nu + 1) / (nu + z2);
+      const w = (nu + 1) / (nu + z2);
       da[off] = -(w * z) / sigma;                                 // ∂/∂μ
       da[off + O] = ((1 - w * z2) / sigma) * softplusGrad(a1);    // ∂/∂σ · dσ/da₁
-      const dnu = 0.5 * Math.log1p(z2 / nu) - (0.5 * w * z2) / nu + 0.5 / nu
-        + 0.5 * digamma(0.5 * nu) - 0.5 * digamma(0.5 * (nu + 1));
+      // ∂/∂ν, with ½ψ(ν/2) − ½ψ((ν+1)/2) = ½·shift[1]
+      const dnu = 0.5 * l - (0.5 * w * z2) / nu + 0.5 / nu + 0.5 * shift[1];
       da[off + 2 * O] = dnu * softplusGrad(a2);                   // ∂/∂ν · dν/da₂
     }
-    return nll(mu, sigma, nu, y);
+    return nllOf(nu, l, shift[0]);
   },
   quantile: (theta, p) => theta[0] + theta[1] * studentTQuantile(p, theta[2]),
   crps: (theta, y) => crpsStudentT(y, theta[0], theta[1], theta[2]),

@@ -1,0 +1,28 @@
+import type { HeadLossKind } from "../kernels.js";
+import type { Float } from "../tensor.js";
+import { gaussian } from "./gaussian.js";
+import { cellLossSum } from "./head.js";
+import type { Likelihood } from "./likelihood.js";
+import { negativeBinomial } from "./negative-binomial.js";
+import { pinballCell } from "./quantile.js";
+import { studentT } from "./student-t.js";
+
+const likelihoods: Readonly<Record<Exclude<HeadLossKind, "quantiles">, Likelihood>> = { gaussian, studentT, negativeBinomial };
+
+/**
+ * `Kernels.headLoss` in TypeScript, the reference the native kernel (native/heads.cc) repeats:
+ * each present cell's −log p by its likelihood's nllRaw, or its pinball loss, summed in blocks by
+ * cellLossSum.
+ */
+export function headLossReference(kind: HeadLossKind, qs: Float64Array | null, y: Float, v: Float64Array, O: number,
+  tOff: number, r0: number, r1: number, dy: Float | null, out: Float64Array): void {
+  let s;
+  if (kind === "quantiles") {
+    if (qs === null) throw new TypeError("headLoss: quantiles need their levels");
+    s = cellLossSum(qs.length, v, O, tOff, r0, r1, dy, (off, t) => pinballCell(qs, y, off, O, t, dy));
+  } else {
+    const lik = likelihoods[kind];
+    s = cellLossSum(lik.P, v, O, tOff, r0, r1, dy, (off, t) => lik.nllRaw(y, off, O, t, dy));
+  }
+  out[0] = s.sum; out[1] = s.count;
+}
