@@ -1,11 +1,11 @@
 // The SPEC §10 head losses, headLoss of the `Kernels` interface (src/core/kernels.ts): −log p of
 // the gaussian, Student-t and negative binomial likelihoods from the head's raw outputs
-// (native/likelihoods.h, four cells at a time), or the pinball loss of quantile regression
-// (pinballCell of src/core/heads/quantile.ts, here), summed over the present target cells, with
-// d(sum)/dy. Each cell repeats its TypeScript reference operation for operation, in double
-// whatever the dtype, rounding to float only where TypeScript stores into a Float32Array; the one
-// difference is exp, log and log1p (native/vmath.h, about an ulp from V8's), which is what makes
-// the likelihoods cheap. Rows are summed in blocks of LOSS_BLOCK (src/core/heads/head.ts), a
+// (native/likelihoods.h, four cells at a time on AVX2, eight on AVX-512: heads512.cc), or the
+// pinball loss of quantile regression (pinballCell of src/core/heads/quantile.ts, here), summed
+// over the present target cells, with d(sum)/dy. Each cell repeats its TypeScript reference
+// operation for operation, in double whatever the dtype, rounding to float only where TypeScript
+// stores into a Float32Array; the one difference is exp, log and log1p (native/vmath.h, about an
+// ulp from V8's), which is what makes the likelihoods cheap. Rows are summed in blocks of LOSS_BLOCK (src/core/heads/head.ts), a
 // block's cells in order, the blocks' sums added in order, as the reference does, so the pool's
 // threads (a block each at a time) give the same sum at any number of them.
 //
@@ -87,6 +87,8 @@ struct Avx2 {
 constexpr int64_t LOSS_BLOCK = 64;
 // Below this many cells the loop stays on the calling thread: waking the pool costs more.
 constexpr int64_t PARALLEL_MIN_CELLS = 2048;
+
+// One call's arguments, shared by its blocks.
 template <typename F>
 struct Job {
   const F* y;        // [rows, P·O]

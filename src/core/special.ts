@@ -1,8 +1,9 @@
 /**
  * Special functions for the likelihood heads and probabilistic forecasts (SPEC §10): log-gamma,
- * digamma, erf/erfc, the standard normal's CDF, density and quantile, the regularised incomplete
- * gamma and beta functions, and Student's t. Pure, double precision, for real arguments in the
- * ranges stated per function (x > 0 for lgamma/digamma: the heads never ask for anything else).
+ * digamma, lgamma(x) − lgamma(x + ½) with its derivative, erf/erfc, the standard normal's CDF,
+ * density and quantile, the regularised incomplete gamma and beta functions, and Student's t.
+ * Pure, double precision, for real arguments in the ranges stated per function (x > 0 for
+ * lgamma/digamma: the heads never ask for anything else).
  *
  * The methods are textbook series, recurrences and continued fractions chosen so that nothing
  * cancels where the result is small; the only tables are power-series coefficients (ζ values)
@@ -155,7 +156,7 @@ const PAIR_H = new Float64Array(5), PAIR_T = new Float64Array(5), PAIR_P = new F
  * Π(t + ½)/Π t, the ψ terms Σ −½/(t(t + ½)) as one fraction too (all of one sign: nothing cancels)
  * — then the two differenced Stirling series at y. The factors are multiplied in pairs, then the
  * pairs in a fixed tree: short chains of dependent operations, which the native kernel
- * (native/heads.cc) runs four lanes at a time in this very order.
+ * (native/likelihoods.h) runs a vector of lanes at a time in this very order.
  */
 export function lgammaHalfShift(x: number, out: Float64Array, scale = 1): void {
   let num = 1, den = 1, dNum = 0, dDen = 1, y = x;

@@ -1,7 +1,7 @@
 import type { HeadLossKind } from "../kernels.js";
 import type { Float } from "../tensor.js";
 import { gaussian } from "./gaussian.js";
-import { cellLossSum } from "./head.js";
+import { cellLossSum, type LossSum } from "./head.js";
 import type { Likelihood } from "./likelihood.js";
 import { negativeBinomial } from "./negative-binomial.js";
 import { pinballCell } from "./quantile.js";
@@ -16,7 +16,7 @@ const likelihoods: Readonly<Record<Exclude<HeadLossKind, "quantiles">, Likelihoo
  */
 export function headLossReference(kind: HeadLossKind, qs: Float64Array | null, y: Float, v: Float64Array, O: number,
   tOff: number, r0: number, r1: number, dy: Float | null, out: Float64Array): void {
-  let s;
+  let s: LossSum;
   if (kind === "quantiles") {
     if (qs === null) throw new TypeError("headLoss: quantiles need their levels");
     s = cellLossSum(qs.length, v, O, tOff, r0, r1, dy, (off, t) => pinballCell(qs, y, off, O, t, dy));
