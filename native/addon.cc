@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
+#include <string>
 
 #include "gates.h"
 #include "gemm.h"
@@ -358,6 +359,20 @@ bool get_mask(napi_env env, napi_value vm, napi_value vr, Arr* m, Arr* r, bool* 
   return true;
 }
 
+// Runs f(tag, pk) with the handle's W_hh, packed as op [K, N], in the dtype of `a`; fails,
+// naming the call, when the handle holds another shape or dtype.
+template <typename F>
+napi_value with_packed(napi_env env, const Arr& a, PackedHandle* p, int K, int N, const char* call, F&& f) {
+  const bool ran = with_dtype(a, [&](auto tag) {
+    const auto* pk = packed_as<decltype(tag)>(p, K, N);
+    if (pk) f(tag, *pk);
+    return pk != nullptr;
+  });
+  if (ran) return nullptr;
+  const std::string msg = std::string(call) + ": packed W_hh does not match";
+  return fail(env, msg.c_str());
+}
+
 // elmanSteps(act, S, packed, T, B, H, mask | null, R | null)
 napi_value ElmanSteps(napi_env env, napi_callback_info info) {
   size_t argc = 8;
@@ -372,14 +387,10 @@ napi_value ElmanSteps(napi_env env, napi_callback_info info) {
   if (steps < 0 || B < 0 || H < 0 || !spans_ok({{&S, 0, (steps + 1) * BH}, {has_m ? &m : &S, 0, has_m ? BH : 0}, {has_m ? &R : &S, 0, has_m ? steps * BH : 0}})) {
     return fail(env, "elmanSteps: out of bounds or mixed dtypes");
   }
-  const bool ran = with_dtype(S, [&](auto tag) {
+  return with_packed(env, S, p, H, H, "elmanSteps", [&](auto tag, const auto& pk) {
     using T = decltype(tag);
-    const auto* pk = packed_as<T>(p, H, H);
-    if (pk) rnnk::elman_steps<T>(act, at<T>(S, 0), *pk, steps, B, H, has_m ? at<T>(m, 0) : nullptr, has_m ? at<T>(R, 0) : nullptr);
-    return pk != nullptr;
+    rnnk::elman_steps<T>(act, at<T>(S, 0), pk, steps, B, H, has_m ? at<T>(m, 0) : nullptr, has_m ? at<T>(R, 0) : nullptr);
   });
-  if (!ran) return fail(env, "elmanSteps: packed W_hh does not match");
-  return nullptr;
 }
 
 // lstmSteps(G, Hs, Cs, tanhC, packed, T, B, H, mask | null, R | null)
@@ -400,15 +411,11 @@ napi_value LstmSteps(napi_env env, napi_callback_info info) {
                                             {has_m ? &m : &G, 0, has_m ? BH : 0}, {has_m ? &R : &G, 0, has_m ? steps * BH : 0}})) {
     return fail(env, "lstmSteps: out of bounds or mixed dtypes");
   }
-  const bool ran = with_dtype(G, [&](auto tag) {
+  return with_packed(env, G, p, H, 4 * H, "lstmSteps", [&](auto tag, const auto& pk) {
     using T = decltype(tag);
-    const auto* pk = packed_as<T>(p, H, 4 * H);
-    if (pk) rnnk::lstm_steps<T>(at<T>(G, 0), at<T>(Hs, 0), at<T>(Cs, 0), at<T>(tc, 0), *pk, steps, B, H,
-                                has_m ? at<T>(m, 0) : nullptr, has_m ? at<T>(R, 0) : nullptr);
-    return pk != nullptr;
+    rnnk::lstm_steps<T>(at<T>(G, 0), at<T>(Hs, 0), at<T>(Cs, 0), at<T>(tc, 0), pk, steps, B, H,
+                        has_m ? at<T>(m, 0) : nullptr, has_m ? at<T>(R, 0) : nullptr);
   });
-  if (!ran) return fail(env, "lstmSteps: packed W_hh does not match");
-  return nullptr;
 }
 
 // gruSteps(GI, GH, Hs, packed, bHh | null, T, B, H, mask | null, R | null)
@@ -430,15 +437,11 @@ napi_value GruSteps(napi_env env, napi_callback_info info) {
                                             {has_m ? &m : &GI, 0, has_m ? BH : 0}, {has_m ? &R : &GI, 0, has_m ? steps * BH : 0}})) {
     return fail(env, "gruSteps: out of bounds or mixed dtypes");
   }
-  const bool ran = with_dtype(GI, [&](auto tag) {
+  return with_packed(env, GI, p, H, 3 * H, "gruSteps", [&](auto tag, const auto& pk) {
     using T = decltype(tag);
-    const auto* pk = packed_as<T>(p, H, 3 * H);
-    if (pk) rnnk::gru_steps<T>(at<T>(GI, 0), at<T>(GH, 0), at<T>(Hs, 0), *pk, has_b ? at<T>(bhh, 0) : nullptr, steps, B, H,
-                               has_m ? at<T>(m, 0) : nullptr, has_m ? at<T>(R, 0) : nullptr);
-    return pk != nullptr;
+    rnnk::gru_steps<T>(at<T>(GI, 0), at<T>(GH, 0), at<T>(Hs, 0), pk, has_b ? at<T>(bhh, 0) : nullptr, steps, B, H,
+                       has_m ? at<T>(m, 0) : nullptr, has_m ? at<T>(R, 0) : nullptr);
   });
-  if (!ran) return fail(env, "gruSteps: packed W_hh does not match");
-  return nullptr;
 }
 
 // elmanBackSteps(act, S, dh, gradOut | null, dpre, dnext, packed, T, B, H, mask | null)
@@ -459,15 +462,11 @@ napi_value ElmanBackSteps(napi_env env, napi_callback_info info) {
                                             {&dn, 0, BH}, {has_m ? &m : &S, 0, has_m ? BH : 0}})) {
     return fail(env, "elmanBackSteps: out of bounds or mixed dtypes");
   }
-  const bool ran = with_dtype(S, [&](auto tag) {
+  return with_packed(env, S, p, H, H, "elmanBackSteps", [&](auto tag, const auto& pk) {
     using T = decltype(tag);
-    const auto* pk = packed_as<T>(p, H, H);
-    if (pk) rnnk::elman_back_steps<T>(act, at<T>(S, 0), at<T>(dh, 0), has_go ? at<T>(go, 0) : nullptr, at<T>(dp, 0), at<T>(dn, 0), *pk,
-                                      steps, B, H, has_m ? at<T>(m, 0) : nullptr);
-    return pk != nullptr;
+    rnnk::elman_back_steps<T>(act, at<T>(S, 0), at<T>(dh, 0), has_go ? at<T>(go, 0) : nullptr, at<T>(dp, 0), at<T>(dn, 0), pk,
+                              steps, B, H, has_m ? at<T>(m, 0) : nullptr);
   });
-  if (!ran) return fail(env, "elmanBackSteps: packed W_hh does not match");
-  return nullptr;
 }
 
 // lstmBackSteps(G, Cs, tanhC, dh, gradOut | null, dG, dhNext, dcNext, packed, T, B, H, mask | null)
@@ -489,15 +488,11 @@ napi_value LstmBackSteps(napi_env env, napi_callback_info info) {
                                             {&dG, 0, 4 * TBH}, {&dhn, 0, BH}, {&dcn, 0, BH}, {has_m ? &m : &G, 0, has_m ? BH : 0}})) {
     return fail(env, "lstmBackSteps: out of bounds or mixed dtypes");
   }
-  const bool ran = with_dtype(G, [&](auto tag) {
+  return with_packed(env, G, p, 4 * H, H, "lstmBackSteps", [&](auto tag, const auto& pk) {
     using T = decltype(tag);
-    const auto* pk = packed_as<T>(p, 4 * H, H);
-    if (pk) rnnk::lstm_back_steps<T>(at<T>(G, 0), at<T>(Cs, 0), at<T>(tc, 0), at<T>(dh, 0), has_go ? at<T>(go, 0) : nullptr, at<T>(dG, 0),
-                                     at<T>(dhn, 0), at<T>(dcn, 0), *pk, steps, B, H, has_m ? at<T>(m, 0) : nullptr);
-    return pk != nullptr;
+    rnnk::lstm_back_steps<T>(at<T>(G, 0), at<T>(Cs, 0), at<T>(tc, 0), at<T>(dh, 0), has_go ? at<T>(go, 0) : nullptr, at<T>(dG, 0),
+                             at<T>(dhn, 0), at<T>(dcn, 0), pk, steps, B, H, has_m ? at<T>(m, 0) : nullptr);
   });
-  if (!ran) return fail(env, "lstmBackSteps: packed W_hh does not match");
-  return nullptr;
 }
 
 // gruBackSteps(GI, GH, Hs, dh, gradOut | null, dGI, dGH, dhNext, dhR, packed, T, B, H, mask | null)
@@ -520,15 +515,11 @@ napi_value GruBackSteps(napi_env env, napi_callback_info info) {
                                             {has_m ? &m : &GI, 0, has_m ? BH : 0}})) {
     return fail(env, "gruBackSteps: out of bounds or mixed dtypes");
   }
-  const bool ran = with_dtype(GI, [&](auto tag) {
+  return with_packed(env, GI, p, 3 * H, H, "gruBackSteps", [&](auto tag, const auto& pk) {
     using T = decltype(tag);
-    const auto* pk = packed_as<T>(p, 3 * H, H);
-    if (pk) rnnk::gru_back_steps<T>(at<T>(GI, 0), at<T>(GH, 0), at<T>(Hs, 0), at<T>(dh, 0), has_go ? at<T>(go, 0) : nullptr, at<T>(dGI, 0),
-                                    at<T>(dGH, 0), at<T>(dhn, 0), at<T>(dhR, 0), *pk, steps, B, H, has_m ? at<T>(m, 0) : nullptr);
-    return pk != nullptr;
+    rnnk::gru_back_steps<T>(at<T>(GI, 0), at<T>(GH, 0), at<T>(Hs, 0), at<T>(dh, 0), has_go ? at<T>(go, 0) : nullptr, at<T>(dGI, 0),
+                            at<T>(dGH, 0), at<T>(dhn, 0), at<T>(dhR, 0), pk, steps, B, H, has_m ? at<T>(m, 0) : nullptr);
   });
-  if (!ran) return fail(env, "gruBackSteps: packed W_hh does not match");
-  return nullptr;
 }
 
 napi_value SetThreads(napi_env env, napi_callback_info info) {
