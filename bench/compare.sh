@@ -6,7 +6,7 @@
 #   bench/compare.sh [--cell elman|lstm|gru] [ROUNDS] [BLAS_DIR]
 # BLAS_DIR: a folder holding an OpenBLAS libblas.so.3 for PyTorch (Debian's python3-torch runs on
 # whatever libblas.so.3 the system's alternatives name; with libopenblas0-pthread, OpenBLAS).
-# PyTorch gets the OpenBLAS kernels the CPU can run: OPENBLAS_CORETYPE, when unset, is set to
+# PyTorch gets the OpenBLAS kernels the CPU can run: OPENBLAS_CORETYPE is set to
 # SkylakeX (AVX-512) or Haswell (AVX2) from /proc/cpuinfo. OpenBLAS picks its kernels by CPU
 # model, and on one it does not know (a virtual "Intel Xeon Processor", as on this project's
 # machine) falls back to Prescott (SSE3) kernels, 4–5× slower at matrix products.
@@ -19,10 +19,11 @@ if [[ "${1:-}" == "--cell" ]]; then cell=$2; shift 2; fi
 case "$cell" in elman|lstm|gru) ;; *) echo "compare.sh: --cell must be elman, lstm or gru" >&2; exit 2 ;; esac
 rounds=${1:-2}
 blas=${2:-}
-if [[ -z "${OPENBLAS_CORETYPE:-}" ]]; then
-  if grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX
-  elif grep -qw avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell
-  fi
+# As bench/compare-peers.mjs: the CPU's flags decide, not an inherited OPENBLAS_CORETYPE (which
+# may name slower kernels than the CPU has); RNN_BENCH_CORETYPE overrides.
+if [[ -n "${RNN_BENCH_CORETYPE:-}" ]]; then export OPENBLAS_CORETYPE=$RNN_BENCH_CORETYPE
+elif grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX
+elif grep -qw avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell
 fi
 echo "compare.sh: PyTorch's OpenBLAS with OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-<unset>}" >&2
 out=bench/results
