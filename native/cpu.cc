@@ -13,14 +13,15 @@ namespace {
 
 void cpuid(unsigned leaf, unsigned sub, unsigned r[4]) { __cpuid_count(leaf, sub, r[0], r[1], r[2], r[3]); }
 
-// The OS saves the ZMM state (XCR0 bits 5–7), without which AVX-512 faults whatever CPUID says.
-bool os_saves_zmm() {
+// The register state the OS saves (XCR0; 0 without OSXSAVE): AVX needs YMM (bits 1–2), AVX-512
+// the ZMM state too (bits 5–7); without it they fault whatever CPUID says.
+unsigned os_xcr0() {
   unsigned r[4];
   cpuid(1, 0, r);
-  if (!(r[2] & (1u << 27))) return false;  // OSXSAVE
+  if (!(r[2] & (1u << 27))) return 0;  // OSXSAVE
   unsigned lo, hi;
   __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-  return (lo & 0xe6) == 0xe6;
+  return lo;
 }
 
 // Cache sizes from the deterministic cache parameters: leaf 4 (Intel) or 0x8000001D (AMD).
@@ -54,10 +55,12 @@ CpuInfo read_cpu() {
   const unsigned base = (r[0] >> 8) & 15, ext = (r[0] >> 20) & 255;
   c.family = (int)(base == 15 ? base + ext : base);
   c.model = (int)(((r[0] >> 4) & 15) | (base == 6 || base == 15 ? ((r[0] >> 16) & 15) << 4 : 0));
-  c.fma = r[2] & (1u << 12);
+  const unsigned xcr0 = os_xcr0();
+  const bool ymm = (xcr0 & 0x6) == 0x6, zmm = (xcr0 & 0xe6) == 0xe6;
+  c.fma = (r[2] & (1u << 12)) && ymm;
   cpuid(7, 0, r);
-  c.avx2 = r[1] & (1u << 5);
-  c.avx512f = (r[1] & (1u << 16)) && os_saves_zmm();
+  c.avx2 = (r[1] & (1u << 5)) && ymm;
+  c.avx512f = (r[1] & (1u << 16)) && zmm;
   cpuid(0x80000000u, 0, r);
   if (r[0] >= 0x80000004u) {
     char name[49] = {0};

@@ -11,7 +11,7 @@ struct CpuInfo {
   std::string vendor;  // "AuthenticAMD", "GenuineIntel", ...
   std::string name;    // the brand string, e.g. "AMD EPYC 9B45"
   int family = 0, model = 0;
-  bool avx2 = false, fma = false, avx512f = false;
+  bool avx2 = false, fma = false, avx512f = false;  // the CPU has it and the OS saves its registers
   // Per core (L1d, L2) and in all (L3), bytes; 0 where CPUID does not say.
   long l1d = 0, l2 = 0, l3 = 0;
   // The micro-architecture as far as the choices care: "zen4", "zen5", "intel-avx512", ...

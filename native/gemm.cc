@@ -17,8 +17,6 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -64,8 +62,7 @@ std::atomic<bool> g_wide{tuning().gemm512};
 }  // namespace
 
 bool set_gemm_isa(bool avx512) {
-  __builtin_cpu_init();
-  if (avx512 && !__builtin_cpu_supports("avx512f")) return false;
+  if (avx512 && !cpu_info().avx512f) return false;
   g_wide.store(avx512);
   return true;
 }
@@ -332,9 +329,6 @@ void activate_backward(int act, T* dpre, const T* dh, const T* dnext, const T* s
 template void activate_backward<float>(int, float*, const float*, const float*, const float*, size_t);
 template void activate_backward<double>(int, double*, const double*, const double*, const double*, size_t);
 
-bool cpu_ok() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
+bool cpu_ok() { return cpu_info().avx2 && cpu_info().fma; }
 
 }  // namespace rnnk
