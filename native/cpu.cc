@@ -82,11 +82,13 @@ CpuInfo read_cpu() {
 
 Tuning choose(const CpuInfo& c) {
   Tuning t;
-  // Zen 4 runs a 512-bit FMA as two 256-bit halves, so AVX-512 doubles no throughput there,
-  // and its 32 KB L1d is exactly one AVX-512 B micro-panel (256 × 32 floats): AVX2 (16 KB
-  // panels). Zen 5 and Intel's AVX-512 cores execute 512 bits at once: AVX-512.
-  t.gemm512 = c.avx512f && c.arch != "zen4";
-  // The gates' tanh and sigmoid, elementwise: 16 lanes where 512-bit arithmetic runs at full width.
+  // AVX-512 wherever the CPU and the OS have it. Zen 4 too, though it runs a 512-bit FMA as two
+  // 256-bit halves: measured there (EPYC family 0x19 model 0x11, 2026-12-08, bench/isa-ab.mjs,
+  // alternating in one process) the AVX2 GEMM lost on all nine standard workloads, by 3-18%
+  // (half the instructions for the same FLOPs, 32 registers for the micro-tile).
+  t.gemm512 = c.avx512f;
+  // The gates' tanh and sigmoid, elementwise, at the GEMM's width (on Zen 4 the two widths were
+  // within the noise of each other, 0.95-1.06; on Zen 5 16 lanes halve a gate step).
   t.gates512 = t.gemm512;
   // Rows split while every core can keep all of W_hh in its own L2 (1 MB: an LSTM up to H 256,
   // an Elman up to H 512). Measured on Zen 5 (1 MB L2), 2 threads, B 32: Elman H 64 3.2 → 1.8

@@ -14,7 +14,7 @@ struct CpuInfo {
   bool avx2 = false, fma = false, avx512f = false;  // the CPU has it and the OS saves its registers
   // Per core (L1d, L2) and in all (L3), bytes; 0 where CPUID does not say.
   long l1d = 0, l2 = 0, l3 = 0;
-  // The micro-architecture as far as the choices care: "zen4", "zen5", "intel-avx512", ...
+  // The micro-architecture, for reports: "zen4", "zen5", "intel-avx512", ...
   std::string arch;
 };
 

@@ -77,7 +77,7 @@ export interface BenchResult {
 }
 
 /** What a timed training run adds to the plain model: recurrent dropout, a SPEC §10 head, the reverse direction. */
-interface BenchExtras { readonly recurrentDropout?: number; readonly head?: RegressionHead; readonly bidirectional?: boolean }
+export interface BenchExtras { readonly recurrentDropout?: number; readonly head?: RegressionHead; readonly bidirectional?: boolean }
 
 /** The head `--head` names (SPEC §10), or the point model. */
 export function benchHead(name: string | undefined): RegressionHead {
@@ -119,7 +119,7 @@ function syntheticBatch(w: (typeof WORKLOADS)[WorkloadName], rng: Rng, lo: numbe
 }
 
 /** One workload's model, data and optimizer, ready to time. */
-interface Timed {
+export interface Timed {
   /** Trains at least `want` updates (whole batches); seconds per update, the slowest rank's. */
   run(want: number): Promise<number>;
   /** Windows (updates) per batch: WINDOWS, or one for a bidirectional model. */
@@ -128,7 +128,7 @@ interface Timed {
   readonly flops: number;
 }
 
-function timedTraining(name: WorkloadName, cell: CellKind, kernels: Kernels, comm: Communicator, extras: BenchExtras): Timed {
+export function timedTraining(name: WorkloadName, cell: CellKind, kernels: Kernels, comm: Communicator, extras: BenchExtras): Timed {
   const w = WORKLOADS[name];
   const recurrentDropout = extras.recurrentDropout ?? 0, head = extras.head ?? pointHead, bidirectional = extras.bidirectional ?? false;
   const shape: ModelShape = { cell, inputSize: w.I, hiddenSize: w.H, outputSize: w.O * head.perTarget, layers: 1, activation: "tanh", bias: true, bidirectional };

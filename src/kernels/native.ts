@@ -9,7 +9,7 @@ type GateKernels = Pick<Kernels, "lstmForward" | "lstmBackward" | "gruForward" |
 /** What the CPU is, as CPUID tells it (native/cpu.cc). */
 export interface CpuReport {
   readonly vendor: string; readonly name: string; readonly family: number; readonly model: number;
-  /** The micro-architecture as far as the kernel choices care: zen4, zen5, intel-avx512, ... */
+  /** The micro-architecture, for reports: zen4, zen5, intel-avx512, ... */
   readonly arch: string;
   readonly avx2: boolean; readonly avx512f: boolean;
   readonly l1dBytes: number; readonly l2Bytes: number; readonly l3Bytes: number;
