@@ -383,6 +383,8 @@ def main():
     ap.add_argument("--settings", default="a,b,c", help="comma list of a,b,c")
     ap.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     ap.add_argument("--unset-coretype", action="store_true", help="unset OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE in children")
+    ap.add_argument("--allow-reference-blas", action="store_true",
+                    help="time PyTorch even when it runs on the reference (netlib) BLAS, not OpenBLAS")
     ap.add_argument("--blas-dir", default=None, help="prepend DIR to the children's LD_LIBRARY_PATH (alternative libblas.so.3)")
     ap.add_argument("--cell", default="elman", choices=list(GATES), help="elman (nn.RNN), lstm (nn.LSTM) or gru (nn.GRU)")
     ap.add_argument("--reference", metavar="OUT", help="write the Keras check's float64 reference for --cell to OUT, then exit")
@@ -442,8 +444,14 @@ def main():
                 print(f"BLAS (loaded): {', '.join(r['blas_loaded']) or '?'}", file=err)
                 if r["openblas"]:
                     print(f"OpenBLAS: {r['openblas']}", file=err)
-                else:
+                elif args.allow_reference_blas:
                     print("OpenBLAS: not loaded -> OPENBLAS_* variables have no effect; a and b differ only by noise", file=err)
+                else:
+                    # Debian's python3-torch links the libblas.so.3 alternative; with only libblas3
+                    # installed that is the netlib reference, ~30x slower than OpenBLAS: no peer.
+                    raise SystemExit("pytorch_bench.py: PyTorch runs on " + (", ".join(r["blas_loaded"]) or "an unknown BLAS")
+                                     + ", not OpenBLAS: not a fair peer. apt-get install libopenblas0-pthread"
+                                     " (or pass --allow-reference-blas)")
             for k in ("workload", "setting", "torch", "parallel_info", "blas_build", "blas_loaded"):
                 r.pop(k, None)
             wres[st] = r

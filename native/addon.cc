@@ -373,74 +373,80 @@ napi_value with_packed(napi_env env, const Arr& a, PackedHandle* p, int K, int N
   return fail(env, msg.c_str());
 }
 
-// elmanSteps(act, S, packed, T, B, H, mask | null, R | null)
+// elmanSteps(act, S, packed, bIh | null, bHh | null, T, B, H, mask | null, R | null)
 napi_value ElmanSteps(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value a[8];
+  size_t argc = 10;
+  napi_value a[10];
   napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
-  Arr S, m, R;
-  bool has_m = false;
-  PackedHandle* p = argc == 8 ? get_packed(env, a[2]) : nullptr;
-  if (!p || !get_arr(env, a[1], &S) || !get_mask(env, a[6], a[7], &m, &R, &has_m)) return fail(env, "elmanSteps: arguments");
-  const int act = i32(env, a[0]), steps = i32(env, a[3]), B = i32(env, a[4]), H = i32(env, a[5]);
+  Arr S, bih, bhh, m, R;
+  bool has_bi = false, has_bh = false, has_m = false;
+  PackedHandle* p = argc == 10 ? get_packed(env, a[2]) : nullptr;
+  if (!p || !get_arr(env, a[1], &S) || !get_opt_arr(env, a[3], &bih, &has_bi) || !get_opt_arr(env, a[4], &bhh, &has_bh)
+      || !get_mask(env, a[8], a[9], &m, &R, &has_m)) {
+    return fail(env, "elmanSteps: arguments");
+  }
+  const int act = i32(env, a[0]), steps = i32(env, a[5]), B = i32(env, a[6]), H = i32(env, a[7]);
   const int64_t BH = (int64_t)B * H;
-  if (steps < 0 || B < 0 || H < 0 || !spans_ok({{&S, 0, (steps + 1) * BH}, {has_m ? &m : &S, 0, has_m ? BH : 0}, {has_m ? &R : &S, 0, has_m ? steps * BH : 0}})) {
+  if (steps < 0 || B < 0 || H < 0 || !spans_ok({{&S, 0, (steps + 1) * BH}, {has_bi ? &bih : &S, 0, has_bi ? H : 0}, {has_bh ? &bhh : &S, 0, has_bh ? H : 0},
+                                            {has_m ? &m : &S, 0, has_m ? BH : 0}, {has_m ? &R : &S, 0, has_m ? steps * BH : 0}})) {
     return fail(env, "elmanSteps: out of bounds or mixed dtypes");
   }
   return with_packed(env, S, p, H, H, "elmanSteps", [&](auto tag, const auto& pk) {
     using T = decltype(tag);
-    rnnk::elman_steps<T>(act, at<T>(S, 0), pk, steps, B, H, has_m ? at<T>(m, 0) : nullptr, has_m ? at<T>(R, 0) : nullptr);
+    rnnk::elman_steps<T>(act, at<T>(S, 0), pk, has_bi ? at<T>(bih, 0) : nullptr, has_bh ? at<T>(bhh, 0) : nullptr, steps, B, H,
+                         has_m ? at<T>(m, 0) : nullptr, has_m ? at<T>(R, 0) : nullptr);
   });
 }
 
-// lstmSteps(G, Hs, Cs, tanhC, packed, T, B, H, mask | null, R | null)
+// lstmSteps(G, Hs, Cs, tanhC, packed, bIh | null, bHh | null, T, B, H, mask | null, R | null)
 napi_value LstmSteps(napi_env env, napi_callback_info info) {
-  size_t argc = 10;
-  napi_value a[10];
+  size_t argc = 12;
+  napi_value a[12];
   napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
-  Arr G, Hs, Cs, tc, m, R;
-  bool has_m = false;
-  PackedHandle* p = argc == 10 ? get_packed(env, a[4]) : nullptr;
+  Arr G, Hs, Cs, tc, bih, bhh, m, R;
+  bool has_bi = false, has_bh = false, has_m = false;
+  PackedHandle* p = argc == 12 ? get_packed(env, a[4]) : nullptr;
   if (!p || !get_arr(env, a[0], &G) || !get_arr(env, a[1], &Hs) || !get_arr(env, a[2], &Cs) || !get_arr(env, a[3], &tc)
-      || !get_mask(env, a[8], a[9], &m, &R, &has_m)) {
+      || !get_opt_arr(env, a[5], &bih, &has_bi) || !get_opt_arr(env, a[6], &bhh, &has_bh) || !get_mask(env, a[10], a[11], &m, &R, &has_m)) {
     return fail(env, "lstmSteps: arguments");
   }
-  const int steps = i32(env, a[5]), B = i32(env, a[6]), H = i32(env, a[7]);
+  const int steps = i32(env, a[7]), B = i32(env, a[8]), H = i32(env, a[9]);
   const int64_t BH = (int64_t)B * H;
   if (steps < 0 || B < 0 || H < 0 || !spans_ok({{&G, 0, 4 * steps * BH}, {&Hs, 0, (steps + 1) * BH}, {&Cs, 0, (steps + 1) * BH}, {&tc, 0, steps * BH},
+                                            {has_bi ? &bih : &G, 0, has_bi ? 4 * (int64_t)H : 0}, {has_bh ? &bhh : &G, 0, has_bh ? 4 * (int64_t)H : 0},
                                             {has_m ? &m : &G, 0, has_m ? BH : 0}, {has_m ? &R : &G, 0, has_m ? steps * BH : 0}})) {
     return fail(env, "lstmSteps: out of bounds or mixed dtypes");
   }
   return with_packed(env, G, p, H, 4 * H, "lstmSteps", [&](auto tag, const auto& pk) {
     using T = decltype(tag);
-    rnnk::lstm_steps<T>(at<T>(G, 0), at<T>(Hs, 0), at<T>(Cs, 0), at<T>(tc, 0), pk, steps, B, H,
-                        has_m ? at<T>(m, 0) : nullptr, has_m ? at<T>(R, 0) : nullptr);
+    rnnk::lstm_steps<T>(at<T>(G, 0), at<T>(Hs, 0), at<T>(Cs, 0), at<T>(tc, 0), pk, has_bi ? at<T>(bih, 0) : nullptr,
+                        has_bh ? at<T>(bhh, 0) : nullptr, steps, B, H, has_m ? at<T>(m, 0) : nullptr, has_m ? at<T>(R, 0) : nullptr);
   });
 }
 
-// gruSteps(GI, GH, Hs, packed, bHh | null, T, B, H, mask | null, R | null)
+// gruSteps(GI, GH, Hs, packed, bIh | null, bHh | null, T, B, H, mask | null, R | null)
 napi_value GruSteps(napi_env env, napi_callback_info info) {
-  size_t argc = 10;
-  napi_value a[10];
+  size_t argc = 11;
+  napi_value a[11];
   napi_get_cb_info(env, info, &argc, a, nullptr, nullptr);
-  Arr GI, GH, Hs, bhh, m, R;
-  bool has_b = false, has_m = false;
-  PackedHandle* p = argc == 10 ? get_packed(env, a[3]) : nullptr;
-  if (!p || !get_arr(env, a[0], &GI) || !get_arr(env, a[1], &GH) || !get_arr(env, a[2], &Hs) || !get_opt_arr(env, a[4], &bhh, &has_b)
-      || !get_mask(env, a[8], a[9], &m, &R, &has_m)) {
+  Arr GI, GH, Hs, bih, bhh, m, R;
+  bool has_bi = false, has_bh = false, has_m = false;
+  PackedHandle* p = argc == 11 ? get_packed(env, a[3]) : nullptr;
+  if (!p || !get_arr(env, a[0], &GI) || !get_arr(env, a[1], &GH) || !get_arr(env, a[2], &Hs) || !get_opt_arr(env, a[4], &bih, &has_bi)
+      || !get_opt_arr(env, a[5], &bhh, &has_bh) || !get_mask(env, a[9], a[10], &m, &R, &has_m)) {
     return fail(env, "gruSteps: arguments");
   }
-  const int steps = i32(env, a[5]), B = i32(env, a[6]), H = i32(env, a[7]);
+  const int steps = i32(env, a[6]), B = i32(env, a[7]), H = i32(env, a[8]);
   const int64_t BH = (int64_t)B * H;
   if (steps < 0 || B < 0 || H < 0 || !spans_ok({{&GI, 0, 3 * steps * BH}, {&GH, 0, 3 * steps * BH}, {&Hs, 0, (steps + 1) * BH},
-                                            {has_b ? &bhh : &GI, 0, has_b ? 3 * (int64_t)H : 0},
+                                            {has_bi ? &bih : &GI, 0, has_bi ? 3 * (int64_t)H : 0}, {has_bh ? &bhh : &GI, 0, has_bh ? 3 * (int64_t)H : 0},
                                             {has_m ? &m : &GI, 0, has_m ? BH : 0}, {has_m ? &R : &GI, 0, has_m ? steps * BH : 0}})) {
     return fail(env, "gruSteps: out of bounds or mixed dtypes");
   }
   return with_packed(env, GI, p, H, 3 * H, "gruSteps", [&](auto tag, const auto& pk) {
     using T = decltype(tag);
-    rnnk::gru_steps<T>(at<T>(GI, 0), at<T>(GH, 0), at<T>(Hs, 0), pk, has_b ? at<T>(bhh, 0) : nullptr, steps, B, H,
-                       has_m ? at<T>(m, 0) : nullptr, has_m ? at<T>(R, 0) : nullptr);
+    rnnk::gru_steps<T>(at<T>(GI, 0), at<T>(GH, 0), at<T>(Hs, 0), pk, has_bi ? at<T>(bih, 0) : nullptr, has_bh ? at<T>(bhh, 0) : nullptr,
+                       steps, B, H, has_m ? at<T>(m, 0) : nullptr, has_m ? at<T>(R, 0) : nullptr);
   });
 }
 

@@ -45,12 +45,21 @@ void over_blocks(int parts, int B, const F& steps) {
 }
 }  // namespace
 
+// The biases (either may be null) onto a step's rows before its recurrent product: b_ih, then
+// b_hh, as addRows over the whole window did, but while the rows are in L1.
 template <typename T>
-void elman_steps(int act, T* S, const Packed<T>& p, int steps, int B, int H, const T* mask, T* R) {
+void add_biases(T* rows, const T* bih, const T* bhh, int nb, size_t N) {
+  if (bih) add_rows<T>(rows, bih, nb, N);
+  if (bhh) add_rows<T>(rows, bhh, nb, N);
+}
+
+template <typename T>
+void elman_steps(int act, T* S, const Packed<T>& p, const T* bih, const T* bhh, int steps, int B, int H, const T* mask, T* R) {
   const size_t BH = (size_t)B * H;
   over_blocks(row_blocks(p, B), B, [=, &p](int b0, int nb) {
     for (int t = 0; t < steps; t++) {
       T* s = S + (t + 1) * BH + (size_t)b0 * H;
+      add_biases<T>(s, bih, bhh, nb, H);
       gemm_packed<T>(nb, recurrent_rows(S, mask, R, t, BH, b0, nb, H), p, s, true);
       activate<T>(act, s, (size_t)nb * H);
     }
@@ -58,12 +67,13 @@ void elman_steps(int act, T* S, const Packed<T>& p, int steps, int B, int H, con
 }
 
 template <typename T>
-void lstm_steps(T* G, T* Hs, T* Cs, T* tanhC, const Packed<T>& p, int steps, int B, int H, const T* mask, T* R) {
+void lstm_steps(T* G, T* Hs, T* Cs, T* tanhC, const Packed<T>& p, const T* bih, const T* bhh, int steps, int B, int H, const T* mask, T* R) {
   const size_t BH = (size_t)B * H;
   over_blocks(row_blocks(p, B), B, [=, &p](int b0, int nb) {
     const size_t o = (size_t)b0 * H;
     for (int t = 0; t < steps; t++) {
       T* g = G + t * 4 * BH + 4 * o;
+      add_biases<T>(g, bih, bhh, nb, 4 * (size_t)H);
       gemm_packed<T>(nb, recurrent_rows(Hs, mask, R, t, BH, b0, nb, H), p, g, true);
       lstm_forward<T>(g, Cs + t * BH + o, Cs + (t + 1) * BH + o, tanhC + t * BH + o, Hs + (t + 1) * BH + o, nb, H);
     }
@@ -71,15 +81,16 @@ void lstm_steps(T* G, T* Hs, T* Cs, T* tanhC, const Packed<T>& p, int steps, int
 }
 
 template <typename T>
-void gru_steps(T* GI, T* GH, T* Hs, const Packed<T>& p, const T* bhh, int steps, int B, int H, const T* mask, T* R) {
+void gru_steps(T* GI, T* GH, T* Hs, const Packed<T>& p, const T* bih, const T* bhh, int steps, int B, int H, const T* mask, T* R) {
   const size_t BH = (size_t)B * H;
   over_blocks(row_blocks(p, B), B, [=, &p](int b0, int nb) {
     const size_t o = (size_t)b0 * H;
     for (int t = 0; t < steps; t++) {
-      T* gh = GH + t * 3 * BH + 3 * o;
+      T* gi = GI + t * 3 * BH + 3 * o, *gh = GH + t * 3 * BH + 3 * o;
+      add_biases<T>(gi, bih, nullptr, nb, 3 * (size_t)H);
       gemm_packed<T>(nb, recurrent_rows(Hs, mask, R, t, BH, b0, nb, H), p, gh, false);
-      if (bhh) add_rows<T>(gh, bhh, nb, 3 * (size_t)H);
-      gru_forward<T>(GI + t * 3 * BH + 3 * o, gh, Hs + t * BH + o, Hs + (t + 1) * BH + o, nb, H);
+      add_biases<T>(gh, nullptr, bhh, nb, 3 * (size_t)H);
+      gru_forward<T>(gi, gh, Hs + t * BH + o, Hs + (t + 1) * BH + o, nb, H);
     }
   });
 }
@@ -142,11 +153,11 @@ template void lstm_back_steps<double>(const double*, const double*, const double
 template void gru_back_steps<float>(const float*, const float*, const float*, const float*, float*, float*, float*, float*, float*, const Packed<float>&, int, int, int, const float*);
 template void gru_back_steps<double>(const double*, const double*, const double*, const double*, double*, double*, double*, double*, double*, const Packed<double>&, int, int, int, const double*);
 
-template void elman_steps<float>(int, float*, const Packed<float>&, int, int, int, const float*, float*);
-template void elman_steps<double>(int, double*, const Packed<double>&, int, int, int, const double*, double*);
-template void lstm_steps<float>(float*, float*, float*, float*, const Packed<float>&, int, int, int, const float*, float*);
-template void lstm_steps<double>(double*, double*, double*, double*, const Packed<double>&, int, int, int, const double*, double*);
-template void gru_steps<float>(float*, float*, float*, const Packed<float>&, const float*, int, int, int, const float*, float*);
-template void gru_steps<double>(double*, double*, double*, const Packed<double>&, const double*, int, int, int, const double*, double*);
+template void elman_steps<float>(int, float*, const Packed<float>&, const float*, const float*, int, int, int, const float*, float*);
+template void elman_steps<double>(int, double*, const Packed<double>&, const double*, const double*, int, int, int, const double*, double*);
+template void lstm_steps<float>(float*, float*, float*, float*, const Packed<float>&, const float*, const float*, int, int, int, const float*, float*);
+template void lstm_steps<double>(double*, double*, double*, double*, const Packed<double>&, const double*, const double*, int, int, int, const double*, double*);
+template void gru_steps<float>(float*, float*, float*, const Packed<float>&, const float*, const float*, int, int, int, const float*, float*);
+template void gru_steps<double>(double*, double*, double*, const Packed<double>&, const double*, const double*, int, int, int, const double*, double*);
 
 }  // namespace rnnk

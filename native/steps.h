@@ -3,6 +3,8 @@
 // same kernels, in the same order, as one N-API call per step would run, so the same bits;
 // one call per window instead of two per step. Buffers are the layers' own, from offset 0.
 // `mask` [B,H] (recurrent dropout) or null: R[t] = h_{t-1} ⊙ mask is what W_hh multiplies.
+// bih, bhh (or null) are added to each step's rows first, b_ih then b_hh (GRU: b_ih to GI, b_hh
+// to GH after its product), the additions addRows over the window made, while the rows are in L1.
 // Small enough W_hh, the window runs as blocks of batch rows, one thread each (steps.cc).
 #pragma once
 #include "gemm.h"
@@ -11,15 +13,15 @@ namespace rnnk {
 
 // S [(T+1), B, H]: s_0 then the input projections of steps 1..T, overwritten by s_t.
 template <typename T>
-void elman_steps(int act, T* S, const Packed<T>& p, int steps, int B, int H, const T* mask, T* R);
+void elman_steps(int act, T* S, const Packed<T>& p, const T* bih, const T* bhh, int steps, int B, int H, const T* mask, T* R);
 
-// G [T, B, 4H] input projections (+ biases); Hs, Cs [(T+1), B, H] with h_0, c_0 first; tanhC [T, B, H].
+// G [T, B, 4H] input projections; Hs, Cs [(T+1), B, H] with h_0, c_0 first; tanhC [T, B, H].
 template <typename T>
-void lstm_steps(T* G, T* Hs, T* Cs, T* tanhC, const Packed<T>& p, int steps, int B, int H, const T* mask, T* R);
+void lstm_steps(T* G, T* Hs, T* Cs, T* tanhC, const Packed<T>& p, const T* bih, const T* bhh, int steps, int B, int H, const T* mask, T* R);
 
-// GI, GH [T, B, 3H]: the input part (overwritten by r, z, n) and the recurrent part (+ b_hh when given).
+// GI, GH [T, B, 3H]: the input part (overwritten by r, z, n) and the recurrent part.
 template <typename T>
-void gru_steps(T* GI, T* GH, T* Hs, const Packed<T>& p, const T* bhh, int steps, int B, int H, const T* mask, T* R);
+void gru_steps(T* GI, T* GH, T* Hs, const Packed<T>& p, const T* bih, const T* bhh, int steps, int B, int H, const T* mask, T* R);
 
 }  // namespace rnnk
 

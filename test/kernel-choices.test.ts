@@ -99,9 +99,11 @@ describe.skipIf(!native)("kernel choices (native)", () => {
         for (const masked of [false, true]) {
           const BH = B * H, mask = masked ? rand(dtype, BH) : null;
           const cells: [string, number, number[], (p: ReturnType<typeof k.createPacked>, b: Float[]) => void][] = [
-            ["elman", 1, [(T + 1) * BH, T * BH], (p, b) => k.elmanSteps("tanh", b[0], p, T, B, H, mask, mask ? b[1] : null)],
-            ["lstm", 4, [4 * T * BH, (T + 1) * BH, (T + 1) * BH, T * BH, T * BH], (p, b) => k.lstmSteps(b[0], b[1], b[2], b[3], p, T, B, H, mask, mask ? b[4] : null)],
-            ["gru", 3, [3 * T * BH, 3 * T * BH, (T + 1) * BH, 3 * H, T * BH], (p, b) => k.gruSteps(b[0], b[1], b[2], p, b[3], T, B, H, mask, mask ? b[4] : null)],
+            ["elman", 1, [(T + 1) * BH, T * BH, H, H], (p, b) => k.elmanSteps("tanh", b[0], p, b[2], b[3], T, B, H, mask, mask ? b[1] : null)],
+            ["lstm", 4, [4 * T * BH, (T + 1) * BH, (T + 1) * BH, T * BH, T * BH, 4 * H, 4 * H],
+              (p, b) => k.lstmSteps(b[0], b[1], b[2], b[3], p, b[5], b[6], T, B, H, mask, mask ? b[4] : null)],
+            ["gru", 3, [3 * T * BH, 3 * T * BH, (T + 1) * BH, 3 * H, T * BH, 3 * H],
+              (p, b) => k.gruSteps(b[0], b[1], b[2], p, b[5], b[3], T, B, H, mask, mask ? b[4] : null)],
           ];
           for (const [name, G, sizes, body] of cells) {
             const w = rand(dtype, G * H * H), start = sizes.map((n) => rand(dtype, n));

@@ -73,12 +73,15 @@ describe.each(backends().filter(([n]) => n !== "js"))("%s kernels against the re
       const looped: Kernels = { ...k, elmanSteps: referenceKernels.elmanSteps, lstmSteps: referenceKernels.lstmSteps, gruSteps: referenceKernels.gruSteps };
       for (const [B, H, T] of [[1, 5, 7], [3, 16, 4], [32, 64, 6]] as const) {
         const BH = B * H;
-        for (const masked of [false, true]) {
+        for (const [masked, biased] of [[false, false], [true, false], [false, true], [true, true]]) {
           const mask = masked ? rand(dtype, BH) : null;
+          const bias = (b: Float[], i: number): Float | null => (biased ? b[i] : null);
           const cases: [number, Body, number[]][] = [
-            [1, (kk, p, b, m) => kk.elmanSteps("tanh", b[0], p, T, B, H, m, m ? b[1] : null), [(T + 1) * BH, T * BH]],
-            [4, (kk, p, b, m) => kk.lstmSteps(b[0], b[1], b[2], b[3], p, T, B, H, m, m ? b[4] : null), [4 * T * BH, (T + 1) * BH, (T + 1) * BH, T * BH, T * BH]],
-            [3, (kk, p, b, m) => kk.gruSteps(b[0], b[1], b[2], p, b[3], T, B, H, m, m ? b[4] : null), [3 * T * BH, 3 * T * BH, (T + 1) * BH, 3 * H, T * BH]],
+            [1, (kk, p, b, m) => kk.elmanSteps("tanh", b[0], p, bias(b, 2), bias(b, 3), T, B, H, m, m ? b[1] : null), [(T + 1) * BH, T * BH, H, H]],
+            [4, (kk, p, b, m) => kk.lstmSteps(b[0], b[1], b[2], b[3], p, bias(b, 5), bias(b, 6), T, B, H, m, m ? b[4] : null),
+              [4 * T * BH, (T + 1) * BH, (T + 1) * BH, T * BH, T * BH, 4 * H, 4 * H]],
+            [3, (kk, p, b, m) => kk.gruSteps(b[0], b[1], b[2], p, bias(b, 5), bias(b, 3), T, B, H, m, m ? b[4] : null),
+              [3 * T * BH, 3 * T * BH, (T + 1) * BH, 3 * H, T * BH, 3 * H]],
           ];
           for (const [G, body, sizes] of cases) {
             const w = rand(dtype, G * H * H);
@@ -91,7 +94,7 @@ describe.each(backends().filter(([n]) => n !== "js"))("%s kernels against the re
               return bufs;
             };
             const fused = run(k), stepwise = run(looped);
-            fused.forEach((buf, i) => expect(Array.from(buf), `G=${G} B=${B} H=${H} masked=${masked} buffer ${i}`).toEqual(Array.from(stepwise[i])));
+            fused.forEach((buf, i) => expect(Array.from(buf), `G=${G} B=${B} H=${H} masked=${masked} biased=${biased} buffer ${i}`).toEqual(Array.from(stepwise[i])));
           }
         }
       }

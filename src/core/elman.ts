@@ -59,12 +59,9 @@ class ElmanLayer implements RecurrentLayer {
     for (let i = 0; i < BH; i++) S[i] = state0[s0Off + i];
     // Input projection for the whole window at once; only the recurrence is step by step.
     this.w.inputProduct(this.k, S, BH, x, xOff, T * B, H, In);
-    if (this.w.bIh && this.w.bHh) {
-      this.k.addRows(S, BH, this.w.bIh, T * B, H);
-      this.k.addRows(S, BH, this.w.bHh, T * B, H);
-    }
     this.w.packForward(this.k, this.packedHh, H, H); // op = W_hhᵀ
-    this.k.elmanSteps(this.shape.activation, S, this.packedHh, T, B, H, m, m ? this.R : null);
+    // The biases are added step by step inside the window's call, while each step's rows are in cache.
+    this.k.elmanSteps(this.shape.activation, S, this.packedHh, this.w.bIh, this.w.bHh, T, B, H, m, m ? this.R : null);
   }
 
   backward(dh: Float, dx: Float | null, T: number, B: number, gradOut: Float | null = null): void {

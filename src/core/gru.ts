@@ -65,9 +65,9 @@ class GruLayer implements RecurrentLayer {
     this.x = x; this.xOff = xOff; this.B = B; this.mask = m;
     for (let i = 0; i < BH; i++) Hs[i] = state0[s0Off + i];
     this.w.inputProduct(this.k, GI, 0, x, xOff, T * B, H3, In);
-    if (this.w.bIh) this.k.addRows(GI, 0, this.w.bIh, T * B, H3);
     this.w.packForward(this.k, this.packedHh, H, H3); // op = W_hhᵀ [H, 3H]
-    this.k.gruSteps(GI, GH, Hs, this.packedHh, this.w.bHh, T, B, H, m, m ? R : null);
+    // b_ih is added step by step inside the window's call, while each step's rows are in cache.
+    this.k.gruSteps(GI, GH, Hs, this.packedHh, this.w.bIh, this.w.bHh, T, B, H, m, m ? R : null);
   }
 
   backward(dh: Float, dx: Float | null, T: number, B: number, gradOut: Float | null = null): void {

@@ -87,10 +87,14 @@ export interface Kernels {
    * A layer's recurrence over T steps, forward, as the layer's own loop of the kernels above
    * would run it (a backend runs it in one call): buffers from offset 0, laid out as the layers
    * keep them; `p` holds the packed W_hhᵀ; with a recurrent dropout `mask` [B,H], R [T,B,H]
-   * receives h_{t-1} ⊙ mask, what W_hh multiplies. Elman: S [(T+1),B,H] holds s_0 then the
-   * input projections, overwritten by s_t = Φ(· + s_{t-1} W_hhᵀ).
+   * receives h_{t-1} ⊙ mask, what W_hh multiplies. bIh, bHh (or null) are added to each step's
+   * rows before its recurrent product, b_ih then b_hh (GRU: b_ih to GI, b_hh to GH after the
+   * product): the additions addRows over the window would make, done while a step's rows are in
+   * cache. Elman: S [(T+1),B,H] holds s_0 then the input projections, overwritten by
+   * s_t = Φ(· + b_ih + b_hh + s_{t-1} W_hhᵀ).
    */
-  elmanSteps(act: ActivationName, S: Float, p: Packed, T: number, B: number, H: number, mask: Float | null, R: Float | null): void;
+  elmanSteps(act: ActivationName, S: Float, p: Packed, bIh: Float | null, bHh: Float | null, T: number, B: number, H: number,
+    mask: Float | null, R: Float | null): void;
   /**
    * torch.nn.Embedding's forward, a gather: out[r, :] = w[ids[idsOff + r·idsStride], :] for
    * r < rows, row r's E values at outOff + r·outStride (default: contiguous rows, one id each;
@@ -122,10 +126,12 @@ export interface Kernels {
    */
   headLoss(kind: HeadLossKind, qs: Float64Array | null, y: Float, values: Float64Array, O: number, tOff: number,
     r0: number, r1: number, dy: Float | null, out: Float64Array): void;
-  /** LSTM: G [T,B,4H] input projections (+ biases), Hs and Cs [(T+1),B,H] with h_0 and c_0 first, tanhC [T,B,H]. */
-  lstmSteps(G: Float, Hs: Float, Cs: Float, tanhC: Float, p: Packed, T: number, B: number, H: number, mask: Float | null, R: Float | null): void;
-  /** GRU: GI [T,B,3H] input part, GH [T,B,3H] the recurrent part (+ bHh when given), Hs [(T+1),B,H] with h_0 first. */
-  gruSteps(GI: Float, GH: Float, Hs: Float, p: Packed, bHh: Float | null, T: number, B: number, H: number, mask: Float | null, R: Float | null): void;
+  /** LSTM: G [T,B,4H] input projections, Hs and Cs [(T+1),B,H] with h_0 and c_0 first, tanhC [T,B,H]. */
+  lstmSteps(G: Float, Hs: Float, Cs: Float, tanhC: Float, p: Packed, bIh: Float | null, bHh: Float | null, T: number, B: number, H: number,
+    mask: Float | null, R: Float | null): void;
+  /** GRU: GI [T,B,3H] input part, GH [T,B,3H] the recurrent part, Hs [(T+1),B,H] with h_0 first. */
+  gruSteps(GI: Float, GH: Float, Hs: Float, p: Packed, bIh: Float | null, bHh: Float | null, T: number, B: number, H: number,
+    mask: Float | null, R: Float | null): void;
   /**
    * A layer's backward through time over T steps, t = T−1 … 0, as the layer's own loop of the
    * kernels above would run it (a backend runs it in one call): `p` holds W_hh packed for the
@@ -330,23 +336,28 @@ export const referenceKernels: Kernels = {
       }
     }
   },
-  elmanSteps(act, S, p, T, B, H, mask, R) {
+  elmanSteps(act, S, p, bIh, bHh, T, B, H, mask, R) {
     const BH = B * H;
     for (let t = 0; t < T; t++) {
+      if (bIh) this.addRows(S, (t + 1) * BH, bIh, B, H);
+      if (bHh) this.addRows(S, (t + 1) * BH, bHh, B, H);
       this.matmulPacked(S, (t + 1) * BH, recurrentRows(this, S, mask, R, t, BH), t * BH, p, B, true);
       this.activate(act, S, (t + 1) * BH, BH);
     }
   },
-  lstmSteps(G, Hs, Cs, tanhC, p, T, B, H, mask, R) {
+  lstmSteps(G, Hs, Cs, tanhC, p, bIh, bHh, T, B, H, mask, R) {
     const BH = B * H;
     for (let t = 0; t < T; t++) {
+      if (bIh) this.addRows(G, t * 4 * BH, bIh, B, 4 * H);
+      if (bHh) this.addRows(G, t * 4 * BH, bHh, B, 4 * H);
       this.matmulPacked(G, t * 4 * BH, recurrentRows(this, Hs, mask, R, t, BH), t * BH, p, B, true);
       this.lstmForward(G, t * 4 * BH, Cs, t * BH, (t + 1) * BH, tanhC, t * BH, Hs, (t + 1) * BH, B, H);
     }
   },
-  gruSteps(GI, GH, Hs, p, bHh, T, B, H, mask, R) {
+  gruSteps(GI, GH, Hs, p, bIh, bHh, T, B, H, mask, R) {
     const BH = B * H;
     for (let t = 0; t < T; t++) {
+      if (bIh) this.addRows(GI, t * 3 * BH, bIh, B, 3 * H);
       this.matmulPacked(GH, t * 3 * BH, recurrentRows(this, Hs, mask, R, t, BH), t * BH, p, B, false);
       if (bHh) this.addRows(GH, t * 3 * BH, bHh, B, 3 * H);
       this.gruForward(GI, GH, t * 3 * BH, Hs, t * BH, (t + 1) * BH, B, H);

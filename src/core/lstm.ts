@@ -67,9 +67,9 @@ class LstmLayer implements RecurrentLayer {
       }
     }
     this.w.inputProduct(this.k, G, 0, x, xOff, T * B, H4, In);
-    if (this.w.bIh && this.w.bHh) { this.k.addRows(G, 0, this.w.bIh, T * B, H4); this.k.addRows(G, 0, this.w.bHh, T * B, H4); }
     this.w.packForward(this.k, this.packedHh, H, H4); // op = W_hhᵀ [H, 4H]
-    this.k.lstmSteps(G, Hs, Cs, tanhC, this.packedHh, T, B, H, m, m ? R : null);
+    // The biases are added step by step inside the window's call, while each step's rows are in cache.
+    this.k.lstmSteps(G, Hs, Cs, tanhC, this.packedHh, this.w.bIh, this.w.bHh, T, B, H, m, m ? R : null);
   }
 
   backward(dh: Float, dx: Float | null, T: number, B: number, gradOut: Float | null = null): void {

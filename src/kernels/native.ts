@@ -61,9 +61,11 @@ export interface Addon extends GateKernels {
     r0: number, r1: number, dy: Float | null, out: Float64Array): void;
   /** The heads' vectorised exp (fn 0), log (1), log1p (2) of x into out (native/vmath.h; for its tests). */
   vmath(fn: number, x: Float64Array, out: Float64Array): void;
-  elmanSteps(act: number, S: Float, p: object, T: number, B: number, H: number, mask: Float | null, R: Float | null): void;
-  lstmSteps(G: Float, Hs: Float, Cs: Float, tanhC: Float, p: object, T: number, B: number, H: number, mask: Float | null, R: Float | null): void;
-  gruSteps(GI: Float, GH: Float, Hs: Float, p: object, bHh: Float | null, T: number, B: number, H: number, mask: Float | null, R: Float | null): void;
+  elmanSteps(act: number, S: Float, p: object, bIh: Float | null, bHh: Float | null, T: number, B: number, H: number, mask: Float | null, R: Float | null): void;
+  lstmSteps(G: Float, Hs: Float, Cs: Float, tanhC: Float, p: object, bIh: Float | null, bHh: Float | null, T: number, B: number, H: number,
+    mask: Float | null, R: Float | null): void;
+  gruSteps(GI: Float, GH: Float, Hs: Float, p: object, bIh: Float | null, bHh: Float | null, T: number, B: number, H: number,
+    mask: Float | null, R: Float | null): void;
   elmanBackSteps(act: number, S: Float, dh: Float, gradOut: Float | null, dpre: Float, dnext: Float, p: object, T: number, B: number, H: number, mask: Float | null): void;
   lstmBackSteps(G: Float, Cs: Float, tanhC: Float, dh: Float, gradOut: Float | null, dG: Float, dhNext: Float, dcNext: Float, p: object, T: number, B: number, H: number, mask: Float | null): void;
   gruBackSteps(GI: Float, GH: Float, Hs: Float, dh: Float, gradOut: Float | null, dGI: Float, dGH: Float, dhNext: Float, dhR: Float, p: object, T: number, B: number, H: number, mask: Float | null): void;
@@ -126,9 +128,9 @@ export function nativeKernels(addon: Addon): Kernels {
     scatterAddRows: (gw, d, dOff, ids, io, rows, E, ds = E, is = 1) => addon.scatterAddRows(gw, d, dOff, ids, io, rows, E, ds, is),
     softmaxCrossEntropy: (y, yo, l, lo, rows, C, dy, dyo, out) => addon.softmaxCrossEntropy(y, yo, l, lo, rows, C, dy, dyo, out),
     headLoss: (kind, qs, y, v, O, tOff, r0, r1, dy, out) => addon.headLoss(HEAD[kind], qs, y, v, O, tOff, r0, r1, dy, out),
-    elmanSteps: (act, S, p, T, B, H, m, R) => addon.elmanSteps(ACT[act], S, (p as NativePacked).handle, T, B, H, m, R),
-    lstmSteps: (G, Hs, Cs, tc, p, T, B, H, m, R) => addon.lstmSteps(G, Hs, Cs, tc, (p as NativePacked).handle, T, B, H, m, R),
-    gruSteps: (GI, GH, Hs, p, b, T, B, H, m, R) => addon.gruSteps(GI, GH, Hs, (p as NativePacked).handle, b, T, B, H, m, R),
+    elmanSteps: (act, S, p, bi, bh, T, B, H, m, R) => addon.elmanSteps(ACT[act], S, (p as NativePacked).handle, bi, bh, T, B, H, m, R),
+    lstmSteps: (G, Hs, Cs, tc, p, bi, bh, T, B, H, m, R) => addon.lstmSteps(G, Hs, Cs, tc, (p as NativePacked).handle, bi, bh, T, B, H, m, R),
+    gruSteps: (GI, GH, Hs, p, bi, bh, T, B, H, m, R) => addon.gruSteps(GI, GH, Hs, (p as NativePacked).handle, bi, bh, T, B, H, m, R),
     elmanBackSteps: (act, S, dh, go, dp, dn, p, T, B, H, m) => addon.elmanBackSteps(ACT[act], S, dh, go, dp, dn, (p as NativePacked).handle, T, B, H, m),
     lstmBackSteps: (G, Cs, tc, dh, go, dG, dhn, dcn, p, T, B, H, m) => addon.lstmBackSteps(G, Cs, tc, dh, go, dG, dhn, dcn, (p as NativePacked).handle, T, B, H, m),
     gruBackSteps: (GI, GH, Hs, dh, go, dGI, dGH, dhn, dhR, p, T, B, H, m) => addon.gruBackSteps(GI, GH, Hs, dh, go, dGI, dGH, dhn, dhR, (p as NativePacked).handle, T, B, H, m),
