@@ -1,4 +1,4 @@
-// The GEMM's vector-ISA part — packing, the MR × 2-vector micro-kernel, the one-row kernel and
+// The GEMM's vector-ISA part — packing, the S::MR × 2-vector micro-kernel, the one-row kernel and
 // the blocked loops — written once over S, a vector ISA's operations (S::T the element type,
 // S::V a register, S::L its lanes), and included by gemm.cc (AVX2 + FMA) and gemm512.cc
 // (AVX-512), each compiled for its ISA. Each element of C is an FMA chain over k in order
@@ -13,7 +13,9 @@
 
 namespace rnnk {
 
-constexpr int MR = 6;
+// S::MR, the micro-tile's rows, is the ISA's own: 6 on AVX2 (12 accumulators + 3 of its 16
+// registers), 8 on AVX-512 (16 + 3 of 32: fewer loads per FMA, and B = 32 or 16 rows of a
+// batch are whole tiles). Which rows share a tile changes no element's sum: the same bits.
 constexpr int GEMM_KC = 256;
 constexpr int GEMM_MC = 96;
 
@@ -30,6 +32,7 @@ template <typename T> struct BSource {
 // A block rows [i0, i0+mc), cols [k0, k0+kc) into MR-row panels, k-major inside a panel.
 template <typename S, typename T = typename S::T>
 static void pack_a(bool transA, const T* A, int M, int K, int i0, int mc, int k0, int kc, T* out) {
+  constexpr int MR = S::MR;
   for (int p = 0; p < mc; p += MR) {
     const int rows = std::min(MR, mc - p);
     for (int k = 0; k < kc; k++) {
@@ -69,36 +72,37 @@ static void pack_b(bool transB, const T* B, int N, int K, int k0, int kc, int j0
 
 // ---- micro-kernel --------------------------------------------------------------------------
 
-// Register tile: MR rows × 2 vectors, 12 accumulators kept in vector registers across the k loop.
+// Register tile: MR rows × 2 vectors, 2·MR accumulators kept in vector registers across the k loop.
 // C[mr, nr] (+)= Ap[kc × MR]ᵀ · Bp[kc × NR]; `add` false overwrites.
 template <typename S, typename T = typename S::T>
 static inline void micro(int kc, const T* __restrict Ap, const T* __restrict Bp, T* C, int ldc, int mr, int nr, bool add) {
   typedef typename S::V V;
-  constexpr int L = S::L, NR = 2 * L;
-  V c00 = S::zero(), c01 = S::zero(), c10 = S::zero(), c11 = S::zero(), c20 = S::zero(), c21 = S::zero();
-  V c30 = S::zero(), c31 = S::zero(), c40 = S::zero(), c41 = S::zero(), c50 = S::zero(), c51 = S::zero();
+  constexpr int L = S::L, NR = 2 * L, MR = S::MR;
+  V c0[MR], c1[MR];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) c0[i] = c1[i] = S::zero();
   for (int k = 0; k < kc; k++) {
     const V b0 = S::load(Bp), b1 = S::load(Bp + L);
-    V a;
-    a = S::bcast(Ap + 0); c00 = S::fma(a, b0, c00); c01 = S::fma(a, b1, c01);
-    a = S::bcast(Ap + 1); c10 = S::fma(a, b0, c10); c11 = S::fma(a, b1, c11);
-    a = S::bcast(Ap + 2); c20 = S::fma(a, b0, c20); c21 = S::fma(a, b1, c21);
-    a = S::bcast(Ap + 3); c30 = S::fma(a, b0, c30); c31 = S::fma(a, b1, c31);
-    a = S::bcast(Ap + 4); c40 = S::fma(a, b0, c40); c41 = S::fma(a, b1, c41);
-    a = S::bcast(Ap + 5); c50 = S::fma(a, b0, c50); c51 = S::fma(a, b1, c51);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+      const V a = S::bcast(Ap + i);
+      c0[i] = S::fma(a, b0, c0[i]);
+      c1[i] = S::fma(a, b1, c1[i]);
+    }
     Ap += MR; Bp += NR;
   }
-  const V acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
   if (mr == MR && nr == NR) {
+#pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {
       T* ci = C + (size_t)i * ldc;
-      if (add) { S::store(ci, S::add(S::load(ci), acc[i][0])); S::store(ci + L, S::add(S::load(ci + L), acc[i][1])); }
-      else { S::store(ci, acc[i][0]); S::store(ci + L, acc[i][1]); }
+      if (add) { S::store(ci, S::add(S::load(ci), c0[i])); S::store(ci + L, S::add(S::load(ci + L), c1[i])); }
+      else { S::store(ci, c0[i]); S::store(ci + L, c1[i]); }
     }
     return;
   }
-  alignas(32) T tmp[MR][NR];
-  for (int i = 0; i < MR; i++) { S::store(&tmp[i][0], acc[i][0]); S::store(&tmp[i][L], acc[i][1]); }
+  alignas(64) T tmp[MR][NR];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) { S::store(&tmp[i][0], c0[i]); S::store(&tmp[i][L], c1[i]); }
   for (int i = 0; i < mr; i++) {
     for (int j = 0; j < nr; j++) C[(size_t)i * ldc + j] = add ? C[(size_t)i * ldc + j] + tmp[i][j] : tmp[i][j];
   }
@@ -146,7 +150,7 @@ static void pack_all(Packed<T>& p, bool transB, const T* B, int K, int N) {
 template <typename S, typename T = typename S::T>
 static void gemm_range(bool transA, const BSource<T>& bs, int M, int N, int K, const T* A, T* C, bool acc,
                        int i_begin, int i_end, int j_begin, int j_end) {
-  constexpr int NR = 2 * S::L, KC = GEMM_KC, MC = GEMM_MC, NC = 4080 / NR * NR;
+  constexpr int MR = S::MR, NR = 2 * S::L, KC = GEMM_KC, MC = GEMM_MC, NC = 4080 / NR * NR;
   thread_local std::vector<T> pa, pb;
   if (pa.size() < (size_t)MC * KC) pa.resize((size_t)MC * KC);
   if (!bs.prepacked && pb.size() < (size_t)NC * KC) pb.resize((size_t)NC * KC);

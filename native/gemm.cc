@@ -29,7 +29,7 @@ template <typename E> struct Avx2;
 template <> struct Avx2<float> {
   typedef float T;
   typedef __m256 V;
-  static constexpr int L = 8;
+  static constexpr int L = 8, MR = 6;
   static V zero() { return _mm256_setzero_ps(); }
   static V load(const float* p) { return _mm256_loadu_ps(p); }
   static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
@@ -40,7 +40,7 @@ template <> struct Avx2<float> {
 template <> struct Avx2<double> {
   typedef double T;
   typedef __m256d V;
-  static constexpr int L = 4;
+  static constexpr int L = 4, MR = 6;
   static V zero() { return _mm256_setzero_pd(); }
   static V load(const double* p) { return _mm256_loadu_pd(p); }
   static void store(double* p, V v) { _mm256_storeu_pd(p, v); }
@@ -51,6 +51,7 @@ template <> struct Avx2<double> {
 
 // The AVX-512 instantiations of gemm-kernel.h (gemm512.cc): panels twice as wide.
 template <typename T> constexpr int NR512 = 2 * 64 / (int)sizeof(T);
+constexpr int MR512 = 8;  // gemm512.cc's Avx512<T>::MR
 template <typename T>
 void gemm_range512(bool transA, const BSource<T>& bs, int M, int N, int K, const T* A, T* C, bool acc, int i_begin, int i_end, int j_begin, int j_end);
 template <typename T>
@@ -203,7 +204,7 @@ void run_parallel(int parts, void (*fn)(void*, int), void* ctx) { pool().run(par
 // each core reads its own half of it at every step.
 template <typename T>
 static void gemm_split(bool transA, const BSource<T>& bs, int M, int N, int K, const T* A, T* C, bool acc, bool wide) {
-  const int NR = wide ? NR512<T> : 2 * Avx2<T>::L;
+  const int NR = wide ? NR512<T> : 2 * Avx2<T>::L, MR = wide ? MR512 : Avx2<T>::MR;
   const auto range = wide ? &gemm_range512<T> : &gemm_range<Avx2<T>>;
   const int threads = get_threads();
   const double work = (double)M * N * K;
@@ -213,12 +214,12 @@ static void gemm_split(bool transA, const BSource<T>& bs, int M, int N, int K, c
   const bool by_rows = big && !bs.prepacked && M >= N && tiles >= 2;
   const int parts = !big ? 1 : by_rows ? std::min(threads, tiles) : panels < 2 ? 1 : std::min(bs.prepacked ? 2 * threads : threads, panels);
   if (parts == 1) { range(transA, bs, M, N, K, A, C, acc, 0, M, 0, N); return; }
-  struct Job { decltype(range) f; bool transA; const BSource<T>* bs; int M, N, K; const T* A; T* C; bool acc; int NR, panels, tiles, parts; bool by_rows; };
-  Job job{range, transA, &bs, M, N, K, A, C, acc, NR, panels, tiles, parts, by_rows};
+  struct Job { decltype(range) f; bool transA; const BSource<T>* bs; int M, N, K; const T* A; T* C; bool acc; int NR, MR, panels, tiles, parts; bool by_rows; };
+  Job job{range, transA, &bs, M, N, K, A, C, acc, NR, MR, panels, tiles, parts, by_rows};
   pool().run(parts, [](void* ctx, int p) {
     const Job& j = *static_cast<Job*>(ctx);
     if (j.by_rows) { // whole MR-row tiles a part
-      const int i0 = std::min(j.M, (int)((long)j.tiles * p / j.parts) * MR), i1 = std::min(j.M, (int)((long)j.tiles * (p + 1) / j.parts) * MR);
+      const int i0 = std::min(j.M, (int)((long)j.tiles * p / j.parts) * j.MR), i1 = std::min(j.M, (int)((long)j.tiles * (p + 1) / j.parts) * j.MR);
       if (i0 < i1) j.f(j.transA, *j.bs, j.M, j.N, j.K, j.A, j.C, j.acc, i0, i1, 0, j.N);
       return;
     }
