@@ -2,7 +2,8 @@
 // single pass over each row, instead of one TypeScript loop per step. float32 is vectorised
 // with AVX2 (tanh_v; σ(x) = ½ + ½·tanh(x/2) so both gates share one approximation); float64
 // uses the C library's exp/tanh, whose last bits may differ from Math.exp/Math.tanh.
-// The backward loops have no transcendental functions; GCC vectorises them as written.
+// The backward loops have no transcendental functions; GCC vectorises them as written (as
+// plain functions: in the lambdas of for_rows GCC 12 did not).
 #pragma GCC target("avx2,fma")
 #include "gates.h"
 
@@ -71,26 +72,32 @@ void lstm_forward<double>(double* g, const double* cprev, double* c, double* tan
   });
 }
 
+// One row of lstm_backward, a plain function: inside the lambda GCC 12 would not vectorise it
+// ("no vectype"); here it does, with the same operations in the same order (no FMA contraction
+// in ISO C++ mode), so the same bits.
+template <typename T>
+static inline void lstm_backward_row(T* __restrict d, const T* __restrict gi, const T* __restrict cp, const T* __restrict tc,
+                                     const T* __restrict dhr, T* __restrict go, const T* __restrict dn, T* __restrict dc, int H) {
+  if (go) for (int j = 0; j < H; j++) go[j] = dhr[j] + dn[j];
+  for (int j = 0; j < H; j++) {
+    const T i = gi[j], f = gi[H + j], gg = gi[2 * H + j], o = gi[3 * H + j], th = tc[j];
+    const T dht = dhr[j] + dn[j];
+    const T dcv = dc[j] + dht * o * (T(1) - th * th);
+    d[j] = dcv * gg * i * (T(1) - i);
+    d[H + j] = dcv * cp[j] * f * (T(1) - f);
+    d[2 * H + j] = dcv * i * (T(1) - gg * gg);
+    d[3 * H + j] = dht * th * o * (T(1) - o);
+    dc[j] = dcv * f;
+  }
+}
+
 template <typename T>
 void lstm_backward(T* dg, const T* g, const T* cprev, const T* tanhc, const T* dh, T* gradout,
                    const T* dhnext, T* dcnext, int B, int H) {
   for_rows(B, H, [=](int b0, int b1) {
     for (int b = b0; b < b1; b++) {
       const size_t gr = (size_t)b * 4 * H, r = (size_t)b * H;
-      const T* __restrict gi = g + gr; T* __restrict d = dg + gr;
-      const T* __restrict cp = cprev + r; const T* __restrict tc = tanhc + r; const T* __restrict dhr = dh + r;
-      const T* __restrict dn = dhnext + r; T* __restrict dc = dcnext + r;
-      if (gradout) { T* __restrict go = gradout + r; for (int j = 0; j < H; j++) go[j] = dhr[j] + dn[j]; }
-      for (int j = 0; j < H; j++) {
-        const T i = gi[j], f = gi[H + j], gg = gi[2 * H + j], o = gi[3 * H + j], th = tc[j];
-        const T dht = dhr[j] + dn[j];
-        const T dcv = dc[j] + dht * o * (T(1) - th * th);
-        d[j] = dcv * gg * i * (T(1) - i);
-        d[H + j] = dcv * cp[j] * f * (T(1) - f);
-        d[2 * H + j] = dcv * i * (T(1) - gg * gg);
-        d[3 * H + j] = dht * th * o * (T(1) - o);
-        dc[j] = dcv * f;
-      }
+      lstm_backward_row<T>(dg + gr, g + gr, cprev + r, tanhc + r, dh + r, gradout ? gradout + r : nullptr, dhnext + r, dcnext + r, H);
     }
   });
 }
@@ -121,26 +128,30 @@ void gru_forward<double>(double* gi, const double* gh, const double* hprev, doub
   });
 }
 
+// One row of gru_backward, a plain function for GCC's vectoriser (as lstm_backward_row).
+template <typename T>
+static inline void gru_backward_row(T* __restrict di, T* __restrict dq, const T* __restrict g, const T* __restrict q,
+                                    const T* __restrict hp, const T* __restrict dhr, T* __restrict go, T* __restrict dn, int H) {
+  if (go) for (int j = 0; j < H; j++) go[j] = dhr[j] + dn[j];
+  for (int j = 0; j < H; j++) {
+    const T rr = g[j], z = g[H + j], n = g[2 * H + j];
+    const T dht = dhr[j] + dn[j];
+    const T dpn = dht * (T(1) - z) * (T(1) - n * n);
+    const T dpr = dpn * q[2 * H + j] * rr * (T(1) - rr);
+    const T dpz = dht * (hp[j] - n) * z * (T(1) - z);
+    di[j] = dpr; di[H + j] = dpz; di[2 * H + j] = dpn;
+    dq[j] = dpr; dq[H + j] = dpz; dq[2 * H + j] = dpn * rr;
+    dn[j] = dht * z;  // the direct path; the caller adds dgh · W_hh
+  }
+}
+
 template <typename T>
 void gru_backward(T* dgi, T* dgh, const T* gi, const T* gh, const T* hprev, const T* dh, T* gradout,
                   T* dhnext, int B, int H) {
   for_rows(B, H, [=](int b0, int b1) {
     for (int b = b0; b < b1; b++) {
       const size_t gr = (size_t)b * 3 * H, r = (size_t)b * H;
-      const T* __restrict g = gi + gr; const T* __restrict q = gh + gr;
-      T* __restrict di = dgi + gr; T* __restrict dq = dgh + gr;
-      const T* __restrict hp = hprev + r; const T* __restrict dhr = dh + r; T* __restrict dn = dhnext + r;
-      if (gradout) { T* __restrict go = gradout + r; for (int j = 0; j < H; j++) go[j] = dhr[j] + dn[j]; }
-      for (int j = 0; j < H; j++) {
-        const T rr = g[j], z = g[H + j], n = g[2 * H + j];
-        const T dht = dhr[j] + dn[j];
-        const T dpn = dht * (T(1) - z) * (T(1) - n * n);
-        const T dpr = dpn * q[2 * H + j] * rr * (T(1) - rr);
-        const T dpz = dht * (hp[j] - n) * z * (T(1) - z);
-        di[j] = dpr; di[H + j] = dpz; di[2 * H + j] = dpn;
-        dq[j] = dpr; dq[H + j] = dpz; dq[2 * H + j] = dpn * rr;
-        dn[j] = dht * z;  // the direct path; the caller adds dgh · W_hh
-      }
+      gru_backward_row<T>(dgi + gr, dgh + gr, gi + gr, gh + gr, hprev + r, dh + r, gradout ? gradout + r : nullptr, dhnext + r, H);
     }
   });
 }
