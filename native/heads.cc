@@ -1,7 +1,8 @@
 // The SPEC §10 head losses, headLoss of the `Kernels` interface (src/core/kernels.ts): −log p of
 // the gaussian, Student-t and negative binomial likelihoods from the head's raw outputs
 // (native/likelihoods.h, four cells at a time on AVX2, eight on AVX-512: heads512.cc), or the
-// pinball loss of quantile regression (pinballCell of src/core/heads/quantile.ts, here), summed
+// pinball loss of quantile regression (pinballCell of src/core/heads/quantile.ts, here), or the
+// point model's squared error (heads/point.ts), summed
 // over the present target cells, with d(sum)/dy. Each cell repeats its TypeScript reference
 // operation for operation, in double whatever the dtype, rounding to float only where TypeScript
 // stores into a Float32Array; the one difference is exp, log and log1p (native/vmath.h, about an
@@ -205,6 +206,18 @@ void pinball_block(const Job<F>& j, int b) {
   j.sums[b] = sum;
 }
 
+// Block b of the point model (loss-reference.ts "mse"): d = y − t, d² added in cell order, dy = 2d.
+template <typename F>
+void mse_block(const Job<F>& j, int b) {
+  double sum = 0;
+  j.counts[b] = each_cell(j, b, 1, [&](int64_t off, double t) {
+    const double d = (double)j.y[off] - t;
+    if (j.dy) j.dy[off] = (F)(2 * d);
+    sum += d * d;
+  });
+  j.sums[b] = sum;
+}
+
 // Block sums of the call and the pinball's gradients, kept between calls: no allocation per
 // window once grown.
 thread_local std::vector<double> block_sums, pinball_grads;
@@ -238,7 +251,7 @@ void run(void (*block)(const Job<F>&, int), Job<F> j, double* out) {
   out[1] = (double)n;
 }
 
-enum Kind { GAUSSIAN = 0, STUDENT_T = 1, NEGATIVE_BINOMIAL = 2, QUANTILES = 3 };
+enum Kind { GAUSSIAN = 0, STUDENT_T = 1, NEGATIVE_BINOMIAL = 2, QUANTILES = 3, MSE = 4 };
 
 // The likelihoods' passes on AVX-512 where the GEMM uses it (the CPU has it, RNN_GEMM_ISA does not
 // say avx2): the same bits, twice the cells an instruction.
@@ -258,6 +271,7 @@ void dispatch(int kind, Job<F> j, double* out) {
       j.pass = wide ? &negative_binomial512 : &NegativeBinomial<Avx2>::pass;
       run(&likelihood_block<F, NegativeBinomial<Avx2>::P>, j, out);
       break;
+    case MSE: run(&mse_block<F>, j, out); break;
     default: run(&pinball_block<F>, j, out); break;
   }
 }
@@ -279,14 +293,14 @@ napi_value HeadLoss(napi_env env, napi_callback_info info) {
   const int kind = i32(env, a[0]);
   const bool hasQs = present(env, a[1]), hasDy = present(env, a[8]);
   Arr qs, y, v, dy, out;
-  if (kind < GAUSSIAN || kind > QUANTILES || hasQs != (kind == QUANTILES) || (hasQs && !get_arr(env, a[1], &qs)) ||
+  if (kind < GAUSSIAN || kind > MSE || hasQs != (kind == QUANTILES) || (hasQs && !get_arr(env, a[1], &qs)) ||
       !get_arr(env, a[2], &y) || !get_arr(env, a[3], &v) || (hasDy && !get_arr(env, a[8], &dy)) || !get_arr(env, a[9], &out) ||
       (hasQs && (qs.type != napi_float64_array || qs.length == 0)) || v.type != napi_float64_array ||
       out.type != napi_float64_array || out.length < 2 || (y.type != napi_float32_array && y.type != napi_float64_array) ||
       (hasDy && dy.type != y.type)) {
     return fail(env, "headLoss: arguments");
   }
-  const int64_t P = kind == QUANTILES ? (int64_t)qs.length : kind == STUDENT_T ? 3 : 2;
+  const int64_t P = kind == QUANTILES ? (int64_t)qs.length : kind == STUDENT_T ? 3 : kind == MSE ? 1 : 2;
   const int64_t O = i32(env, a[4]), tOff = i32(env, a[5]), r0 = i32(env, a[6]), r1 = i32(env, a[7]);
   if (O <= 0 || tOff < 0 || r0 < 0 || r1 < r0 || (r1 > r0 && ((size_t)(r1 * P * O) > y.length || (size_t)((tOff + r1) * O) > v.length ||
       (hasDy && (size_t)(r1 * P * O) > dy.length)))) {

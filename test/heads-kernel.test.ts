@@ -37,7 +37,7 @@ function underEach<T>(f: () => T): T[] {
   }
 }
 
-const P: Record<HeadLossKind, number> = { gaussian: 2, studentT: 3, negativeBinomial: 2, quantiles: 3 };
+const P: Record<HeadLossKind, number> = { gaussian: 2, studentT: 3, negativeBinomial: 2, quantiles: 3, mse: 1 };
 const QS = Float64Array.from([0.1, 0.5, 0.9]);
 
 /** Raw outputs that reach every branch: softplus's threshold 20 (and just below), its far tails, 0. */
@@ -119,7 +119,7 @@ function termScales(kind: HeadLossKind, a: number[], t: number): number[] {
       ((mu + t) / (mu * (1 + am))) * softplusGrad(a[0]),
       (r * r * l1 + mu / (alpha * (1 + am)) + t / alpha + (t * mu) / (1 + am) + r * r * rise1) * softplusGrad(a[1])];
   }
-  return [0, 0, 0, 0]; // quantiles: no library function, the same bits
+  return [0, 0, 0, 0]; // quantiles, mse: no library function, the same bits
 }
 
 /** Relative to |want| + scale: the largest such error, or an error naming the first beyond tol. */
@@ -137,7 +137,7 @@ const TOL = 1e-14;
 const TOL32 = 2 ** -23;
 
 describe.skipIf(!native)("native headLoss against the TypeScript reference", () => {
-  const kinds: HeadLossKind[] = ["gaussian", "studentT", "negativeBinomial", "quantiles"];
+  const kinds: HeadLossKind[] = ["gaussian", "studentT", "negativeBinomial", "quantiles", "mse"];
   for (const kind of kinds) {
     for (const dtype of ["float64", "float32"] as DType[]) {
       it(`${kind} ${dtype}: count exact, loss and every gradient within a few ulp, absent cells zero`, () => {
@@ -165,7 +165,7 @@ describe.skipIf(!native)("native headLoss against the TypeScript reference", () 
             }
           }
           worstLoss = Math.max(worstLoss, compare("loss", got.out[0], ref.out[0], lossScale, TOL));
-          if (kind === "quantiles") { // no library function in the way: the very same bits
+          if (kind === "quantiles" || kind === "mse") { // no library function in the way: the very same bits
             expect(Object.is(got.out[0], ref.out[0])).toBe(true);
             expect(Buffer.from(got.dy!.buffer).equals(Buffer.from(ref.dy!.buffer))).toBe(true);
           }

@@ -3,7 +3,7 @@ import { headLossReference } from "./heads/loss-reference.js";
 import type { Float } from "./tensor.js";
 
 /** The SPEC §10 heads whose loss is a kernel: the three likelihoods and quantile regression. */
-export type HeadLossKind = "gaussian" | "studentT" | "negativeBinomial" | "quantiles";
+export type HeadLossKind = "gaussian" | "studentT" | "negativeBinomial" | "quantiles" | "mse";
 
 /**
  * A right-hand matrix prepared once for many products with it: the recurrent W_hh is the

@@ -82,7 +82,7 @@ interface NativePacked extends Packed {
 }
 
 const ACT: Record<ActivationName, number> = { tanh: 0, relu: 1, sigmoid: 2 };
-const HEAD: Record<HeadLossKind, number> = { gaussian: 0, studentT: 1, negativeBinomial: 2, quantiles: 3 };
+const HEAD: Record<HeadLossKind, number> = { gaussian: 0, studentT: 1, negativeBinomial: 2, quantiles: 3, mse: 4 };
 
 /** Loads the addon, or returns why it cannot be used. */
 export function loadAddon(): Addon | Error {

@@ -1,3 +1,4 @@
+import type { Kernels } from "../kernels.js";
 import type { Float } from "../tensor.js";
 import { addError, ERROR_COLUMNS, errorMetrics } from "./errors.js";
 import type { LossSum, RegressionHead } from "./head.js";
@@ -6,22 +7,18 @@ import type { LossSum, RegressionHead } from "./head.js";
  * The point model (no likelihood, no quantiles): y is the forecast; the loss of a cell is
  * (y − target)², `nn.MSELoss` before its mean.
  */
+const sums = new Float64Array(2);
+
 export const pointHead: RegressionHead = {
   name: "mse",
   perTarget: 1,
   normalisesTargets: true,
   forms: [{ kind: "location" }],
-  // A loop too cheap for a kernel call to pay off.
-  lossSum(y: Float, v: Float64Array, O: number, tOff: number, r0: number, r1: number, dy: Float | null): LossSum {
-    let sum = 0, count = 0;
-    for (let i = r0 * O; i < r1 * O; i++) {
-      const t = v[tOff * O + i];
-      if (Number.isNaN(t)) { if (dy) dy[i] = 0; continue; }
-      const d = y[i] - t;
-      sum += d * d; count++;
-      if (dy) dy[i] = 2 * d;
-    }
-    return { sum, count };
+  // The kernel's "mse" (heads/loss-reference.ts: d = y − t, d² summed in blocks, dy = 2d): in
+  // TypeScript this loop took 8 ns a cell, a tenth of an Elman H 256 update.
+  lossSum(y: Float, v: Float64Array, O: number, tOff: number, r0: number, r1: number, dy: Float | null, k: Kernels): LossSum {
+    k.headLoss("mse", null, y, v, O, tOff, r0, r1, dy, sums);
+    return { sum: sums[0], count: sums[1] };
   },
   predictColumns: (targets) => targets.map((c) => `pred_${c}`),
   predictRow(y, r, O, stats, out, at) {
