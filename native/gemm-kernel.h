@@ -17,6 +17,8 @@ namespace rnnk {
 // registers), 8 on AVX-512 (16 + 3 of 32: fewer loads per FMA, and B = 32 or 16 rows of a
 // batch are whole tiles). Which rows share a tile changes no element's sum: the same bits.
 constexpr int GEMM_KC = 256;
+// Below this many elements a pack stays on the calling thread (waking the pool costs more).
+constexpr double PACK_PARALLEL_MIN = 1 << 16;
 constexpr int GEMM_MC = 96;
 
 // Where B's panels come from: packed per block here, or prepacked once for many products.
@@ -51,22 +53,28 @@ static void pack_a(bool transA, const T* A, int M, int K, int i0, int mc, int k0
 template <typename S, typename T = typename S::T>
 static void pack_b(bool transB, const T* B, int N, int K, int k0, int kc, int j0, int nc, T* out) {
   constexpr int NR = 2 * S::L;
+  if (!transB) {
+    // Row by row of B, each row's panels in turn: B is read along its rows (a panel at a time,
+    // row after row, would cross a page per row: 2 GB/s on 16 MB), each panel written in order.
+    for (int k = 0; k < kc; k++) {
+      const T* row = B + (size_t)(k0 + k) * N + j0;
+      for (int q = 0; q < nc; q += NR) {
+        const int cols = std::min(NR, nc - q);
+        T* o = out + (size_t)q * kc + (size_t)k * NR;
+        std::memcpy(o, row + q, cols * sizeof(T));
+        for (int j = cols; j < NR; j++) o[j] = 0;
+      }
+    }
+    return;
+  }
   for (int q = 0; q < nc; q += NR) {
     const int cols = std::min(NR, nc - q);
     T* base = out + (size_t)q * kc;
-    if (!transB) {
-      for (int k = 0; k < kc; k++) {
-        T* o = base + (size_t)k * NR;
-        std::memcpy(o, B + (size_t)(k0 + k) * N + j0 + q, cols * sizeof(T));
-        for (int j = cols; j < NR; j++) o[j] = 0;
-      }
-    } else {
-      for (int j = 0; j < cols; j++) {
-        const T* src = B + (size_t)(j0 + q + j) * K + k0;
-        for (int k = 0; k < kc; k++) base[(size_t)k * NR + j] = src[k];
-      }
-      for (int j = cols; j < NR; j++) for (int k = 0; k < kc; k++) base[(size_t)k * NR + j] = 0;
+    for (int j = 0; j < cols; j++) {
+      const T* src = B + (size_t)(j0 + q + j) * K + k0;
+      for (int k = 0; k < kc; k++) base[(size_t)k * NR + j] = src[k];
     }
+    for (int j = cols; j < NR; j++) for (int k = 0; k < kc; k++) base[(size_t)k * NR + j] = 0;
   }
 }
 
@@ -134,16 +142,30 @@ static inline void row_micro(int kc, const T* __restrict a, const T* __restrict 
 // ---- driver --------------------------------------------------------------------------------
 
 
-// All of op(B) [K, N] packed into `p` for products with this ISA's micro-kernel.
+// All of op(B) [K, N] packed into `p` for products with this ISA's micro-kernel. A large B (W_hh
+// of a training step, packed twice an update) is packed a run of panels per thread: a copy, so
+// the same panels whatever the split.
 template <typename S, typename T = typename S::T>
 static void pack_all(Packed<T>& p, bool transB, const T* B, int K, int N) {
-  constexpr int NR = 2 * S::L, KC = GEMM_KC;
+  constexpr int NR = 2 * S::L;
   p.K = K; p.N = N; p.NR = NR; p.Npad = (N + NR - 1) / NR * NR;
   if (p.data.size() < (size_t)p.Npad * K) p.data.resize((size_t)p.Npad * K);
-  for (int pc = 0; pc < K; pc += KC) {
-    const int kc = std::min(KC, K - pc);
-    pack_b<S>(transB, B, N, K, pc, kc, 0, N, p.data.data() + (size_t)pc * p.Npad);
-  }
+  struct Job { Packed<T>* p; bool transB; const T* B; int K, N, panels, parts; };
+  const int panels = p.Npad / NR;
+  const int parts = (double)K * N < PACK_PARALLEL_MIN ? 1 : std::min(get_threads(), panels);
+  Job job{&p, transB, B, K, N, panels, std::max(parts, 1)};
+  const auto part = [](void* ctx, int k) {
+    const Job& j = *static_cast<Job*>(ctx);
+    constexpr int W = 2 * S::L;
+    const int j0 = (int)((long)j.panels * k / j.parts) * W, j1 = std::min(j.N, (int)((long)j.panels * (k + 1) / j.parts) * W);
+    if (j0 >= j1) return;
+    for (int pc = 0; pc < j.K; pc += GEMM_KC) {
+      const int kc = std::min(GEMM_KC, j.K - pc);
+      pack_b<S>(j.transB, j.B, j.N, j.K, pc, kc, j0, j1 - j0, j.p->data.data() + (size_t)pc * j.p->Npad + (size_t)j0 * kc);
+    }
+  };
+  if (job.parts == 1) part(&job, 0);
+  else run_parallel(job.parts, part, &job);
 }
 
 // Rows [i_begin, i_end) and columns [j_begin, j_end) of C: a part of one product on the pool.
