@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { PEER_NAMES, WORKLOADS, cpuIdentity, kerasMissing, openblasCoretype, readCpuinfo, runPeer } from "./compare-peers.mjs";
+import { PEER_NAMES, WORKLOADS, cpuIdentity, cpuLabel, kerasMissing, openblasCoretype, readCpuinfo, runPeer } from "./compare-peers.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const CELLS = ["elman", "lstm", "gru"];
@@ -114,7 +114,7 @@ function main() {
     schema: "rnn-compare/1",
     date: stamp.slice(0, 16) + "Z",
     command: ["node bench/compare-all.mjs", ...process.argv.slice(2)].join(" "),
-    cpu: cpu.model, cpuId: cpu.id, cores: os.cpus().length,
+    cpu: cpuLabel(cpuinfo), cpuId: cpu.id, cores: os.cpus().length,
     commit: git("rev-parse", "--short", "HEAD"), dirty: (git("status", "--porcelain", "--untracked-files=no") ?? "") !== "",
     versions: { node: process.version },
     settings: { cells: o.cells, workloads: o.workloads, peers: o.peers, rounds: o.rounds, seconds: o.seconds, rnnBenchRounds: o.benchRounds, openblasCoretype: peerOpts.coretype, blasDir: o.blasDir },

@@ -47,6 +47,20 @@ export function cpuIdentity(cpuinfo) {
   };
 }
 
+/**
+ * The CPU as results files and the README name it: the model name with what tells two CPUs of one
+ * name apart (two virtual "AMD EPYC"s were a Zen 5 and a Zen 4), e.g.
+ * "AMD EPYC (Zen 4, family 25 model 17)". Zen 3/4/5 by family (0x19 with or without AVX-512, 0x1a).
+ */
+export function cpuLabel(cpuinfo) {
+  const { model, id } = cpuIdentity(cpuinfo);
+  if (!Number.isFinite(id.family)) return model;
+  const zen = id.vendor === "AuthenticAMD"
+    ? (id.family === 25 ? (id.isa.includes("avx512f") ? "Zen 4" : "Zen 3") : id.family === 26 ? "Zen 5" : id.family === 23 ? "Zen 2" : null)
+    : null;
+  return `${model} (${zen ? `${zen}, ` : ""}family ${id.family} model ${id.model})`;
+}
+
 export const readCpuinfo = () => { try { return readFileSync("/proc/cpuinfo", "utf8"); } catch { return ""; } };
 
 /** The best thread setting per workload of pytorch_bench.py / keras_bench.py --json. */

@@ -18,6 +18,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { cpuLabel, readCpuinfo } from "./compare-peers.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
@@ -30,10 +31,8 @@ const seconds = quick ? "1" : "3";
 const benchRounds = quick ? "3" : "5";
 const log = (m) => process.stderr.write(`bench:readme: ${m}\n`);
 
-const cpu = () => {
-  try { return execFileSync("lscpu", { encoding: "utf8" }).match(/^Model name:\s*(.+)$/m)?.[1].trim() ?? os.cpus()[0].model; }
-  catch { return os.cpus()[0]?.model ?? "unknown"; }
-};
+// /proc/cpuinfo's model name with its family and model (compare-peers.mjs cpuLabel), else os.cpus()'.
+const cpu = () => { const info = readCpuinfo(); return info ? cpuLabel(info) : os.cpus()[0]?.model ?? "unknown"; };
 const git = (...a) => { try { return execFileSync("git", a, { cwd: root, encoding: "utf8" }).trim(); } catch { return null; } };
 const loadavg = () => os.loadavg().map((x) => Math.round(x * 100) / 100);
 const timed = (fn) => { const t = process.hrtime.bigint(); const r = fn(); return [r, Number(process.hrtime.bigint() - t) / 1e9]; };
