@@ -25,6 +25,8 @@ napi_value SoftmaxCrossEntropy(napi_env env, napi_callback_info info);
 napi_value CpuTuning(napi_env env, napi_callback_info info);
 // native/heads.cc
 napi_value HeadLoss(napi_env env, napi_callback_info info);
+napi_value SgdStep(napi_env env, napi_callback_info info);
+napi_value AllFinite(napi_env env, napi_callback_info info);
 napi_value Vmath(napi_env env, napi_callback_info info);
 
 namespace {
@@ -578,6 +580,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"scatterAddRows", nullptr, ScatterAddRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"softmaxCrossEntropy", nullptr, SoftmaxCrossEntropy, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"headLoss", nullptr, HeadLoss, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sgdStep", nullptr, SgdStep, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"allFinite", nullptr, AllFinite, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"vmath", nullptr, Vmath, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lstmForward", nullptr, LstmForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lstmBackward", nullptr, LstmBackward, nullptr, nullptr, nullptr, napi_default, nullptr},

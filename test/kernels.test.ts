@@ -99,6 +99,30 @@ describe.each(backends().filter(([n]) => n !== "js"))("%s kernels against the re
         }
       }
     });
+    it(`sgdStep and allFinite ${dtype}: the reference's bits at 1 and 2 threads, and every non-finite value found`, () => {
+      const addon = loadAddon();
+      for (const n of [0, 1, 7, 16384, 16385, 70001, 300000]) {
+        const p0 = rand(dtype, n), g = rand(dtype, n + 3);
+        for (let i = 0; i < n; i += 97) g[i] *= 1e-30; // tiny steps: the rounding back to the dtype matters
+        const want = p0.slice();
+        referenceKernels.sgdStep(want, g, 0.0123);
+        for (const threads of [1, 2]) {
+          if (!(addon instanceof Error)) addon.setThreads(threads);
+          const got = p0.slice();
+          k.sgdStep(got, g, 0.0123);
+          expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer)), `sgdStep n=${n} threads=${threads}`).toBe(true);
+          expect(k.allFinite(got)).toBe(true);
+          for (const bad of [Infinity, -Infinity, NaN]) {
+            for (const at of n > 0 ? [0, n >> 1, n - 1] : []) {
+              const a = got.slice(); a[at] = bad;
+              expect(k.allFinite(a), `allFinite n=${n} ${bad} at ${at}`).toBe(false);
+              expect(referenceKernels.allFinite(a)).toBe(false);
+            }
+          }
+        }
+        if (!(addon instanceof Error)) addon.setThreads(1);
+      }
+    });
     // The fused gate kernels: the native ones use their own exp/tanh (float64: the C library's,
     // float32: a vectorised rational tanh), so they agree with the reference to the last bits
     // of float64 and to a few ulp of float32, not bit for bit.

@@ -138,7 +138,7 @@ export function timedTraining(name: WorkloadName, cell: CellKind, kernels: Kerne
   initParams(net.layout, net.params, w.H, rng);
   const [lo, hi] = rowShare(comm.rank, comm.size, w.B);
   const batch = syntheticBatch(w, rng, lo, hi, head, windows, bidirectional);
-  const opt = createOptimizer({ name: "sgd", lr: 0.01, momentum: 0, weightDecay: 0 }, net.layout.size, "float32");
+  const opt = createOptimizer({ name: "sgd", lr: 0.01, momentum: 0, weightDecay: 0 }, net.layout.size, "float32", kernels);
   const agreed = new Float64Array(1);
   // Gate blocks per step: the recurrent and input products are G times an Elman layer's.
   const G = cell === "lstm" ? 4 : cell === "gru" ? 3 : 1;

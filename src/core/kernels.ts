@@ -45,6 +45,10 @@ export interface Kernels {
   matmulPacked(out: Float, outOff: number, a: Float, aOff: number, p: Packed, M: number, acc: boolean): void;
   /** out[r, :] += v for each of `rows` rows of N (a bias added to every row). */
   addRows(out: Float, outOff: number, v: Float, rows: number, N: number): void;
+  /** Plain SGD's step over all of p: p[i] −= lr·g[i] (in double, stored as p's dtype). */
+  sgdStep(p: Float, g: Float, lr: number): void;
+  /** Whether no element of a is ±∞ or NaN. */
+  allFinite(a: Float): boolean;
   /** out[:] += Σ_r a[r, :] over `rows` rows of N (a bias gradient). */
   sumRows(out: Float, a: Float, aOff: number, rows: number, N: number): void;
   /**
@@ -221,6 +225,18 @@ export const referenceKernels: Kernels = {
     else this.matmulNN(out, outOff, a, aOff, r.b, r.bOff, M, r.N, r.K, acc);
   },
 
+  sgdStep(p, g, lr) {
+    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+  },
+  // v·0 is 0 for a finite v and NaN for ±∞ or NaN, and a sum with a NaN in it is NaN. Four sums,
+  // so that the additions do not wait on one another.
+  allFinite(a) {
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, i = 0;
+    const n = a.length;
+    for (; i + 4 <= n; i += 4) { s0 += a[i] * 0; s1 += a[i + 1] * 0; s2 += a[i + 2] * 0; s3 += a[i + 3] * 0; }
+    for (; i < n; i++) s0 += a[i] * 0;
+    return s0 + s1 + s2 + s3 === 0;
+  },
   addRows(out, outOff, v, rows, N) {
     for (let r = 0; r < rows; r++) for (let n = 0; n < N; n++) out[outOff + r * N + n] += v[n];
   },

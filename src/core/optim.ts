@@ -1,3 +1,4 @@
+import type { Kernels } from "./kernels.js";
 import { alloc, type DType, type Float } from "./tensor.js";
 
 type AdamConfig = { readonly lr: number; readonly beta1: number; readonly beta2: number; readonly eps: number; readonly weightDecay: number };
@@ -29,7 +30,8 @@ class SGD implements Optimizer {
   readonly state: Record<string, Float>;
   steps = 0;
   lr: number;
-  constructor(readonly config: Extract<OptimizerConfig, { name: "sgd" }>, size: number, dtype: DType) {
+  constructor(readonly config: Extract<OptimizerConfig, { name: "sgd" }>, size: number, dtype: DType,
+    private readonly k: Pick<Kernels, "sgdStep"> | null) {
     this.state = config.momentum !== 0 ? { momentum_buffer: alloc(dtype, size) } : {};
     this.lr = config.lr;
   }
@@ -38,7 +40,8 @@ class SGD implements Optimizer {
     const lr = this.lr;
     const buf = this.state.momentum_buffer;
     if (!buf && wd === 0) { // plain SGD, the same operations without the per-element tests
-      for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+      if (this.k) this.k.sgdStep(p, g, lr);
+      else for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
     } else {
       for (let i = 0; i < p.length; i++) {
         const d = wd !== 0 ? g[i] + wd * p[i] : g[i];
@@ -84,6 +87,7 @@ class Adam implements Optimizer {
   }
 }
 
-export function createOptimizer(config: OptimizerConfig, size: number, dtype: DType): Optimizer {
-  return config.name === "sgd" ? new SGD(config, size, dtype) : new Adam(config, size, dtype);
+/** `kernels`: where plain SGD's step runs (the native one splits it over the threads); else a loop here. */
+export function createOptimizer(config: OptimizerConfig, size: number, dtype: DType, kernels: Pick<Kernels, "sgdStep"> | null = null): Optimizer {
+  return config.name === "sgd" ? new SGD(config, size, dtype, kernels) : new Adam(config, size, dtype);
 }

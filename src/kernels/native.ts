@@ -50,6 +50,8 @@ export interface Addon extends GateKernels {
   pack(p: object, b: Float, bOff: number, K: number, N: number, trans: number): void;
   gemmPacked(out: Float, outOff: number, a: Float, aOff: number, p: object, M: number, acc: number): void;
   addRows(out: Float, outOff: number, v: Float, rows: number, N: number): void;
+  sgdStep(p: Float, g: Float, lr: number): void;
+  allFinite(a: Float): boolean;
   sumRows(out: Float, a: Float, aOff: number, rows: number, N: number): void;
   mulMask(out: Float, outOff: number, a: Float, aOff: number, m: Float, mOff: number, n: number, acc: number): void;
   gatherRows(out: Float, outOff: number, w: Float, ids: Int32Array, idsOff: number, rows: number, E: number, outStride: number, idsStride: number): void;
@@ -117,6 +119,8 @@ export function nativeKernels(addon: Addon): Kernels {
     pack: (p, b, bOff, K, N, trans) => addon.pack((p as NativePacked).handle, b, bOff, K, N, trans ? 1 : 0),
     matmulPacked: (out, oo, a, ao, p, M, acc) => addon.gemmPacked(out, oo, a, ao, (p as NativePacked).handle, M, acc ? 1 : 0),
     addRows: (out, oo, v, rows, N) => addon.addRows(out, oo, v, rows, N),
+    sgdStep: (p, g, lr) => addon.sgdStep(p, g, lr),
+    allFinite: (a) => addon.allFinite(a),
     sumRows: (out, a, ao, rows, N) => addon.sumRows(out, a, ao, rows, N),
     mulMask: (out, oo, a, ao, m, mo, n, acc) => addon.mulMask(out, oo, a, ao, m, mo, n, acc ? 1 : 0),
     // The gate kernels take the same arguments as the interface: bound directly, no wrapper.

@@ -103,7 +103,7 @@ export async function prepareRun(cfg: ResolvedConfig, configPath: string, o: Run
   const shape = modelShapeOf(cfg, data.text?.vocab ?? data.classes, data.categories);
   checkMemory(configPath, cfg, data, shape);
   const net = new Network(shape, cfg.training.dtype, { kernels: loadBackend(undefined, threadsPerRank(comm)).kernels });
-  const opt = createOptimizer(cfg.training.optimizer, net.layout.size, cfg.training.dtype);
+  const opt = createOptimizer(cfg.training.optimizer, net.layout.size, cfg.training.dtype, net.kernels);
   initialWeights(net, opt, cfg, configPath, resume, data.categories);
   const start: Start = resume
     ? { epoch: resume.position ? resume.position.epoch - 1 : resume.epoch, step: resume.step, position: resume.position, carry: resume.carry }

@@ -87,7 +87,7 @@ function largestWeight(net: Network): string {
 
 /** Names the first non-finite entry of a buffer, or null. */
 function firstNonFinite(net: Network, buf: Float): string | null {
-  if (allFinite(buf)) return null; // the common case, without naming a tensor per element
+  if (net.kernels.allFinite(buf)) return null; // the common case, without naming a tensor per element
   for (const s of net.layout.slots) {
     for (let i = 0; i < s.size; i++) {
       const v = buf[s.offset + i];
@@ -95,18 +95,6 @@ function firstNonFinite(net: Network, buf: Float): string | null {
     }
   }
   return null;
-}
-
-/**
- * Whether every value is finite: v·0 is 0 for a finite v and NaN for ±∞ or NaN, and a sum with
- * a NaN in it is NaN. Four sums, so that the additions do not wait on one another.
- */
-function allFinite(a: Float): boolean {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, i = 0;
-  const n = a.length;
-  for (; i + 4 <= n; i += 4) { s0 += a[i] * 0; s1 += a[i + 1] * 0; s2 += a[i + 2] * 0; s3 += a[i + 3] * 0; }
-  for (; i < n; i++) s0 += a[i] * 0;
-  return s0 + s1 + s2 + s3 === 0;
 }
 
 /**
