@@ -17,6 +17,7 @@ namespace rnnk {
 // registers), 8 on AVX-512 (16 + 3 of 32: fewer loads per FMA, and B = 32 or 16 rows of a
 // batch are whole tiles). Which rows share a tile changes no element's sum: the same bits.
 constexpr int GEMM_KC = 256;
+constexpr int MR_AVX512 = 8;  // gemm512.cc's tile rows, which gemm.cc's thread split needs too
 // Below this many elements a pack stays on the calling thread (waking the pool costs more).
 constexpr double PACK_PARALLEL_MIN = 1 << 16;
 constexpr int GEMM_MC = 96;

@@ -51,7 +51,6 @@ template <> struct Avx2<double> {
 
 // The AVX-512 instantiations of gemm-kernel.h (gemm512.cc): panels twice as wide.
 template <typename T> constexpr int NR512 = 2 * 64 / (int)sizeof(T);
-constexpr int MR512 = 8;  // gemm512.cc's Avx512<T>::MR
 template <typename T>
 void gemm_range512(bool transA, const BSource<T>& bs, int M, int N, int K, const T* A, T* C, bool acc, int i_begin, int i_end, int j_begin, int j_end);
 template <typename T>
@@ -204,7 +203,7 @@ void run_parallel(int parts, void (*fn)(void*, int), void* ctx) { pool().run(par
 // each core reads its own half of it at every step.
 template <typename T>
 static void gemm_split(bool transA, const BSource<T>& bs, int M, int N, int K, const T* A, T* C, bool acc, bool wide) {
-  const int NR = wide ? NR512<T> : 2 * Avx2<T>::L, MR = wide ? MR512 : Avx2<T>::MR;
+  const int NR = wide ? NR512<T> : 2 * Avx2<T>::L, MR = wide ? MR_AVX512 : Avx2<T>::MR;
   const auto range = wide ? &gemm_range512<T> : &gemm_range<Avx2<T>>;
   const int threads = get_threads();
   const double work = (double)M * N * K;

@@ -12,7 +12,7 @@ template <typename E> struct Avx512;
 template <> struct Avx512<float> {
   typedef float T;
   typedef __m512 V;
-  static constexpr int L = 16, MR = 8;
+  static constexpr int L = 16, MR = MR_AVX512;
   static V zero() { return _mm512_setzero_ps(); }
   static V load(const float* p) { return _mm512_loadu_ps(p); }
   static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
@@ -23,7 +23,7 @@ template <> struct Avx512<float> {
 template <> struct Avx512<double> {
   typedef double T;
   typedef __m512d V;
-  static constexpr int L = 8, MR = 8;
+  static constexpr int L = 8, MR = MR_AVX512;
   static V zero() { return _mm512_setzero_pd(); }
   static V load(const double* p) { return _mm512_loadu_pd(p); }
   static void store(double* p, V v) { _mm512_storeu_pd(p, v); }

@@ -1,4 +1,4 @@
-import type { Kernels } from "./kernels.js";
+import { referenceKernels, type Kernels } from "./kernels.js";
 import { alloc, type DType, type Float } from "./tensor.js";
 
 type AdamConfig = { readonly lr: number; readonly beta1: number; readonly beta2: number; readonly eps: number; readonly weightDecay: number };
@@ -31,7 +31,7 @@ class SGD implements Optimizer {
   steps = 0;
   lr: number;
   constructor(readonly config: Extract<OptimizerConfig, { name: "sgd" }>, size: number, dtype: DType,
-    private readonly k: Pick<Kernels, "sgdStep"> | null) {
+    private readonly k: Pick<Kernels, "sgdStep">) {
     this.state = config.momentum !== 0 ? { momentum_buffer: alloc(dtype, size) } : {};
     this.lr = config.lr;
   }
@@ -40,8 +40,7 @@ class SGD implements Optimizer {
     const lr = this.lr;
     const buf = this.state.momentum_buffer;
     if (!buf && wd === 0) { // plain SGD, the same operations without the per-element tests
-      if (this.k) this.k.sgdStep(p, g, lr);
-      else for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+      this.k.sgdStep(p, g, lr);
     } else {
       for (let i = 0; i < p.length; i++) {
         const d = wd !== 0 ? g[i] + wd * p[i] : g[i];
@@ -87,7 +86,7 @@ class Adam implements Optimizer {
   }
 }
 
-/** `kernels`: where plain SGD's step runs (the native one splits it over the threads); else a loop here. */
-export function createOptimizer(config: OptimizerConfig, size: number, dtype: DType, kernels: Pick<Kernels, "sgdStep"> | null = null): Optimizer {
+/** `kernels`: where plain SGD's step runs (the native one splits it over the threads; by default the reference loop). */
+export function createOptimizer(config: OptimizerConfig, size: number, dtype: DType, kernels: Pick<Kernels, "sgdStep"> = referenceKernels): Optimizer {
   return config.name === "sgd" ? new SGD(config, size, dtype, kernels) : new Adam(config, size, dtype);
 }
